@@ -1,0 +1,51 @@
+// `udpbeat serve`: the UDP responder (lab echo and heartbeat replies).
+#ifndef UDPBEAT_MODES_SERVE_H_
+#define UDPBEAT_MODES_SERVE_H_
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "udpbeat/proto/responder.h"
+#include "udpbeat/time/clock.h"
+
+namespace udpbeat {
+
+struct ServeOptions {
+  static constexpr const char* kDefaultBind = "0.0.0.0:12000";
+  static constexpr size_t kDefaultMaxDatagram = 65535;
+  static constexpr int kDefaultReceiveBuffer = 8 << 20;
+
+  std::string bind = kDefaultBind;
+  ReplyMode reply = ReplyMode::kAuto;
+  double loss = 0;                  // probability a valid request goes unanswered
+  std::optional<uint64_t> seed;     // loss/jitter RNG seed; random when unset
+  Nanos delay = 0;                  // added before each reply
+  Nanos jitter = 0;                 // reply delay varies uniformly by ±jitter
+  bool quiet = false;
+  size_t max_datagram = kDefaultMaxDatagram;
+  int receive_buffer = kDefaultReceiveBuffer;
+};
+
+// What happened to every datagram. received == replied + dropped + malformed +
+// send_errors once no reply is pending.
+struct ServeCounters {
+  uint64_t received = 0;
+  uint64_t replied = 0;
+  uint64_t dropped = 0;      // by the --loss simulation (or the delay queue's bound)
+  uint64_t malformed = 0;
+  uint64_t send_errors = 0;
+  uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
+};
+
+// Binds, prints "udpbeat serve: listening on ADDR (reply MODE)" to `out` (unless quiet),
+// serves until SIGINT/SIGTERM, then prints the counters. SIGQUIT prints them to `err`
+// and carries on. Errors: bind/setup failures (e.g. "bind 0.0.0.0:12000: Address
+// already in use").
+absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err);
+
+}  // namespace udpbeat
+
+#endif  // UDPBEAT_MODES_SERVE_H_

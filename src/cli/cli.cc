@@ -1,0 +1,195 @@
+#include "udpbeat/cli/cli.h"
+
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "udpbeat/base/absl_view.h"
+#include "udpbeat/base/exit_code.h"
+#include "udpbeat/modes/ping.h"
+#include "udpbeat/modes/serve.h"
+#include "udpbeat/time/duration_parse.h"
+
+namespace udpbeat {
+namespace {
+
+constexpr const char* kName = "udpbeat";
+
+int Fail(std::string_view message) {
+  std::cerr << kName << ": " << message << std::endl;
+  return kExitError;
+}
+
+int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
+
+// Blocks the signals the event loop reads through its signalfd before anything else
+// runs, so no thread ever takes their default action.
+void BlockLoopSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+}
+
+// Duration options are taken as text and parsed by ParseDurationArg (250ms, 1.5s, 2).
+struct DurationArg {
+  std::string text;
+  bool set() const { return !text.empty(); }
+};
+
+absl::Status ParseDurationInto(const DurationArg& arg, std::string_view flag, Nanos* out) {
+  if (!arg.set()) return absl::OkStatus();
+  auto d = ParseDurationArg(arg.text);
+  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(AbslView(flag), ": ", d.status().message()));
+  *out = *d;
+  return absl::OkStatus();
+}
+
+struct ServeArgs {
+  ServeOptions opts;
+  std::string reply = "auto";
+  DurationArg delay, jitter;
+  uint64_t seed = 0;
+};
+
+CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
+  CLI::App* sub = app.add_subcommand("serve", "UDP responder: lab echo and heartbeat replies");
+  sub->add_option("-b,--bind", a.opts.bind, "Address and port to listen on ([::]:PORT for IPv6)")
+      ->capture_default_str()
+      ->type_name("ADDR:PORT");
+  sub->add_option("-r,--reply", a.reply, "Reply mode: auto, echo or heartbeat")
+      ->capture_default_str()
+      ->type_name("MODE");
+  sub->add_option("--loss", a.opts.loss,
+                  "Simulated loss: drop each valid request with probability P (the lab: 0.364)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->type_name("P");
+  sub->add_option("--seed", a.seed, "Seed of the loss and jitter random generator")
+      ->type_name("N");
+  sub->add_option("--delay", a.delay.text, "Delay every reply by D (e.g. 50ms)")->type_name("D");
+  sub->add_option("--jitter", a.jitter.text, "Vary the reply delay uniformly by +-D")
+      ->type_name("D");
+  sub->add_flag("-q,--quiet", a.opts.quiet, "Print nothing but errors");
+  return sub;
+}
+
+int RunServeCommand(ServeArgs& a, CLI::App* sub) {
+  auto mode = ParseReplyMode(a.reply);
+  if (!mode.ok()) return Fail(mode.status());
+  a.opts.reply = *mode;
+  if (sub->count("--seed") > 0) a.opts.seed = a.seed;
+  if (auto s = ParseDurationInto(a.delay, "--delay", &a.opts.delay); !s.ok()) return Fail(s);
+  if (auto s = ParseDurationInto(a.jitter, "--jitter", &a.opts.jitter); !s.ok()) return Fail(s);
+  if (auto s = RunServe(a.opts, std::cout, std::cerr); !s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+struct PingArgs {
+  PingOptions opts;
+  DurationArg interval, timeout;
+  std::string proto = "seed";
+  bool v4 = false, v6 = false;
+};
+
+CLI::App* AddPing(CLI::App& app, PingArgs& a) {
+  CLI::App* sub = app.add_subcommand("ping", "Measure round-trip time and loss to a server");
+  sub->add_option("target", a.opts.target, "Server to ping (default port 12000)")
+      ->required()
+      ->type_name("HOST[:PORT]");
+  sub->add_option("-c,--count", a.opts.count, "Number of pings; 0 runs until interrupted")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("COUNT");
+  sub->add_option("-i,--interval", a.interval.text,
+                  "Send on a fixed schedule every D (default: next ping after reply or timeout)")
+      ->type_name("D");
+  sub->add_option("-W,--timeout", a.timeout.text, "Wait D for a reply; later replies are late")
+      ->default_str("1s")
+      ->type_name("D");
+  sub->add_option("-s,--size", a.opts.size, "Pad each request to SIZE bytes")
+      ->check(CLI::Range(size_t{0}, PingOptions::kMaxSize))
+      ->type_name("SIZE");
+  sub->add_option("--proto", a.proto, "Protocol: seed (the lab's text protocol)")
+      ->capture_default_str()
+      ->type_name("PROTO");
+  sub->add_flag("-q,--quiet", a.opts.quiet, "Print only the statistics");
+  sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
+  sub->add_flag("-4", a.v4, "Use IPv4 only");
+  sub->add_flag("-6", a.v6, "Use IPv6 only");
+  return sub;
+}
+
+int RunPingCommand(PingArgs& a) {
+  if (a.proto != "seed")
+    return Fail(absl::StrCat("--proto: '", a.proto, "' is not one of seed"));
+  if (a.v4 && a.v6) return Fail("-4 and -6 exclude each other");
+  a.opts.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  if (a.interval.set()) {
+    Nanos interval = 0;
+    if (auto s = ParseDurationInto(a.interval, "--interval", &interval); !s.ok()) return Fail(s);
+    if (interval <= 0) return Fail("--interval: must be greater than 0");
+    a.opts.interval = interval;
+  }
+  if (auto s = ParseDurationInto(a.timeout, "--timeout", &a.opts.timeout); !s.ok()) return Fail(s);
+  if (a.opts.timeout <= 0) return Fail("--timeout: must be greater than 0");
+  auto code = RunPing(a.opts, std::cout, std::cerr);
+  if (!code.ok()) return Fail(code.status());
+  return *code;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  BlockLoopSignals();
+  CLI::App app{"udpbeat - UDP reachability, latency and heartbeat tool", kName};
+  app.set_version_flag("-V,--version", absl::StrCat(kName, " ", UDPBEAT_VERSION));
+  app.require_subcommand(0, 1);
+  app.fallthrough(false);
+
+  ServeArgs serve_args;
+  PingArgs ping_args;
+  CLI::App* serve = AddServe(app, serve_args);
+  CLI::App* ping = AddPing(app, ping_args);
+
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "Show help for udpbeat or one subcommand");
+  help->add_option("subcommand", help_topic, "Subcommand to describe")->type_name("SUBCOMMAND");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(e.what());
+  }
+
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return kExitOk;
+    }
+    for (CLI::App* sub : {serve, ping}) {
+      if (sub->get_name() == help_topic) {
+        std::cout << sub->help();
+        return kExitOk;
+      }
+    }
+    return Fail(absl::StrCat("help: no subcommand '", help_topic, "'"));
+  }
+  if (serve->parsed()) return RunServeCommand(serve_args, serve);
+  if (ping->parsed()) return RunPingCommand(ping_args);
+  std::cerr << app.help();
+  return kExitError;
+}
+
+}  // namespace udpbeat

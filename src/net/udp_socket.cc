@@ -1,0 +1,70 @@
+#include "udpbeat/net/udp_socket.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "udpbeat/base/status_macros.h"
+
+namespace udpbeat {
+namespace {
+
+absl::Status SetInt(int fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("setsockopt ", what));
+  return absl::OkStatus();
+}
+
+void SetBuffer(int fd, int force_name, int name, int bytes) {
+  if (bytes <= 0) return;
+  // The FORCE variant ignores rmem_max but needs CAP_NET_ADMIN; fall back quietly.
+  if (::setsockopt(fd, SOL_SOCKET, force_name, &bytes, sizeof bytes) != 0)
+    ::setsockopt(fd, SOL_SOCKET, name, &bytes, sizeof bytes);
+}
+
+absl::StatusOr<UniqueFd> OpenUdp(int family, const UdpSocketOptions& opts) {
+  const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  UniqueFd owned(UniqueFd::kAdopt, fd);
+  UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
+  UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
+  if (family == AF_INET) {
+    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+  } else {
+    UDPBEAT_RETURN_IF_ERROR(
+        SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+  }
+  if (opts.reuse_port)
+    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
+  SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, opts.receive_buffer);
+  SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, opts.send_buffer);
+  return owned;
+}
+
+}  // namespace
+
+absl::StatusOr<UniqueFd> BindUdp(const SocketAddress& local, const UdpSocketOptions& opts) {
+  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, OpenUdp(local.family(), opts));
+  if (::bind(fd.get(), local.data(), local.size()) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("bind ", local.ToString()));
+  return fd;
+}
+
+absl::StatusOr<UniqueFd> ConnectUdp(const SocketAddress& peer, const UdpSocketOptions& opts) {
+  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, OpenUdp(peer.family(), opts));
+  if (::connect(fd.get(), peer.data(), peer.size()) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("connect ", peer.ToString()));
+  return fd;
+}
+
+absl::StatusOr<SocketAddress> LocalAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return absl::ErrnoToStatus(errno, "getsockname");
+  return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace udpbeat

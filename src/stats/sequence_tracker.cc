@@ -1,0 +1,160 @@
+#include "udpbeat/stats/sequence_tracker.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace udpbeat::stats {
+namespace {
+
+uint32_t WindowSize(uint32_t requested) {
+  return std::bit_ceil(std::clamp(requested, uint32_t{1},
+                                  SequenceTracker::kMaxWindow));
+}
+
+}  // namespace
+
+void SequenceCounters::Merge(const SequenceCounters& other) noexcept {
+  sent += other.sent;
+  on_time += other.on_time;
+  late += other.late;
+  duplicate += other.duplicate;
+  reordered += other.reordered;
+  unknown += other.unknown;
+  timed_out += other.timed_out;
+  lost += other.lost;
+  longest_loss_burst = std::max(longest_loss_burst, other.longest_loss_burst);
+  rejected_sends += other.rejected_sends;
+}
+
+SequenceTracker::SequenceTracker(uint32_t window)
+    : slots_(new Slot[WindowSize(window)]), mask_(WindowSize(window) - 1) {}
+
+SequenceTracker::SequenceTracker(const SequenceTracker& other)
+    : slots_(new Slot[other.window()]), mask_(other.mask_) {
+  *this = other;
+}
+
+SequenceTracker& SequenceTracker::operator=(const SequenceTracker& other) {
+  if (this == &other) return *this;
+  if (slots_ == nullptr || window() != other.window()) {
+    slots_.reset(new Slot[other.window()]);
+  }
+  std::copy(other.slots_.get(), other.slots_.get() + other.window(),
+            slots_.get());
+  mask_ = other.mask_;
+  next_seq_ = other.next_seq_;
+  expire_seq_ = other.expire_seq_;
+  highest_answered_ = other.highest_answered_;
+  has_sent_ = other.has_sent_;
+  has_answered_ = other.has_answered_;
+  current_loss_burst_ = other.current_loss_burst_;
+  counters_ = other.counters_;
+  return *this;
+}
+
+void SequenceTracker::Retire(Slot& slot) noexcept {
+  switch (StateOf(slot)) {
+    case State::kEmpty:
+      // Never sent (a gap in the sequence): neither lost nor received, so it
+      // neither extends nor breaks a loss burst.
+      return;
+    case State::kAnswered:
+      current_loss_burst_ = 0;
+      break;
+    case State::kPending:
+    case State::kTimedOut:
+      ++counters_.lost;
+      ++current_loss_burst_;
+      counters_.longest_loss_burst =
+          std::max(counters_.longest_loss_burst, current_loss_burst_);
+      break;
+  }
+  slot.timeout_and_state = 0;  // kEmpty
+}
+
+void SequenceTracker::RetireAll() noexcept {
+  // Oldest first, so loss bursts see probes in sequence order.
+  const uint32_t w = window();
+  for (uint32_t i = 0; i < w; ++i) {
+    Retire(slots_[(next_seq_ - w + i) & mask_]);
+  }
+}
+
+void SequenceTracker::OnSent(uint32_t seq, int64_t sent_ns,
+                             int64_t deadline_ns) noexcept {
+  if (!has_sent_) {
+    has_sent_ = true;
+    next_seq_ = expire_seq_ = seq;
+  }
+  const uint32_t gap = seq - next_seq_;
+  if (static_cast<int32_t>(gap) < 0) {
+    ++counters_.rejected_sends;
+    return;
+  }
+  if (gap >= window()) {
+    RetireAll();
+    next_seq_ = expire_seq_ = seq;
+  }
+  // Each slot from next_seq_ to seq holds the probe W numbers earlier, which
+  // now leaves the window.
+  for (uint32_t s = next_seq_; s != seq; ++s) Retire(slots_[s & mask_]);
+  Slot& slot = slots_[seq & mask_];
+  Retire(slot);
+
+  uint64_t timeout = 0;
+  if (deadline_ns > sent_ns) {
+    timeout = std::min(
+        static_cast<uint64_t>(deadline_ns) - static_cast<uint64_t>(sent_ns),
+        static_cast<uint64_t>(kMaxTimeoutNs));
+  }
+  slot.sent_ns = sent_ns;
+  slot.timeout_and_state = (timeout << 8) | static_cast<uint8_t>(State::kPending);
+  next_seq_ = seq + 1;
+  ++counters_.sent;
+  if (next_seq_ - expire_seq_ > window()) expire_seq_ = next_seq_ - window();
+}
+
+ReplyResult SequenceTracker::OnReply(uint32_t seq, int64_t received_ns) noexcept {
+  const uint32_t age = next_seq_ - 1 - seq;
+  Slot* slot = has_sent_ && age < window() ? &slots_[seq & mask_] : nullptr;
+  if (slot == nullptr || StateOf(*slot) == State::kEmpty) {
+    ++counters_.unknown;
+    return {ReplyKind::kUnknown, false, 0};
+  }
+  // Wrapping subtraction: a bogus timestamp must not be undefined behaviour.
+  const int64_t rtt = static_cast<int64_t>(static_cast<uint64_t>(received_ns) -
+                                           static_cast<uint64_t>(slot->sent_ns));
+  if (StateOf(*slot) == State::kAnswered) {
+    ++counters_.duplicate;
+    return {ReplyKind::kDuplicate, false, rtt};
+  }
+  const ReplyKind kind =
+      IsPast(received_ns, *slot) ? ReplyKind::kLate : ReplyKind::kOnTime;
+  SetState(*slot, State::kAnswered);
+  if (kind == ReplyKind::kLate) {
+    ++counters_.late;
+  } else {
+    ++counters_.on_time;
+  }
+  // Serial comparison is only meaningful while the highest answered number is
+  // inside the window; once it has left, every in-window number is newer.
+  const bool highest_in_window =
+      has_answered_ && next_seq_ - 1 - highest_answered_ < window();
+  const bool reordered =
+      highest_in_window && static_cast<int32_t>(seq - highest_answered_) < 0;
+  if (reordered) {
+    ++counters_.reordered;
+  } else {
+    highest_answered_ = seq;
+    has_answered_ = true;
+  }
+  return {kind, reordered, rtt};
+}
+
+void SequenceTracker::Finish() noexcept {
+  if (!has_sent_) return;
+  RetireAll();
+  expire_seq_ = next_seq_;
+}
+
+}  // namespace udpbeat::stats

@@ -1,0 +1,106 @@
+#include "udpbeat/proto/seed.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace udpbeat::seed {
+namespace {
+
+std::span<const uint8_t> B(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::string S(std::span<const uint8_t> b, size_t n) {
+  return std::string(reinterpret_cast<const char*>(b.data()), n);
+}
+
+TEST(SeedRequest, ParsesTheLabClientsMessage) {
+  Request r;
+  ASSERT_EQ(ParseRequest(B("Ping 3 1700000000.1234567"), &r), DecodeError::kNone);
+  EXPECT_EQ(r.keyword, Keyword::kPing);
+  EXPECT_EQ(r.seq, 3u);
+  EXPECT_EQ(r.seq_text, "3");
+  EXPECT_DOUBLE_EQ(r.sent_seconds, 1700000000.1234567);
+}
+
+TEST(SeedRequest, KeywordsAndPadding) {
+  Request r;
+  ASSERT_EQ(ParseRequest(B("Heartbeat 7 12.5"), &r), DecodeError::kNone);
+  EXPECT_EQ(r.keyword, Keyword::kHeartbeat);
+  ASSERT_EQ(ParseRequest(B("PING 8 1.0      "), &r), DecodeError::kNone);
+  EXPECT_EQ(r.keyword, Keyword::kPing);
+  EXPECT_EQ(r.seq, 8u);
+  ASSERT_EQ(ParseRequest(B("Hello 9 1"), &r), DecodeError::kNone);
+  EXPECT_EQ(r.keyword, Keyword::kOther);
+}
+
+struct BadCase {
+  std::string text;
+  DecodeError want;
+};
+
+class SeedRequestBad : public testing::TestWithParam<BadCase> {};
+
+TEST_P(SeedRequestBad, Rejects) {
+  Request r;
+  EXPECT_EQ(ParseRequest(B(GetParam().text), &r), GetParam().want) << GetParam().text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, SeedRequestBad,
+    testing::Values(BadCase{"", DecodeError::kTooShort},
+                    BadCase{"Ping 1 2\n", DecodeError::kNotText},
+                    BadCase{std::string("Ping\0 1 2", 9), DecodeError::kNotText},
+                    BadCase{"\xff\xfe", DecodeError::kNotText},
+                    BadCase{"Ping", DecodeError::kBadSequence},
+                    BadCase{"Ping x 1", DecodeError::kBadSequence},
+                    BadCase{"Ping -1 1", DecodeError::kBadSequence},
+                    BadCase{"Ping 123456789012345678901 1", DecodeError::kBadSequence},
+                    BadCase{"Ping 1", DecodeError::kBadTimestamp},
+                    BadCase{"Ping 1 abc", DecodeError::kBadTimestamp},
+                    BadCase{"Ping 1 inf", DecodeError::kBadTimestamp},
+                    BadCase{"Ping 1 nan", DecodeError::kBadTimestamp},
+                    BadCase{"Ping  1 2", DecodeError::kExtraFields},
+                    BadCase{"Ping  1", DecodeError::kBadSequence},
+                    BadCase{"Ping 1 2 3", DecodeError::kExtraFields},
+                    BadCase{"P1ng 1 2", DecodeError::kBadKeyword},
+                    BadCase{" Ping 1", DecodeError::kBadKeyword}));
+
+TEST(SeedRequest, EncodeRoundTripsAndPads) {
+  uint8_t buf[128];
+  const WallTime t = WallTime::FromNanos(1'700'000'000'000'000'123);
+  size_t n = EncodeRequest(Keyword::kPing, 42, t, 0, buf);
+  EXPECT_EQ(S(buf, n), "Ping 42 1700000000.000000123");
+  n = EncodeRequest(Keyword::kHeartbeat, 1, t, 64, buf);
+  ASSERT_EQ(n, 64u);
+  Request r;
+  ASSERT_EQ(ParseRequest(std::span<const uint8_t>(buf, n), &r), DecodeError::kNone);
+  EXPECT_EQ(r.keyword, Keyword::kHeartbeat);
+  EXPECT_EQ(r.seq, 1u);
+  EXPECT_EQ(EncodeRequest(Keyword::kPing, 1, t, 0, std::span<uint8_t>(buf, 10)), 0u);
+}
+
+TEST(SeedEcho, UppercasesAsciiOnly) {
+  const std::string in = "Ping 1 2.5 \x80\xe9z";
+  std::vector<uint8_t> out(in.size());
+  ASSERT_EQ(EncodeEchoReply(B(in), out), in.size());
+  EXPECT_EQ(S(out, out.size()), "PING 1 2.5 \x80\xe9Z");
+}
+
+TEST(SeedHeartbeat, ReplyFormatAndParse) {
+  uint8_t buf[64];
+  const size_t n = EncodeHeartbeatReply("17", 0.0001234, buf);
+  EXPECT_EQ(S(buf, n), "17 0.000123");
+  HeartbeatReply hb;
+  ASSERT_EQ(ParseHeartbeatReply(std::span<const uint8_t>(buf, n), &hb), DecodeError::kNone);
+  EXPECT_EQ(hb.seq, 17u);
+  EXPECT_NEAR(hb.time_difference, 0.000123, 1e-12);
+  EXPECT_EQ(EncodeHeartbeatReply("17", 1.0, std::span<uint8_t>(buf, 5)), 0u);
+  EXPECT_EQ(ParseHeartbeatReply(B("17"), &hb), DecodeError::kBadTimestamp);
+  EXPECT_EQ(ParseHeartbeatReply(B("a 1"), &hb), DecodeError::kBadSequence);
+}
+
+}  // namespace
+}  // namespace udpbeat::seed
