@@ -7,6 +7,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/exit_code.h"
@@ -35,6 +36,37 @@ void BlockLoopSignals() {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGQUIT);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+}
+
+// Validators whose messages read as one plain sentence (CLI11's print the type's range).
+CLI::Validator NonNegative() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(v, &n) || n < 0) return "must be a whole number, 0 or more";
+        return "";
+      },
+      "", "NonNegative");
+}
+
+CLI::Validator Probability() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        double p = 0;
+        if (!absl::SimpleAtod(v, &p) || !(p >= 0 && p <= 1)) return "must be between 0 and 1";
+        return "";
+      },
+      "", "Probability");
+}
+
+CLI::Validator AtMost(size_t max) {
+  return CLI::Validator(
+      [max](std::string& v) -> std::string {
+        uint64_t n = 0;
+        if (!absl::SimpleAtoi(v, &n) || n > max) return absl::StrCat("must be 0 to ", max);
+        return "";
+      },
+      "", "AtMost");
 }
 
 // Duration options are taken as text and parsed by ParseDurationArg (250ms, 1.5s, 2).
@@ -68,7 +100,7 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->type_name("MODE");
   sub->add_option("--loss", a.opts.loss,
                   "Simulated loss: drop each valid request with probability P (the lab: 0.364)")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(Probability())
       ->type_name("P");
   sub->add_option("--seed", a.seed, "Seed of the loss and jitter random generator")
       ->type_name("N");
@@ -104,7 +136,7 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
       ->type_name("HOST[:PORT]");
   sub->add_option("-c,--count", a.opts.count, "Number of pings; 0 runs until interrupted")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegative())
       ->type_name("COUNT");
   sub->add_option("-i,--interval", a.interval.text,
                   "Send on a fixed schedule every D (default: next ping after reply or timeout)")
@@ -113,7 +145,7 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
       ->default_str("1s")
       ->type_name("D");
   sub->add_option("-s,--size", a.opts.size, "Pad each request to SIZE bytes")
-      ->check(CLI::Range(size_t{0}, PingOptions::kMaxSize))
+      ->check(AtMost(PingOptions::kMaxSize))
       ->type_name("SIZE");
   sub->add_option("--proto", a.proto, "Protocol: seed (the lab's text protocol)")
       ->capture_default_str()
@@ -180,7 +212,7 @@ int RunCli(int argc, char** argv) {
     }
     for (CLI::App* sub : {serve, ping}) {
       if (sub->get_name() == help_topic) {
-        std::cout << sub->help();
+        std::cout << sub->help(kName);
         return kExitOk;
       }
     }

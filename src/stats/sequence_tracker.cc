@@ -7,8 +7,8 @@ namespace udpbeat::stats {
 namespace {
 
 uint32_t WindowSize(uint32_t requested) {
-  return std::bit_ceil(std::clamp(requested, uint32_t{1},
-                                  SequenceTracker::kMaxWindow));
+  return std::bit_ceil(
+      std::clamp(requested, uint32_t{1}, SequenceTracker::kMaxWindow));
 }
 
 }  // namespace
@@ -108,13 +108,15 @@ void SequenceTracker::OnSent(uint32_t seq, int64_t sent_ns,
         static_cast<uint64_t>(kMaxTimeoutNs));
   }
   slot.sent_ns = sent_ns;
-  slot.timeout_and_state = (timeout << 8) | static_cast<uint8_t>(State::kPending);
+  slot.timeout_and_state =
+      (timeout << 8) | static_cast<uint8_t>(State::kPending);
   next_seq_ = seq + 1;
   ++counters_.sent;
   if (next_seq_ - expire_seq_ > window()) expire_seq_ = next_seq_ - window();
 }
 
-ReplyResult SequenceTracker::OnReply(uint32_t seq, int64_t received_ns) noexcept {
+ReplyResult SequenceTracker::OnReply(uint32_t seq,
+                                     int64_t received_ns) noexcept {
   const uint32_t age = next_seq_ - 1 - seq;
   Slot* slot = has_sent_ && age < window() ? &slots_[seq & mask_] : nullptr;
   if (slot == nullptr || StateOf(*slot) == State::kEmpty) {
@@ -122,8 +124,9 @@ ReplyResult SequenceTracker::OnReply(uint32_t seq, int64_t received_ns) noexcept
     return {ReplyKind::kUnknown, false, 0};
   }
   // Wrapping subtraction: a bogus timestamp must not be undefined behaviour.
-  const int64_t rtt = static_cast<int64_t>(static_cast<uint64_t>(received_ns) -
-                                           static_cast<uint64_t>(slot->sent_ns));
+  const int64_t rtt =
+      static_cast<int64_t>(static_cast<uint64_t>(received_ns) -
+                           static_cast<uint64_t>(slot->sent_ns));
   if (StateOf(*slot) == State::kAnswered) {
     ++counters_.duplicate;
     return {ReplyKind::kDuplicate, false, rtt};

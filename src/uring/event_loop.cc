@@ -57,8 +57,11 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& 
 
 absl::Status EventLoop::Init() {
   UDPBEAT_ASSIGN_OR_RETURN(ring_, Ring::Create(opts_.ring));
+  // Rounded up to a cache line: each buffer starts with an io_uring_recvmsg_out header
+  // that must be aligned, and buffers then never share a line.
   const size_t buffer_size =
-      sizeof(io_uring_recvmsg_out) + kNameSpace + kControlSpace + opts_.max_datagram;
+      (sizeof(io_uring_recvmsg_out) + kNameSpace + kControlSpace + opts_.max_datagram + 63) &
+      ~size_t{63};
   UDPBEAT_ASSIGN_OR_RETURN(buffers_, BufferRing::Create(ring_->get(), kBufferGroup,
                                                         opts_.receive_buffers, buffer_size));
   recv_template_.msg_namelen = kNameSpace;

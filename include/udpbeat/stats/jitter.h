@@ -28,10 +28,11 @@ class InterarrivalJitter {
   void Add(int64_t sample_ns) noexcept {
     if (count_ > 0) {
       // |D| in unsigned arithmetic: exact, and no overflow at the extremes.
-      const uint64_t abs_d_ns =
-          sample_ns >= last_ns_
-              ? static_cast<uint64_t>(sample_ns) - static_cast<uint64_t>(last_ns_)
-              : static_cast<uint64_t>(last_ns_) - static_cast<uint64_t>(sample_ns);
+      const uint64_t abs_d_ns = sample_ns >= last_ns_
+                                    ? static_cast<uint64_t>(sample_ns) -
+                                          static_cast<uint64_t>(last_ns_)
+                                    : static_cast<uint64_t>(last_ns_) -
+                                          static_cast<uint64_t>(sample_ns);
       const double abs_d = static_cast<double>(abs_d_ns);
       jitter_ns_ += (abs_d - jitter_ns_) * (1.0 / 16.0);
     }

@@ -174,8 +174,8 @@ class SequenceTracker {
     return static_cast<State>(slot.timeout_and_state & 0xFF);
   }
   static void SetState(Slot& slot, State state) {
-    slot.timeout_and_state =
-        (slot.timeout_and_state & ~uint64_t{0xFF}) | static_cast<uint8_t>(state);
+    slot.timeout_and_state = (slot.timeout_and_state & ~uint64_t{0xFF}) |
+                             static_cast<uint8_t>(state);
   }
   // True when t is after the slot's deadline.
   static bool IsPast(int64_t t, const Slot& slot) {

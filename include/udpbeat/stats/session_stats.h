@@ -87,9 +87,9 @@ class SessionStats {
     return r;
   }
 
-  // Like OnReply, but records `rtt_ns` (an RTT the caller computed, e.g. STAMP's
-  // (t4 - t1) - (t3 - t2)) instead of received_ns - sent_ns. The returned
-  // rtt_ns is still the tracker's.
+  // Like OnReply, but records `rtt_ns` (an RTT the caller computed, e.g.
+  // STAMP's (t4 - t1) - (t3 - t2)) instead of received_ns - sent_ns. The
+  // returned rtt_ns is still the tracker's.
   ReplyResult OnReplyWithRtt(uint32_t seq, int64_t received_ns,
                              int64_t rtt_ns) noexcept {
     const ReplyResult r = tracker_.OnReply(seq, received_ns);

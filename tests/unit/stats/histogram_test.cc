@@ -118,7 +118,8 @@ TEST(LogHistogramTest, NarrowRangeUsesLittleMemory) {
   LogHistogram h;
   for (int64_t v = 200'000; v <= 1'000'000; v += 37) h.Record(v);
   EXPECT_EQ(h.allocated_blocks(), 3);
-  EXPECT_EQ(h.MemoryBytes(), sizeof(LogHistogram) + 3 * LogHistogram::kBlockBytes);
+  EXPECT_EQ(h.MemoryBytes(),
+            sizeof(LogHistogram) + 3 * LogHistogram::kBlockBytes);
   EXPECT_LT(h.MemoryBytes(), 1700u);
 
   LogHistogram two;  // 200-500 us: two octaves, about 1 KiB

@@ -44,9 +44,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {0, 125'000, 179'687.5, 418'457.03125}},
         JitterCase{"constant", {5 * kMs, 5 * kMs, 5 * kMs}, {0, 0, 0}},
         // |D| = 16 every time: J_n = 16 (1 - (15/16)^n).
-        JitterCase{"alternating",
-                   {0, 16, 0, 16},
-                   {0, 1, 1.9375, 2.81640625}},
+        JitterCase{"alternating", {0, 16, 0, 16}, {0, 1, 1.9375, 2.81640625}},
         // Negative samples are fine (transit times with a clock offset).
         JitterCase{"negative", {-100, 60}, {0, 10}}),
     [](const testing::TestParamInfo<JitterCase>& info) {
@@ -62,8 +60,8 @@ TEST(InterarrivalJitterTest, ExtremesDoNotOverflow) {
 
 TEST(InterarrivalJitterTest, MergeIsCountWeightedMean) {
   InterarrivalJitter a, b;
-  for (int64_t x : {0, 16, 0, 16}) a.Add(x);         // J = 2.81640625, n = 4
-  for (int64_t x : {0, 160}) b.Add(x);               // J = 10, n = 2
+  for (int64_t x : {0, 16, 0, 16}) a.Add(x);  // J = 2.81640625, n = 4
+  for (int64_t x : {0, 160}) b.Add(x);        // J = 10, n = 2
   InterarrivalJitter merged = a;
   merged.Merge(b);
   EXPECT_EQ(merged.count(), 6u);

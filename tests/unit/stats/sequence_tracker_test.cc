@@ -198,8 +198,8 @@ TEST(SequenceTrackerTest, WindowOverflowRetiresAsLost) {
   // Only probes still in the window can time out.
   EXPECT_THAT(ExpireAt(t, 9000), ElementsAre(3u, 4u, 5u));
   t.Finish();
-  EXPECT_EQ(t.lost(), 5u);                 // 0, 1, 3, 4, 5
-  EXPECT_EQ(t.longest_loss_burst(), 3u);   // 3, 4, 5
+  EXPECT_EQ(t.lost(), 5u);                // 0, 1, 3, 4, 5
+  EXPECT_EQ(t.longest_loss_burst(), 3u);  // 3, 4, 5
   EXPECT_EQ(t.unknown(), 1u);
   ExpectBalanced(t);
 }
@@ -219,7 +219,7 @@ TEST(SequenceTrackerTest, UnknownReplies) {
   EXPECT_EQ(r.kind, ReplyKind::kUnknown);
   EXPECT_FALSE(r.reordered);
   EXPECT_EQ(r.rtt_ns, 0);
-  EXPECT_EQ(t.OnReply(4, kMs).kind, ReplyKind::kUnknown);           // future
+  EXPECT_EQ(t.OnReply(4, kMs).kind, ReplyKind::kUnknown);            // future
   EXPECT_EQ(t.OnReply(0x80000003u, kMs).kind, ReplyKind::kUnknown);  // far
   EXPECT_EQ(t.unknown(), 4u);
   EXPECT_EQ(t.received(), 0u);
@@ -254,12 +254,17 @@ TEST(SequenceTrackerTest, GapOfAWindowOrMoreRetiresEverything) {
 
 TEST(SequenceTrackerTest, HugeAndPastDeadlines) {
   SequenceTracker t;
-  t.OnSent(1, 0, INT64_MAX);  // in effect never times out
+  t.OnSent(1, 0, INT64_MAX);  // clamped to kMaxTimeoutNs: about 2.3 years
   t.OnSent(2, 100, 50);       // deadline before send: any later reply is late
-  EXPECT_EQ(t.OnReply(1, INT64_MAX).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(t.OnReply(1, 365 * 86'400 * 1'000'000'000LL).kind,
+            ReplyKind::kOnTime);
   EXPECT_EQ(t.OnReply(2, 100).kind, ReplyKind::kOnTime);  // at the send time
   t.OnSent(3, 100, 50);
   EXPECT_EQ(t.OnReply(3, 101).kind, ReplyKind::kLate);
+  t.OnSent(4, 0, INT64_MAX);
+  EXPECT_EQ(t.OnReply(4, INT64_MAX).kind, ReplyKind::kLate);
+  t.OnSent(5, INT64_MIN, INT64_MAX);  // no overflow anywhere
+  EXPECT_EQ(t.OnReply(5, INT64_MAX).kind, ReplyKind::kLate);
 }
 
 TEST(SequenceTrackerTest, CopyIsIndependent) {
@@ -321,7 +326,8 @@ class Model {
       return {ReplyKind::kDuplicate, false, rtt};
     }
     p.answered = true;
-    const ReplyKind kind = now > p.deadline ? ReplyKind::kLate : ReplyKind::kOnTime;
+    const ReplyKind kind =
+        now > p.deadline ? ReplyKind::kLate : ReplyKind::kOnTime;
     ++(kind == ReplyKind::kLate ? c.late : c.on_time);
     const bool reordered = has_answered_ &&
                            highest_sent_ - highest_answered_ < window_ &&
@@ -421,7 +427,7 @@ TEST(SequenceTrackerTest, MatchesReferenceModelOnRandomScript) {
         if (sent.empty()) break;
         // Mostly recent probes, some older than the window, some never sent.
         const uint64_t back = rng() % 3 == 0 ? rng() % 100 : rng() % 8;
-        const uint64_t u = next + 2 - std::min<uint64_t>(back + 2, next);
+        const uint64_t u = next + 2 - back;  // up to 2 ahead of the last sent
         const ReplyResult want = model.Reply(u, now);
         const ReplyResult got = tracker.OnReply(static_cast<uint32_t>(u), now);
         ASSERT_EQ(got.kind, want.kind) << "op " << op << " seq " << u;

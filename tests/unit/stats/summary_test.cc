@@ -50,11 +50,13 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         // Population stddev of the textbook set is exactly 2 (sample: 2.138).
         SummaryCase{{2, 4, 4, 4, 5, 5, 7, 9}, 2, 9, 5, 2},
-        SummaryCase{{1, 1, 1}, 1, 1, 1, 0},
-        SummaryCase{{-1, 1}, -1, 1, 0, 1},
+        SummaryCase{{1, 1, 1}, 1, 1, 1, 0}, SummaryCase{{-1, 1}, -1, 1, 0, 1},
         // Large offset, small spread: sum-of-squares would lose it all.
-        SummaryCase{{1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16}, 1e9 + 4, 1e9 + 16,
-                    1e9 + 10, std::sqrt(22.5)}));
+        SummaryCase{{1e9 + 4, 1e9 + 7, 1e9 + 13, 1e9 + 16},
+                    1e9 + 4,
+                    1e9 + 16,
+                    1e9 + 10,
+                    std::sqrt(22.5)}));
 
 TEST(RunningSummaryTest, MergeWithEmptyEitherSide) {
   RunningSummary a, empty;

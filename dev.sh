@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# udpbeat developer entry point (works on a fresh Debian 12 machine, as root).
+#
+#   ./dev.sh demo    install what is missing, build, run `udpbeat serve` on 127.0.0.1
+#                    and `udpbeat ping` against it, then stop the server
+#   ./dev.sh test    install what is missing, build, run the whole test suite: the
+#                    normal build and the AddressSanitizer+UndefinedBehaviorSanitizer one
+#   ./dev.sh bench   install what is missing, build, run the benchmarks (bench/)
+#
+# Build directories: build/ (debugoptimized, warnings are errors), build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Every Debian package the project needs, in one place.
+PACKAGES=(
+  meson ninja-build pkg-config g++ python3
+  liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  mandoc
+)
+BENCH_PACKAGES=(sockperf irtt)
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup() {  # setup DIR [meson options...]
+  local dir=$1
+  shift
+  if [[ -f $dir/build.ninja ]]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+build() {
+  install_missing "${PACKAGES[@]}"
+  setup build --werror --buildtype=debugoptimized
+  meson compile -C build >/dev/null
+}
+
+demo() {
+  build
+  local out port pid
+  out=$(mktemp)
+  ./build/udpbeat serve --bind 127.0.0.1:0 >"$out" &
+  pid=$!
+  trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; cat "$out"; rm -f "$out"' EXIT
+  for _ in $(seq 50); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out")
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  [[ -n ${port:-} ]] || { echo "dev.sh: udpbeat serve did not start" >&2; exit 1; }
+  echo "\$ udpbeat ping 127.0.0.1:$port -c 10"
+  ./build/udpbeat ping "127.0.0.1:$port" -c 10
+}
+
+run_tests() {
+  build
+  local rc=0
+  meson test -C build --print-errorlogs --num-processes 2 || rc=1
+  # The sanitizer build runs unit and integration tests (benchmarks are timing, not tests).
+  setup build-asan --werror --buildtype=debug -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbenchmarks=false -Dcpp_args=-fno-sanitize-recover=all
+  meson compile -C build-asan >/dev/null
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 || rc=1
+  return $rc
+}
+
+bench() {
+  install_missing "${BENCH_PACKAGES[@]}"
+  build
+  meson test -C build --benchmark --verbose
+  bench/serve_vs_sockperf.sh
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) run_tests ;;
+  bench) bench ;;
+  *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,395 @@
+"""Helpers for udpbeat's integration tests (Python standard library only).
+
+Every test script is a unittest program. The udpbeat binary and the directory holding
+the lab's four Python programs come from the environment (UDPBEAT, SEED_DIR) or from the
+first two command-line arguments when they name an existing file and directory:
+
+    python3 test_x.py [UDPBEAT SEED_DIR] [unittest args, e.g. TestClass.test_name]
+
+Rules kept here: traffic only to 127.0.0.1 / ::1, ephemeral ports, every wait bounded,
+every process started is killed by its PID in a cleanup (never by name).
+"""
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+# Sanitizer builds are several times slower: every wait is generous, and the scale can
+# be raised further with UDPBEAT_TEST_TIMEOUT_SCALE. No test asserts a timing.
+SCALE = float(os.environ.get("UDPBEAT_TEST_TIMEOUT_SCALE", "1"))
+STARTUP_TIMEOUT = 10.0 * SCALE
+STOP_TIMEOUT = 10.0 * SCALE
+RUN_TIMEOUT = 20.0 * SCALE
+
+UDPBEAT = os.environ.get("UDPBEAT", "")
+SEED_DIR = os.environ.get("SEED_DIR", "")
+
+COUNTERS_RE = re.compile(
+    r"^received (\d+), replied (\d+), dropped (\d+), malformed (\d+), "
+    r"send errors (\d+), kernel drops (\d+)$")
+COUNTER_NAMES = ("received", "replied", "dropped", "malformed", "send_errors", "kernel_drops")
+LISTEN_RE = re.compile(r"^udpbeat serve: listening on (\S+):(\d+) \(reply (\w+)\)$")
+PACKETS_RE = re.compile(
+    r"^Packets: Sent = (\d+), Received = (\d+), Lost = (\d+) \((\d+\.\d)% packet loss\)"
+    r"(?:, \+(\d+) port unreachable)?$")
+RICH_RE = re.compile(
+    r"^late (\d+), duplicate (\d+), reordered (\d+), malformed (\d+), "
+    r"longest loss burst (\d+)$")
+
+
+def parse_counters(line):
+    m = COUNTERS_RE.match(line.strip())
+    if not m:
+        return None
+    return dict(zip(COUNTER_NAMES, (int(g) for g in m.groups())))
+
+
+def parse_packets(stdout):
+    """The `Packets: Sent = ...` line of ping's text statistics as a dict, or None."""
+    for line in stdout.splitlines():
+        m = PACKETS_RE.match(line)
+        if m:
+            return {"sent": int(m.group(1)), "received": int(m.group(2)),
+                    "lost": int(m.group(3)), "loss_percent": m.group(4),
+                    "unreachable": int(m.group(5)) if m.group(5) else 0}
+    return None
+
+
+def parse_rich(stdout):
+    """ping's `late N, duplicate N, ...` line as a dict, or None."""
+    for line in stdout.splitlines():
+        m = RICH_RE.match(line)
+        if m:
+            return dict(zip(("late", "duplicate", "reordered", "malformed", "burst"),
+                            (int(g) for g in m.groups())))
+    return None
+
+
+def _setup_paths_from_argv():
+    """Takes UDPBEAT and SEED_DIR from argv[1:3] when given there; returns the rest."""
+    global UDPBEAT, SEED_DIR
+    argv = list(sys.argv)
+    if len(argv) >= 3 and os.path.isfile(argv[1]) and os.path.isdir(argv[2]):
+        UDPBEAT, SEED_DIR = argv[1], argv[2]
+        del argv[1:3]
+    return argv
+
+
+def main():
+    argv = _setup_paths_from_argv()
+    if not UDPBEAT or not os.access(UDPBEAT, os.X_OK):
+        print(f"harness: UDPBEAT={UDPBEAT!r} is not an executable (set UDPBEAT or pass "
+              "it as the first argument)", file=sys.stderr)
+        sys.exit(2)
+    if not SEED_DIR or not os.path.isdir(SEED_DIR):
+        print(f"harness: SEED_DIR={SEED_DIR!r} is not a directory", file=sys.stderr)
+        sys.exit(2)
+    unittest.main(argv=argv, verbosity=2)
+
+
+def seed_script(name):
+    return os.path.join(SEED_DIR, name)
+
+
+def free_udp_port(host="127.0.0.1"):
+    """A port that was free a moment ago (bind port 0, read it, close)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Proc:
+    """A child process whose stdout/stderr lines are collected by reader threads."""
+
+    def __init__(self, argv, env=None):
+        self.argv = [str(a) for a in argv]
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, text=True,
+                                  errors="replace", bufsize=1)
+        self.pid = self.p.pid
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self.out_lines = []
+        self.err_lines = []
+        self._eof = {"out": False, "err": False}
+        self._threads = [
+            threading.Thread(target=self._read, args=(self.p.stdout, self.out_lines, "out"),
+                             daemon=True),
+            threading.Thread(target=self._read, args=(self.p.stderr, self.err_lines, "err"),
+                             daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _read(self, stream, sink, name):
+        try:
+            for line in stream:
+                with self._cond:
+                    sink.append(line.rstrip("\n"))
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._eof[name] = True
+                self._cond.notify_all()
+
+    @property
+    def stdout(self):
+        with self._lock:
+            return "\n".join(self.out_lines) + ("\n" if self.out_lines else "")
+
+    @property
+    def stderr(self):
+        with self._lock:
+            return "\n".join(self.err_lines) + ("\n" if self.err_lines else "")
+
+    def wait_for(self, predicate, timeout, what="condition"):
+        """Waits until predicate(out_lines, err_lines) is true; returns its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                v = predicate(self.out_lines, self.err_lines)
+                if v:
+                    return v
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._eof["out"] and self._eof["err"]):
+                    raise AssertionError(
+                        f"timed out after {timeout:.1f}s waiting for {what} from {self.argv}\n"
+                        f"stdout:\n" + "\n".join(self.out_lines) +
+                        "\nstderr:\n" + "\n".join(self.err_lines))
+                self._cond.wait(min(left, 0.2))
+
+    def wait_line(self, regex, stream="out", start=0, timeout=STARTUP_TIMEOUT):
+        """Waits for a line (index >= start) matching regex; returns the match object."""
+        rx = re.compile(regex)
+
+        def find(out, err):
+            lines = out if stream == "out" else err
+            for line in lines[start:]:
+                m = rx.search(line)
+                if m:
+                    return m
+            return None
+        return self.wait_for(find, timeout, f"a line matching {regex!r} on std{stream}")
+
+    def signal(self, signo):
+        if self.p.poll() is None:
+            os.kill(self.pid, signo)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Waits for exit and for both pipes to drain; returns the exit status."""
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.argv} did not exit within {timeout:.1f}s\n"
+                                 f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}")
+        for t in self._threads:
+            t.join(timeout)
+        return rc
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        for t in self._threads:
+            t.join(1)
+        for s in (self.p.stdout, self.p.stderr):
+            try:
+                s.close()
+            except Exception:
+                pass
+
+
+class Result:
+    def __init__(self, argv, returncode, stdout, stderr):
+        self.argv, self.returncode, self.stdout, self.stderr = argv, returncode, stdout, stderr
+
+    def describe(self):
+        return (f"command: {self.argv}\nexit: {self.returncode}\n"
+                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}")
+
+
+def run(argv, timeout=RUN_TIMEOUT):
+    """Runs a command to completion (killed after timeout); returns a Result."""
+    argv = [str(a) for a in argv]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, errors="replace")
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=STOP_TIMEOUT)
+        raise AssertionError(f"{argv} did not finish within {timeout:.1f}s\n"
+                             f"stdout:\n{out}\nstderr:\n{err}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(STOP_TIMEOUT)
+    return Result(argv, p.returncode, out, err)
+
+
+def udpbeat(*args, timeout=RUN_TIMEOUT):
+    return run([UDPBEAT, *args], timeout=timeout)
+
+
+class Server:
+    """A running `udpbeat serve` bound to an ephemeral port."""
+
+    def __init__(self, *args, bind="127.0.0.1:0"):
+        self.proc = Proc([UDPBEAT, "serve", "--bind", bind, *args])
+        m = self.proc.wait_line(LISTEN_RE.pattern, timeout=STARTUP_TIMEOUT)
+        self.host = m.group(1).strip("[]")
+        self.port = int(m.group(2))
+        self.mode = m.group(3)
+        self.counters = None
+        self.returncode = None
+
+    @property
+    def target(self):
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def addr(self):
+        return (self.host, self.port)
+
+    def interim(self, timeout=STOP_TIMEOUT):
+        """SIGQUIT: returns the counters line it prints on stderr (the server keeps running)."""
+        start = len(self.proc.err_lines)
+        self.proc.signal(signal.SIGQUIT)
+        m = self.proc.wait_line(COUNTERS_RE.pattern, stream="err", start=start, timeout=timeout)
+        return parse_counters(m.group(0))
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGINT; waits for exit; returns the final counters (also kept in .counters)."""
+        self.proc.signal(signal.SIGINT)
+        self.returncode = self.proc.wait(timeout)
+        lines = self.proc.out_lines
+        assert self.returncode == 0, f"serve exited {self.returncode}\n{self.proc.stderr}"
+        try:
+            i = lines.index("--- udpbeat serve statistics ---")
+        except ValueError:
+            raise AssertionError("serve printed no statistics:\n" + self.proc.stdout)
+        assert lines[i - 1] == "", f"no blank line before the statistics: {lines!r}"
+        self.counters = parse_counters(lines[i + 1]) if i + 1 < len(lines) else None
+        assert self.counters is not None, "no counters line:\n" + self.proc.stdout
+        return self.counters
+
+    def kill(self):
+        self.proc.kill()
+
+
+class SeedServer:
+    """One of the lab's Python servers on a free 127.0.0.1 port (retried if taken)."""
+
+    def __init__(self, script, *args, attempts=5):
+        last = None
+        for _ in range(attempts):
+            port = free_udp_port()
+            proc = Proc([sys.executable, "-u", seed_script(script), port, *args])
+            try:
+                if self._wait_ready(proc, port):
+                    self.proc, self.port = proc, port
+                    return
+                last = proc.stderr
+            except BaseException:
+                proc.kill()
+                raise
+            proc.kill()
+        raise AssertionError(f"{script} did not start: {last}")
+
+    @staticmethod
+    def _wait_ready(proc, port):
+        """Polls with a probe datagram until the server answers (it prints nothing)."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.1)
+            while time.monotonic() < deadline:
+                if proc.p.poll() is not None:
+                    return False
+                try:
+                    s.sendto(b"Ping 0 0.0", ("127.0.0.1", port))
+                    s.recvfrom(2048)
+                    return True
+                except (socket.timeout, ConnectionRefusedError):
+                    continue
+        return False
+
+    @property
+    def target(self):
+        return f"127.0.0.1:{self.port}"
+
+    def kill(self):
+        self.proc.kill()
+
+
+class UdpbeatTestCase(unittest.TestCase):
+    """Adds helpers that register cleanups so nothing outlives a test."""
+
+    maxDiff = None
+
+    def serve(self, *args, bind="127.0.0.1:0"):
+        s = Server(*args, bind=bind)
+        self.addCleanup(s.kill)
+        return s
+
+    def seed_server(self, script, *args):
+        s = SeedServer(script, *args)
+        self.addCleanup(s.kill)
+        return s
+
+    def spawn(self, argv):
+        p = Proc(argv)
+        self.addCleanup(p.kill)
+        return p
+
+    def ping(self, target, *args, timeout=RUN_TIMEOUT):
+        return udpbeat("ping", target, *args, timeout=timeout)
+
+    def assertExit(self, result, code):
+        self.assertEqual(result.returncode, code, result.describe())
+
+    def assertPackets(self, result, sent, received, lost, loss_percent=None):
+        p = parse_packets(result.stdout)
+        self.assertIsNotNone(p, "no Packets line\n" + result.describe())
+        self.assertEqual((p["sent"], p["received"], p["lost"]), (sent, received, lost),
+                         result.describe())
+        if loss_percent is not None:
+            self.assertEqual(p["loss_percent"], loss_percent, result.describe())
+        return p
+
+    def assertCounters(self, counters, **expected):
+        got = {k: counters[k] for k in expected}
+        self.assertEqual(got, expected, f"serve counters {counters}")
+
+    def assertOneErrorLine(self, result, contains=None):
+        """Exit 2 and exactly one stderr line `udpbeat: ...`."""
+        self.assertExit(result, 2)
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, result.describe())
+        self.assertTrue(lines[0].startswith("udpbeat: "), result.describe())
+        if contains is not None:
+            self.assertIn(contains, lines[0], result.describe())
+        return lines[0]
