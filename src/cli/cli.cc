@@ -39,14 +39,15 @@ void BlockLoopSignals() {
 }
 
 // Validators whose messages read as one plain sentence (CLI11's print the type's range).
-CLI::Validator NonNegative() {
+CLI::Validator AtLeast(int64_t min) {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
+      [min](std::string& v) -> std::string {
         int64_t n = 0;
-        if (!absl::SimpleAtoi(v, &n) || n < 0) return "must be a whole number, 0 or more";
+        if (!absl::SimpleAtoi(v, &n) || n < min)
+          return absl::StrCat("must be a whole number, ", min, " or more");
         return "";
       },
-      "", "NonNegative");
+      "", "AtLeast");
 }
 
 CLI::Validator Probability() {
@@ -91,11 +92,12 @@ struct ServeArgs {
 };
 
 CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
-  CLI::App* sub = app.add_subcommand("serve", "UDP responder: lab echo and heartbeat replies");
+  CLI::App* sub = app.add_subcommand(
+      "serve", "UDP responder: lab echo and heartbeat replies, STAMP session-reflector");
   sub->add_option("-b,--bind", a.opts.bind, "Address and port to listen on ([::]:PORT for IPv6)")
       ->capture_default_str()
       ->type_name("ADDR:PORT");
-  sub->add_option("-r,--reply", a.reply, "Reply mode: auto, echo or heartbeat")
+  sub->add_option("-r,--reply", a.reply, "Reply mode: auto, echo, heartbeat or stamp")
       ->capture_default_str()
       ->type_name("MODE");
   sub->add_option("--loss", a.opts.loss,
@@ -107,6 +109,13 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
   sub->add_option("--delay", a.delay.text, "Delay every reply by D (e.g. 50ms)")->type_name("D");
   sub->add_option("--jitter", a.jitter.text, "Vary the reply delay uniformly by +-D")
       ->type_name("D");
+  sub->add_flag("--stamp-stateful", a.opts.stamp_stateful,
+                "STAMP: number replies per session so senders see forward and backward loss");
+  sub->add_option("--max-peers", a.opts.max_peers,
+                  "Remember at most N peers (STAMP sessions); the least recent are evicted")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("N");
   sub->add_flag("-q,--quiet", a.opts.quiet, "Print nothing but errors");
   return sub;
 }
@@ -136,7 +145,7 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
       ->type_name("HOST[:PORT]");
   sub->add_option("-c,--count", a.opts.count, "Number of pings; 0 runs until interrupted")
       ->capture_default_str()
-      ->check(NonNegative())
+      ->check(AtLeast(0))
       ->type_name("COUNT");
   sub->add_option("-i,--interval", a.interval.text,
                   "Send on a fixed schedule every D (default: next ping after reply or timeout)")
@@ -220,8 +229,7 @@ int RunCli(int argc, char** argv) {
   }
   if (serve->parsed()) return RunServeCommand(serve_args, serve);
   if (ping->parsed()) return RunPingCommand(ping_args);
-  std::cerr << app.help();
-  return kExitError;
+  return Fail("a subcommand is required: serve or ping (see 'udpbeat help')");
 }
 
 }  // namespace udpbeat

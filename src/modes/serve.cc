@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/net/udp_socket.h"
+#include "udpbeat/session/peer_table.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
@@ -23,12 +24,20 @@ constexpr size_t kMaxDelayedReplies = 65536;
 
 std::string FormatCounters(const ServeCounters& c) {
   return absl::StrFormat(
-      "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d",
-      c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops);
+      "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
+      "peers %d, peer evictions %d",
+      c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops, c.peers,
+      c.peer_evictions);
 }
+
+// What the server remembers per peer.
+struct PeerState {
+  uint32_t stamp_seq = 0;  // next reflector sequence number (--stamp-stateful)
+};
 
 class Server final : public uring::DatagramHandler,
                      public uring::SignalHandler,
+                     public StampSessions,
                      public TimerHandler {
  public:
   Server(const ServeOptions& opts, EventLoop& loop, std::ostream& out, std::ostream& err)
@@ -37,7 +46,8 @@ class Server final : public uring::DatagramHandler,
         out_(out),
         err_(err),
         rng_(opts.seed ? *opts.seed : absl::Uniform<uint64_t>(absl::BitGen())),
-        reply_buf_(opts.max_datagram) {}
+        reply_buf_(opts.max_datagram),
+        peers_(opts.max_peers, opts.peer_idle) {}
 
   void OnDatagram(const Datagram& d) noexcept override {
     ++counters_.received;
@@ -45,8 +55,13 @@ class Server final : public uring::DatagramHandler,
       ++counters_.malformed;
       return;
     }
-    const WallTime received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
-    const Reply reply = BuildReply(opts_.reply, d.payload, received, reply_buf_);
+    RequestContext ctx;
+    ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
+    ctx.now = loop_.clock().NowWall();
+    ctx.ttl = d.ttl;
+    ctx.sessions = opts_.stamp_stateful ? this : nullptr;
+    current_ = &d;
+    const Reply reply = BuildReply(opts_.reply, d.payload, ctx, reply_buf_);
     if (!reply.ok()) {
       ++counters_.malformed;
       return;
@@ -61,6 +76,11 @@ class Server final : public uring::DatagramHandler,
     } else {
       Delay(d, bytes);
     }
+  }
+
+  uint32_t NextSeq(uint16_t ssid) noexcept override {
+    PeerState& p = peers_.FindOrInsert(MakePeerKey(*current_->from, ssid), current_->loop_mono);
+    return p.stamp_seq++;
   }
 
   void OnSendError(SocketId, int) noexcept override {
@@ -78,7 +98,12 @@ class Server final : public uring::DatagramHandler,
     loop_.Stop();
   }
 
-  void OnTimer(uint64_t) noexcept override {
+  void OnTimer(uint64_t cookie) noexcept override {
+    if (cookie == kSweepTimer) {
+      peers_.SweepIdle(loop_.clock().Now(), kSweepSteps);
+      loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer);
+      return;
+    }
     timer_ = 0;
     const MonoTime now = loop_.clock().Now();
     while (!delayed_.empty() && delayed_.top().due <= now) SendTop();
@@ -88,10 +113,18 @@ class Server final : public uring::DatagramHandler,
   ServeCounters Snapshot() const {
     ServeCounters c = counters_;
     c.kernel_drops = loop_.counters().kernel_drops;
+    c.peers = peers_.size();
+    c.peer_evictions = peers_.evictions();
     return c;
   }
 
+  void StartSweeping() { loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer); }
+
  private:
+  static constexpr uint64_t kSweepTimer = 1;
+  static constexpr Nanos kSweepPeriod = kNanosPerSecond;
+  static constexpr size_t kSweepSteps = 4096;
+
   struct Delayed {
     MonoTime due;
     uint64_t order;  // FIFO among equal due times
@@ -153,13 +186,15 @@ class Server final : public uring::DatagramHandler,
   uint64_t next_order_ = 0;
   TimerId timer_ = 0;
   MonoTime timer_due_;
+  PeerTable<PeerState> peers_;
+  const Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
   ServeCounters counters_;
 };
 
 }  // namespace
 
 absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err) {
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, SocketAddress::ParseNumeric(opts.bind));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
   uring::LoopOptions lo;
   lo.max_datagram = opts.max_datagram;
   lo.receive_buffers = 512;
@@ -172,6 +207,7 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   Server server(opts, *loop, out, err);
   UDPBEAT_RETURN_IF_ERROR(loop->AddSocket(std::move(fd), &server).status());
   loop->SetSignalHandler(&server);
+  server.StartSweeping();
   if (!opts.quiet) {
     out << "udpbeat serve: listening on " << bound.ToString() << " (reply "
         << ReplyModeName(opts.reply) << ")" << std::endl;

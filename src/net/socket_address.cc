@@ -24,8 +24,9 @@ SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) noe
   return a;
 }
 
-absl::StatusOr<SocketAddress> SocketAddress::ParseNumeric(std::string_view text) {
-  auto hp = SplitHostPort(text, 0);
+absl::StatusOr<SocketAddress> SocketAddress::ParseNumeric(std::string_view text,
+                                                         uint16_t default_port) {
+  auto hp = SplitHostPort(text, default_port);
   if (!hp.ok()) return hp.status();
   SocketAddress a;
   in_addr v4addr;
@@ -80,6 +81,20 @@ std::string SocketAddress::ToString() const {
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
   return a.len_ == b.len_ && std::memcmp(&a.storage_, &b.storage_, a.len_) == 0;
+}
+
+PeerKey MakePeerKey(const SocketAddress& a, uint16_t ssid) noexcept {
+  PeerKey k;
+  k.family = static_cast<uint8_t>(a.family());
+  k.port = a.port();
+  k.ssid = ssid;
+  if (a.family() == AF_INET) {
+    std::memcpy(k.address.data(), &reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr, 4);
+  } else if (a.family() == AF_INET6) {
+    std::memcpy(k.address.data(), &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr,
+                16);
+  }
+  return k;
 }
 
 absl::StatusOr<HostPort> SplitHostPort(std::string_view text, uint16_t default_port) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/stamp.h"
 
 namespace udpbeat {
 namespace {
@@ -15,11 +16,35 @@ Reply Echo(std::span<const uint8_t> request, std::span<uint8_t> out) {
 
 Reply Heartbeat(const seed::Request& req, std::span<const uint8_t> request, WallTime received,
                 std::span<uint8_t> out) {
+  // The lab's "time difference": receive time minus the sender's clock, so it includes
+  // the clock offset between the hosts (STAMP separates the two).
   const double diff = received.seconds() - req.sent_seconds;
   // Bounded by the request's size: the reply may never be the larger datagram.
   const size_t len = seed::EncodeHeartbeatReply(req.seq_text, diff, out.first(request.size()));
   if (len == 0) return Malformed(DecodeError::kReplyTooLarge);
   return Reply{DecodeError::kNone, ReplyKind::kHeartbeat, len};
+}
+
+Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
+              std::span<uint8_t> out) {
+  stamp::SenderPacket s;
+  const DecodeError e = stamp::DecodeSender(request, &s);
+  if (e != DecodeError::kNone) return Malformed(e);
+  stamp::ReflectorPacket r;
+  r.seq = ctx.sessions != nullptr ? ctx.sessions->NextSeq(s.ssid) : s.seq;
+  r.error = stamp::ErrorEstimate{};  // not synchronized, NTP format, 2^-32 s resolution
+  r.ssid = s.ssid;
+  r.receive_timestamp = ToNtp(ctx.received);
+  r.sender_seq = s.seq;
+  r.sender_timestamp = s.timestamp;
+  r.sender_error = s.error;
+  r.sender_ttl = ctx.ttl >= 0 && ctx.ttl <= 255 ? static_cast<uint8_t>(ctx.ttl) : 255;
+  // T3 last, as close to the send as this function can be.
+  r.timestamp = ToNtp(ctx.now);
+  const size_t len = stamp::EncodeReflector(r, request.size(), out);
+  stamp::ReflectTrailer(request.subspan(stamp::kMinPacketSize),
+                        out.subspan(stamp::kMinPacketSize, len - stamp::kMinPacketSize));
+  return Reply{DecodeError::kNone, ReplyKind::kStamp, len};
 }
 
 }  // namespace
@@ -28,8 +53,9 @@ absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text) {
   if (text == "auto") return ReplyMode::kAuto;
   if (text == "echo") return ReplyMode::kEcho;
   if (text == "heartbeat") return ReplyMode::kHeartbeat;
+  if (text == "stamp") return ReplyMode::kStamp;
   return absl::InvalidArgumentError(
-      absl::StrCat("--reply: '", AbslView(text), "' is not one of auto, echo, heartbeat"));
+      absl::StrCat("--reply: '", AbslView(text), "' is not one of auto, echo, heartbeat, stamp"));
 }
 
 std::string_view ReplyModeName(ReplyMode mode) {
@@ -37,21 +63,28 @@ std::string_view ReplyModeName(ReplyMode mode) {
     case ReplyMode::kAuto: return "auto";
     case ReplyMode::kEcho: return "echo";
     case ReplyMode::kHeartbeat: return "heartbeat";
+    case ReplyMode::kStamp: return "stamp";
   }
   return "?";
 }
 
-Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, WallTime received,
+Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const RequestContext& ctx,
                  std::span<uint8_t> out) noexcept {
   if (out.size() < request.size()) return Malformed(DecodeError::kReplyTooLarge);
   if (mode == ReplyMode::kEcho) return Echo(request, out);
+  if (mode == ReplyMode::kStamp) return Reflect(request, ctx, out);
   seed::Request req;
   const DecodeError e = seed::ParseRequest(request, &req);
-  if (e != DecodeError::kNone) return Malformed(e);
-  if (mode == ReplyMode::kHeartbeat) return Heartbeat(req, request, received, out);
+  if (e != DecodeError::kNone) {
+    // Text first: a STAMP packet always has a non-text byte (its zero MBZ octets).
+    if (mode == ReplyMode::kAuto && stamp::LooksLikeSender(request))
+      return Reflect(request, ctx, out);
+    return Malformed(e);
+  }
+  if (mode == ReplyMode::kHeartbeat) return Heartbeat(req, request, ctx.received, out);
   switch (req.keyword) {
     case seed::Keyword::kPing: return Echo(request, out);
-    case seed::Keyword::kHeartbeat: return Heartbeat(req, request, received, out);
+    case seed::Keyword::kHeartbeat: return Heartbeat(req, request, ctx.received, out);
     case seed::Keyword::kOther: break;
   }
   return Malformed(DecodeError::kBadKeyword);

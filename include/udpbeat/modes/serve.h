@@ -15,8 +15,11 @@ namespace udpbeat {
 
 struct ServeOptions {
   static constexpr const char* kDefaultBind = "0.0.0.0:12000";
+  static constexpr uint16_t kDefaultPort = 12000;  // when --bind gives none
   static constexpr size_t kDefaultMaxDatagram = 65535;
   static constexpr int kDefaultReceiveBuffer = 8 << 20;
+  static constexpr size_t kDefaultMaxPeers = 65536;
+  static constexpr Nanos kDefaultPeerIdle = 60 * kNanosPerSecond;
 
   std::string bind = kDefaultBind;
   ReplyMode reply = ReplyMode::kAuto;
@@ -27,6 +30,9 @@ struct ServeOptions {
   bool quiet = false;
   size_t max_datagram = kDefaultMaxDatagram;
   int receive_buffer = kDefaultReceiveBuffer;
+  bool stamp_stateful = false;      // per-session reflector sequence numbers
+  size_t max_peers = kDefaultMaxPeers;  // bound of the per-peer table
+  Nanos peer_idle = kDefaultPeerIdle;   // a peer silent this long is forgotten
 };
 
 // What happened to every datagram. received == replied + dropped + malformed +
@@ -38,9 +44,14 @@ struct ServeCounters {
   uint64_t malformed = 0;
   uint64_t send_errors = 0;
   uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
+  uint64_t peers = 0;        // entries in the per-peer table now
+  uint64_t peer_evictions = 0;  // peers forgotten because the table was full
 };
 
 // Binds, prints "udpbeat serve: listening on ADDR (reply MODE)" to `out` (unless quiet),
+// and answers; for each datagram the STAMP receive timestamp T2 is the kernel's
+// SO_TIMESTAMPNS stamp and T3 is read when the reply is built, just before it is queued
+// for the loop turn's one submit (microseconds before it leaves).
 // serves until SIGINT/SIGTERM, then prints the counters. SIGQUIT prints them to `err`
 // and carries on. Errors: bind/setup failures (e.g. "bind 0.0.0.0:12000: Address
 // already in use").

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "udpbeat/session/peer_table.h"
 
 namespace udpbeat {
 
@@ -22,9 +23,10 @@ class SocketAddress {
   // empty address (family() == AF_UNSPEC).
   static SocketAddress FromSockaddr(const sockaddr* sa, socklen_t len) noexcept;
 
-  // Parses a numeric address with port: "127.0.0.1:12000", "[::1]:12000".
-  // No name lookup. InvalidArgument names the text.
-  static absl::StatusOr<SocketAddress> ParseNumeric(std::string_view text);
+  // Parses a numeric address with optional port: "127.0.0.1:12000", "[::1]:12000",
+  // "127.0.0.1" (takes `default_port`). No name lookup. InvalidArgument names the text.
+  static absl::StatusOr<SocketAddress> ParseNumeric(std::string_view text,
+                                                    uint16_t default_port = 0);
 
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* mutable_data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
@@ -50,6 +52,9 @@ class SocketAddress {
   sockaddr_storage storage_{};
   socklen_t len_ = 0;
 };
+
+// The peer-table key of a source address and STAMP SSID (0 for other protocols).
+PeerKey MakePeerKey(const SocketAddress& a, uint16_t ssid) noexcept;
 
 // Splits "HOST", "HOST:PORT", "[V6]:PORT" or a bare IPv6 literal into host and port;
 // `default_port` is used when none is given. Ports outside 0..65535 are InvalidArgument.

@@ -18,15 +18,18 @@
 namespace udpbeat {
 
 enum class ReplyMode {
-  kAuto,       // "Ping ..." → echo, "Heartbeat ..." → heartbeat reply, else malformed
+  kAuto,       // "Ping ..." → echo, "Heartbeat ..." → heartbeat reply, a STAMP
+               // session-sender packet (stamp::LooksLikeSender) → reflected, else malformed
   kEcho,       // every datagram echoed with ASCII letters uppercased (the lab's pinger server)
   kHeartbeat,  // any "<word> <seq> <time>" → "<seq> <time difference>" (the lab's heartbeat server)
+  kStamp,      // every datagram of 44+ octets reflected as STAMP (TWAMP-light senders
+               // may fill octets 16..43 with non-zero padding), else malformed
 };
 
 absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text);
 std::string_view ReplyModeName(ReplyMode mode);
 
-enum class ReplyKind { kNone, kEcho, kHeartbeat };
+enum class ReplyKind { kNone, kEcho, kHeartbeat, kStamp };
 
 struct Reply {
   DecodeError error = DecodeError::kNone;  // kNone: send `length` bytes of the output
@@ -35,9 +38,24 @@ struct Reply {
   bool ok() const { return error == DecodeError::kNone; }
 };
 
+// A stateful STAMP reflector numbers its replies per session (RFC 8762 §4.3.1), so the
+// sender can split loss into forward and backward; the server owns those counters.
+class StampSessions {
+ public:
+  virtual ~StampSessions() = default;
+  // The next reflector sequence number of session `ssid` from the request's source.
+  virtual uint32_t NextSeq(uint16_t ssid) noexcept = 0;
+};
+
+struct RequestContext {
+  WallTime received;               // receive time: the kernel timestamp where available (T2)
+  WallTime now;                    // the reflector's clock when the reply is built (T3)
+  int ttl = -1;                    // TTL / hop limit the request arrived with; -1 unknown
+  StampSessions* sessions = nullptr;  // null: stateless (reflector seq = sender's seq)
+};
+
 // Builds the reply to `request` into `out` (which must hold request.size() bytes).
-// `received` is the request's receive time (the kernel timestamp where available).
-Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, WallTime received,
+Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const RequestContext& ctx,
                  std::span<uint8_t> out) noexcept;
 
 }  // namespace udpbeat

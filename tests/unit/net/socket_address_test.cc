@@ -41,6 +41,7 @@ TEST(SocketAddress, NumericRoundTrip) {
   EXPECT_EQ(v6->family(), AF_INET6);
   EXPECT_EQ(v6->ToString(), "[::1]:0");
   EXPECT_FALSE(SocketAddress::ParseNumeric("localhost:1").ok());
+  EXPECT_EQ(SocketAddress::ParseNumeric("127.0.0.1", 12000)->ToString(), "127.0.0.1:12000");
   EXPECT_TRUE(*v4 == *SocketAddress::ParseNumeric("127.0.0.1:12000"));
 }
 

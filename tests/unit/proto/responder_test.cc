@@ -20,7 +20,10 @@ Outcome Respond(ReplyMode mode, const std::string& request) {
   std::vector<uint8_t> req(request.begin(), request.end());
   std::vector<uint8_t> out(req.size());
   Outcome o;
-  o.reply = BuildReply(mode, req, kReceived, out);
+  RequestContext ctx;
+  ctx.received = kReceived;
+  ctx.now = kReceived + 1000;
+  o.reply = BuildReply(mode, req, ctx, out);
   o.text.assign(reinterpret_cast<const char*>(out.data()), o.reply.length);
   return o;
 }
@@ -82,6 +85,7 @@ TEST(Responder, RandomInputNeverAmplifies) {
 
 TEST(Responder, ParsesModeNames) {
   EXPECT_EQ(*ParseReplyMode("heartbeat"), ReplyMode::kHeartbeat);
+  EXPECT_EQ(*ParseReplyMode("stamp"), ReplyMode::kStamp);
   EXPECT_FALSE(ParseReplyMode("stamp2").ok());
 }
 

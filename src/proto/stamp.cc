@@ -1,0 +1,127 @@
+#include "udpbeat/proto/stamp.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace udpbeat::stamp {
+namespace {
+
+uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t Get32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+NtpTimestamp GetNtp(const uint8_t* p) { return {Get32(p), Get32(p + 4)}; }
+
+void Put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+void Put32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+void PutNtp(uint8_t* p, NtpTimestamp t) {
+  Put32(p, t.seconds);
+  Put32(p + 4, t.fraction);
+}
+
+// RFC 8972 §4: TLV header = flags (U M I R R R R R) | type | 16-bit length.
+constexpr size_t kTlvHeader = 4;
+constexpr uint8_t kTlvUnrecognized = 0x80;
+constexpr uint8_t kTlvExtraPadding = 1;
+
+}  // namespace
+
+uint16_t ErrorEstimate::Encode() const noexcept {
+  return static_cast<uint16_t>((synchronized ? 0x8000 : 0) | (ptp_format ? 0x4000 : 0) |
+                               (scale & 0x3f) << 8 | multiplier);
+}
+
+ErrorEstimate ErrorEstimate::Decode(uint16_t v) noexcept {
+  return {(v & 0x8000) != 0, (v & 0x4000) != 0, static_cast<uint8_t>(v >> 8 & 0x3f),
+          static_cast<uint8_t>(v)};
+}
+
+double ErrorEstimate::seconds() const noexcept {
+  return std::ldexp(static_cast<double>(multiplier), static_cast<int>(scale) - 32);
+}
+
+DecodeError DecodeSender(std::span<const uint8_t> data, SenderPacket* out) noexcept {
+  if (data.size() < kMinPacketSize) return DecodeError::kTooShort;
+  const uint8_t* p = data.data();
+  out->seq = Get32(p);
+  out->timestamp = GetNtp(p + 4);
+  out->error = ErrorEstimate::Decode(Get16(p + 12));
+  out->ssid = Get16(p + 14);
+  return DecodeError::kNone;
+}
+
+DecodeError DecodeReflector(std::span<const uint8_t> data, ReflectorPacket* out) noexcept {
+  if (data.size() < kMinPacketSize) return DecodeError::kTooShort;
+  const uint8_t* p = data.data();
+  out->seq = Get32(p);
+  out->timestamp = GetNtp(p + 4);
+  out->error = ErrorEstimate::Decode(Get16(p + 12));
+  out->ssid = Get16(p + 14);
+  out->receive_timestamp = GetNtp(p + 16);
+  out->sender_seq = Get32(p + 24);
+  out->sender_timestamp = GetNtp(p + 28);
+  out->sender_error = ErrorEstimate::Decode(Get16(p + 36));
+  out->sender_ttl = p[40];
+  return DecodeError::kNone;
+}
+
+size_t EncodeSender(const SenderPacket& s, size_t length, std::span<uint8_t> out) noexcept {
+  if (length < kMinPacketSize || out.size() < length) return 0;
+  uint8_t* p = out.data();
+  std::memset(p, 0, length);
+  Put32(p, s.seq);
+  PutNtp(p + 4, s.timestamp);
+  Put16(p + 12, s.error.Encode());
+  Put16(p + 14, s.ssid);
+  return length;
+}
+
+size_t EncodeReflector(const ReflectorPacket& r, size_t length, std::span<uint8_t> out) noexcept {
+  if (length < kMinPacketSize || out.size() < length) return 0;
+  uint8_t* p = out.data();
+  std::memset(p, 0, length);
+  Put32(p, r.seq);
+  PutNtp(p + 4, r.timestamp);
+  Put16(p + 12, r.error.Encode());
+  Put16(p + 14, r.ssid);
+  PutNtp(p + 16, r.receive_timestamp);
+  Put32(p + 24, r.sender_seq);
+  PutNtp(p + 28, r.sender_timestamp);
+  Put16(p + 36, r.sender_error.Encode());
+  p[40] = r.sender_ttl;
+  return length;
+}
+
+bool LooksLikeSender(std::span<const uint8_t> data) noexcept {
+  if (data.size() < kMinPacketSize) return false;
+  const auto mbz = data.subspan(16, kMinPacketSize - 16);
+  return std::all_of(mbz.begin(), mbz.end(), [](uint8_t b) { return b == 0; });
+}
+
+void ReflectTrailer(std::span<const uint8_t> tail, std::span<uint8_t> out) noexcept {
+  const size_t n = std::min(tail.size(), out.size());
+  // First check the whole trailer is a well-formed TLV sequence; otherwise it is
+  // padding and goes back as zeros (already written by the encoder). Type 0 is
+  // reserved (RFC 8972 §6), so zero padding never reads as TLVs.
+  size_t off = 0;
+  while (off + kTlvHeader <= n) {
+    if (tail[off + 1] == 0) return;
+    off += kTlvHeader + Get16(tail.data() + off + 2);
+  }
+  if (off != n) return;
+  std::memcpy(out.data(), tail.data(), n);
+  for (off = 0; off + kTlvHeader <= n; off += kTlvHeader + Get16(out.data() + off + 2)) {
+    if (out[off + 1] != kTlvExtraPadding) out[off] |= kTlvUnrecognized;
+  }
+}
+
+}  // namespace udpbeat::stamp
