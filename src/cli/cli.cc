@@ -1,6 +1,7 @@
 #include "udpbeat/cli/cli.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <string>
@@ -58,6 +59,16 @@ CLI::Validator Probability() {
         return "";
       },
       "", "Probability");
+}
+
+CLI::Validator PositiveRate() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        double r = 0;
+        if (!absl::SimpleAtod(v, &r) || !(r > 0 && r <= 1e9)) return "must be a rate above 0";
+        return "";
+      },
+      "", "PositiveRate");
 }
 
 CLI::Validator AtMost(size_t max) {
@@ -133,14 +144,16 @@ int RunServeCommand(ServeArgs& a, CLI::App* sub) {
 
 struct PingArgs {
   PingOptions opts;
-  DurationArg interval, timeout;
-  std::string proto = "seed";
+  DurationArg interval, timeout, duration;
+  double rate = 0;
+  std::string proto = "stamp";
   bool v4 = false, v6 = false;
 };
 
 CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   CLI::App* sub = app.add_subcommand("ping", "Measure round-trip time and loss to a server");
-  sub->add_option("target", a.opts.target, "Server to ping (default port 12000)")
+  sub->add_option("target", a.opts.target,
+                  "Server to ping (default port: 862 for stamp, 12000 for seed)")
       ->required()
       ->type_name("HOST[:PORT]");
   sub->add_option("-c,--count", a.opts.count, "Number of pings; 0 runs until interrupted")
@@ -156,21 +169,45 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   sub->add_option("-s,--size", a.opts.size, "Pad each request to SIZE bytes")
       ->check(AtMost(PingOptions::kMaxSize))
       ->type_name("SIZE");
-  sub->add_option("--proto", a.proto, "Protocol: seed (the lab's text protocol)")
+  sub->add_option("--proto", a.proto,
+                  "Protocol: stamp (RFC 8762) or seed (the lab's text protocol)")
       ->capture_default_str()
       ->type_name("PROTO");
   sub->add_flag("-q,--quiet", a.opts.quiet, "Print only the statistics");
   sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
+  sub->add_option("--sessions", a.opts.sessions,
+                  "Run N concurrent sessions, each its own socket and source port")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("N");
+  sub->add_option("--sockets", a.opts.sockets,
+                  "Share M sockets among the sessions (default: one per session)")
+      ->check(AtLeast(1))
+      ->type_name("M");
+  sub->add_option("--rate", a.rate, "Send PPS probes per second per session (sets -i)")
+      ->check(PositiveRate())
+      ->type_name("PPS");
+  sub->add_option("--duration", a.duration.text, "Send for D instead of -c probes")
+      ->type_name("D");
   sub->add_flag("-4", a.v4, "Use IPv4 only");
   sub->add_flag("-6", a.v6, "Use IPv6 only");
   return sub;
 }
 
 int RunPingCommand(PingArgs& a) {
-  if (a.proto != "seed")
-    return Fail(absl::StrCat("--proto: '", a.proto, "' is not one of seed"));
+  auto proto = ParseProbeProto(a.proto);
+  if (!proto.ok()) return Fail(proto.status());
+  a.opts.proto = *proto;
   if (a.v4 && a.v6) return Fail("-4 and -6 exclude each other");
   a.opts.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  if (a.rate > 0 && a.interval.set()) return Fail("--rate and --interval exclude each other");
+  if (a.rate > 0) a.opts.interval = static_cast<Nanos>(1e9 / a.rate);
+  if (auto s = ParseDurationInto(a.duration, "--duration", &a.opts.duration); !s.ok())
+    return Fail(s);
+  if (a.duration.set() && a.opts.duration <= 0) return Fail("--duration: must be greater than 0");
+  if (a.opts.sessions > 1 && !a.opts.interval && !a.interval.set())
+    a.opts.interval = kNanosPerSecond;  // many sessions: a fixed schedule, 1/s by default
+  a.opts.progress = !a.opts.quiet && !a.opts.json && ::isatty(STDOUT_FILENO) == 1;
   if (a.interval.set()) {
     Nanos interval = 0;
     if (auto s = ParseDurationInto(a.interval, "--interval", &interval); !s.ok()) return Fail(s);

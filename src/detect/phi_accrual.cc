@@ -33,12 +33,14 @@ absl::Status PhiAccrualDetector::Validate(const PhiAccrualOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("phi acceptable heartbeat pause ",
                      o.acceptable_heartbeat_pause, " ns: must be >= 0"));
+  // The larger seed, estimate * 5/4, must fit under kMaxInterval.
+  constexpr Nanos kMaxEstimate = kMaxInterval / 5 * 4;
   if (o.first_heartbeat_estimate <= 0 ||
-      o.first_heartbeat_estimate > kMaxInterval / 2)
+      o.first_heartbeat_estimate > kMaxEstimate)
     return absl::InvalidArgumentError(
         absl::StrCat("phi first heartbeat estimate ",
                      o.first_heartbeat_estimate, " ns: must be 1..",
-                     kMaxInterval / 2));
+                     kMaxEstimate));
   return absl::OkStatus();
 }
 

@@ -1,249 +1,304 @@
 #include "udpbeat/modes/ping.h"
 
+#include <algorithm>
+#include <numeric>
 #include <ostream>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
-#include "udpbeat/net/udp_socket.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/modes/session_group.h"
 #include "udpbeat/report/ping_reporter.h"
-#include "udpbeat/stats/session_stats.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
 namespace {
 
-using uring::Datagram;
-using uring::EventLoop;
-using uring::SocketId;
+// After the last probe settled with some timed out, wait this long (at most the
+// timeout) for their late replies, so a late reply is reported late, not lost.
+constexpr Nanos kMaxLinger = kNanosPerSecond;
+constexpr Nanos kProgressPeriod = kNanosPerSecond;
+constexpr size_t kWorstShown = 5;
 
-// Timer cookies: what the timer is for, in the high half; the probe's seq in the low.
-enum TimerKind : uint64_t { kSendTimer = 1, kTimeoutTimer = 2 };
-constexpr uint64_t Cookie(TimerKind kind, uint32_t seq) { return uint64_t{kind} << 32 | seq; }
+enum TimerCookie : uint64_t { kLingerTimer = 1, kProgressTimer = 2, kDurationTimer = 3 };
 
-// The kernel stamps datagrams with CLOCK_REALTIME; we measure in CLOCK_MONOTONIC. Both
-// clocks were read together when the loop woke, so their offset maps the kernel stamp
-// onto the monotonic axis without losing its precision. A stamp that maps outside
-// [sent, wake] (a clock step) is not trusted: the wake time is used instead.
-MonoTime ReceiveTime(const Datagram& d, MonoTime sent) {
-  if (d.rx_wall.nanos() == 0) return d.loop_mono;
-  const MonoTime rx = d.loop_mono - (d.loop_wall - d.rx_wall);
-  if (rx < sent || rx > d.loop_mono) return d.loop_mono;
-  return rx;
-}
+// Merges finished sessions into one aggregate (window 1: it only receives merges).
+struct Aggregate {
+  stats::SessionStats stats{1};
+  StampSummary stamp;
+  stats::DelayStats send_lag;
+  uint64_t unreachable = 0;
 
-class Pinger final : public uring::DatagramHandler,
-                     public uring::SignalHandler,
-                     public TimerHandler {
+  void Add(const ProbeSession& s) {
+    stats.Merge(s.stats());
+    send_lag.Merge(s.send_lag());
+    unreachable += s.unreachable();
+    const StampSummary& o = s.stamp();
+    stamp.residence.Merge(o.residence);
+    if (o.best_rtt >= 0 && (stamp.best_rtt < 0 || o.best_rtt < stamp.best_rtt)) {
+      stamp.best_rtt = o.best_rtt;
+      stamp.best_offset = o.best_offset;
+    }
+    stamp.reflector_stateful |= o.reflector_stateful;
+    stamp.forward_lost += o.forward_lost;
+  }
+};
+
+class Pinger final : public ProbeObserver, public uring::SignalHandler, public TimerHandler {
  public:
-  Pinger(const PingOptions& opts, EventLoop& loop, PingReporter& reporter)
-      : opts_(opts),
-        loop_(loop),
-        clock_(loop.clock()),
-        reporter_(reporter),
-        send_buf_(std::max<size_t>(opts.size, 128)) {}
+  Pinger(const PingOptions& opts, uring::EventLoop& loop, PingReporter& reporter,
+         std::ostream& out)
+      : opts_(opts), loop_(loop), reporter_(reporter), out_(out) {}
 
-  void Start(SocketId socket) {
-    socket_ = socket;
-    start_ = clock_.Now();
-    SendProbe();
+  void set_group(SessionGroup* g) { group_ = g; }
+
+  void Start() {
+    start_ = loop_.clock().Now();
+    if (opts_.duration > 0) loop_.ScheduleAt(start_ + opts_.duration, this, kDurationTimer);
+    if (opts_.progress) loop_.ScheduleAt(start_ + kProgressPeriod, this, kProgressTimer);
+    group_->Start();
   }
 
-  // DatagramHandler
-  void OnDatagram(const Datagram& d) noexcept override {
-    uint64_t seq = 0;
-    if (!DecodeReply(d, &seq)) {
-      stats_.CountMalformed();
+  // ProbeObserver: per-event output only when there is one session to follow.
+  void OnReply(ProbeSession&, const ReplyInfo& r) override {
+    ++replies_;
+    if (single()) reporter_.OnReply(r);
+  }
+
+  void OnTimeout(ProbeSession&, uint32_t seq, bool unreachable) override {
+    if (!single()) return;
+    if (unreachable) {
+      reporter_.OnUnreachable(seq);
+    } else {
+      reporter_.OnTimeout(seq);
+    }
+  }
+
+  void OnDone(ProbeSession&) override {
+    if (++done_ < group_->size()) return;
+    uint64_t timed_out = 0, late = 0, unreachable = 0;
+    for (size_t i = 0; i < group_->size(); ++i) {
+      const ProbeSession& s = group_->session(i);
+      timed_out += s.stats().timed_out();
+      late += s.stats().late();
+      unreachable += s.unreachable();
+    }
+    if (timed_out > late && unreachable == 0) {
+      loop_.ScheduleAt(loop_.clock().Now() + std::min(opts_.timeout, kMaxLinger), this,
+                       kLingerTimer);
       return;
     }
-    const uint32_t seq32 = static_cast<uint32_t>(seq);
-    const MonoTime sent = SentTime(seq32);
-    const MonoTime received = ReceiveTime(d, sent);
-    const stats::ReplyResult r = stats_.OnReply(seq32, received.nanos());
-    if (r.kind == stats::ReplyKind::kUnknown) {
-      stats_.CountMalformed();
-      return;
-    }
-    ReplyEvent e;
-    e.kind = r.kind == stats::ReplyKind::kOnTime ? ReplyEventKind::kOnTime
-             : r.kind == stats::ReplyKind::kLate ? ReplyEventKind::kLate
-                                                  : ReplyEventKind::kDuplicate;
-    e.seq = seq32;
-    e.rtt = r.rtt_ns;
-    e.bytes = d.payload.size();
-    e.ttl = d.ttl;
-    e.reordered = r.reordered;
-    e.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
-    e.payload = {reinterpret_cast<const char*>(d.payload.data()), d.payload.size()};
-    reporter_.OnReply(e);
-    if (r.kind == stats::ReplyKind::kOnTime) Resolved();
+    Stop();
   }
 
-  void OnReceiveError(SocketId, int error) noexcept override {
-    // On a connected socket ECONNREFUSED is the kernel relaying ICMP port unreachable.
-    if (error == ECONNREFUSED) {
-      ++unreachable_;
-      unreachable_since_last_timeout_ = true;
-    } else {
-      last_error_ = error;
+  void OnTimer(uint64_t cookie) noexcept override {
+    switch (cookie) {
+      case kProgressTimer:
+        if (!loop_.stopping()) {
+          PrintProgress();
+          loop_.ScheduleAt(loop_.clock().Now() + kProgressPeriod, this, kProgressTimer);
+        }
+        break;
+      case kDurationTimer:
+        StopSending();
+        break;
+      default:
+        Stop();
+        break;
     }
   }
 
-  void OnSendError(SocketId, int error) noexcept override {
-    if (error == ECONNREFUSED) {
-      ++unreachable_;
-      unreachable_since_last_timeout_ = true;
-    } else {
-      last_error_ = error;
-    }
-  }
-
-  // SignalHandler
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      reporter_.OnInterim(Summary());
+      Aggregate a = Collect(false);
+      PingSummary p = Summary(a);
+      reporter_.OnInterim(p);
       return;
     }
-    Finish();
+    Stop();
   }
 
-  // TimerHandler
-  void OnTimer(uint64_t cookie) noexcept override {
-    if (finished_) return;
-    if ((cookie >> 32) == kSendTimer) {
-      SendProbe();
-      return;
+  // Merges every session (finishing them first when `finish`).
+  Aggregate Collect(bool finish) const {
+    Aggregate a;
+    for (size_t i = 0; i < group_->size(); ++i) {
+      if (finish) group_->session(i).Finish();
+      a.Add(group_->session(i));
     }
-    // Collected first: settling a probe may send the next one, which must not happen
-    // while the tracker is iterating.
-    expired_.clear();
-    stats_.Expire(clock_.Now().nanos(), [this](uint32_t seq) { expired_.push_back(seq); });
-    for (uint32_t seq : expired_) {
-      if (unreachable_since_last_timeout_) {
-        reporter_.OnUnreachable(seq);
-      } else {
-        reporter_.OnTimeout(seq);
-      }
-      Resolved();
-    }
-    if (!expired_.empty()) unreachable_since_last_timeout_ = false;
+    return a;
   }
 
-  PingSummary Summary() const {
-    PingSummary s;
-    s.stats = &stats_;
-    s.unreachable = unreachable_;
-    s.elapsed = clock_.Now() - start_;
-    return s;
+  PingSummary Summary(const Aggregate& a) const {
+    PingSummary p;
+    p.stats = &a.stats;
+    p.stamp = opts_.proto == ProbeProto::kStamp ? &a.stamp : nullptr;
+    p.unreachable = a.unreachable;
+    p.elapsed = loop_.clock().Now() - start_;
+    return p;
   }
 
-  bool finished() const { return finished_; }
-  int last_error() const { return last_error_; }
+  void ClearProgress() {
+    if (progress_shown_) out_ << "\r\033[K" << std::flush;
+  }
 
  private:
-  bool DecodeReply(const Datagram& d, uint64_t* seq) const {
-    if (d.truncated) return false;
-    seed::Request echo;
-    if (seed::ParseRequest(d.payload, &echo) == DecodeError::kNone) {
-      *seq = echo.seq;
-      return true;
-    }
-    // A heartbeat server's "<seq> <time difference>" answers a ping as well.
-    seed::HeartbeatReply hb;
-    if (seed::ParseHeartbeatReply(d.payload, &hb) == DecodeError::kNone) {
-      *seq = hb.seq;
-      return true;
-    }
-    return false;
+  bool single() const { return group_->size() == 1; }
+
+  // --duration reached: no new probes; what is in flight settles (or times out).
+  void StopSending() {
+    stop_sending_ = true;
+    bool any_pending = false;
+    for (size_t i = 0; i < group_->size(); ++i)
+      any_pending |= group_->session(i).stats().in_flight() > 0;
+    loop_.ScheduleAt(loop_.clock().Now() + (any_pending ? opts_.timeout : 0), this, kLingerTimer);
+    for (size_t i = 0; i < group_->size(); ++i) group_->session(i).StopSending();
   }
 
-  MonoTime SentTime(uint32_t seq) const {
-    return send_times_[seq % send_times_.size()];
-  }
-
-  void SendProbe() {
-    if (finished_ || AllSent()) return;
-    const uint32_t seq = next_seq_++;
-    const MonoTime now = clock_.Now();
-    const size_t len = seed::EncodeRequest(seed::Keyword::kPing, seq, clock_.NowWall(),
-                                           opts_.size, send_buf_);
-    send_times_[seq % send_times_.size()] = now;
-    stats_.OnSent(seq, now.nanos(), (now + opts_.timeout).nanos());
-    ++sent_;
-    ++unresolved_;
-    loop_.Send(socket_, nullptr, std::span<const uint8_t>(send_buf_.data(), len));
-    loop_.ScheduleAt(now + opts_.timeout, this, Cookie(kTimeoutTimer, seq));
-    if (opts_.interval && !AllSent()) {
-      // A fixed schedule anchored at the start: lateness of one send does not shift
-      // the rest (no drift).
-      const MonoTime next = start_ + static_cast<Nanos>(sent_) * *opts_.interval;
-      loop_.ScheduleAt(next, this, Cookie(kSendTimer, 0));
-    }
-  }
-
-  // A probe was answered on time or timed out.
-  void Resolved() {
-    if (unresolved_ > 0) --unresolved_;
-    if (AllSent()) {
-      if (unresolved_ == 0) Finish();
-    } else if (!opts_.interval) {
-      SendProbe();  // the lab's rhythm: next ping as soon as this one is settled
-    }
-  }
-
-  bool AllSent() const { return opts_.count > 0 && sent_ >= static_cast<uint64_t>(opts_.count); }
-
-  void Finish() {
-    if (finished_) return;
-    finished_ = true;
-    stats_.Finish();
+  void Stop() {
+    group_->FinishAll();
     loop_.Stop();
   }
 
+  void PrintProgress() {
+    uint64_t sent = 0, received = 0;
+    stats::LogHistogram h;
+    for (size_t i = 0; i < group_->size(); ++i) {
+      const auto& s = group_->session(i).stats();
+      sent += s.sent();
+      received += s.received();
+      h.Merge(s.rtt().histogram());
+    }
+    const double secs = static_cast<double>(loop_.clock().Now() - start_) / 1e9;
+    const double dt = secs - last_progress_secs_;
+    out_ << absl::StrFormat(
+                "\r\033[K%6.1fs  sent %.0f/s  received %.0f/s  loss %.2f%%  rtt p50 %.3f ms  "
+                "p99 %.3f ms",
+                secs, dt > 0 ? static_cast<double>(sent - last_sent_) / dt : 0,
+                dt > 0 ? static_cast<double>(received - last_received_) / dt : 0,
+                sent > 0 ? 100.0 * static_cast<double>(sent - received) / static_cast<double>(sent)
+                         : 0.0,
+                static_cast<double>(h.Percentile(50)) / 1e6,
+                static_cast<double>(h.Percentile(99)) / 1e6)
+         << std::flush;
+    progress_shown_ = true;
+    last_sent_ = sent;
+    last_received_ = received;
+    last_progress_secs_ = secs;
+  }
+
   const PingOptions& opts_;
-  EventLoop& loop_;
-  const Clock& clock_;
+  uring::EventLoop& loop_;
   PingReporter& reporter_;
-  stats::SessionStats stats_;
-  std::vector<uint8_t> send_buf_;
-  std::vector<uint32_t> expired_;
-  // Send time by seq, as wide as the tracker's window.
-  std::vector<MonoTime> send_times_ = std::vector<MonoTime>(1024);
-  SocketId socket_ = 0;
+  std::ostream& out_;
+  SessionGroup* group_ = nullptr;
   MonoTime start_;
-  uint32_t next_seq_ = 1;  // the lab numbers pings from 1
-  uint64_t sent_ = 0;
-  uint64_t unresolved_ = 0;
-  uint64_t unreachable_ = 0;
-  bool unreachable_since_last_timeout_ = false;
-  int last_error_ = 0;
-  bool finished_ = false;
+  size_t done_ = 0;
+  uint64_t replies_ = 0;
+  bool stop_sending_ = false;
+  bool progress_shown_ = false;
+  uint64_t last_sent_ = 0, last_received_ = 0;
+  double last_progress_secs_ = 0;
 };
+
+void WriteSessionReport(const SessionGroup& g, const Aggregate& a, std::ostream& out) {
+  const auto& lag = a.send_lag;
+  if (lag.count() > 0) {
+    const auto& h = lag.histogram();
+    out << absl::StrFormat("send lag p50/p99/p99.9/max = %.3f/%.3f/%.3f/%.3f ms (%d sessions)\n",
+                           static_cast<double>(h.Percentile(50)) / 1e6,
+                           static_cast<double>(h.Percentile(99)) / 1e6,
+                           static_cast<double>(h.Percentile(99.9)) / 1e6,
+                           lag.summary().max() / 1e6, g.size());
+  }
+  std::vector<size_t> order(g.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t shown = std::min(kWorstShown, order.size());
+  std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](size_t x, size_t y) {
+    return g.session(x).stats().loss_ratio() > g.session(y).stats().loss_ratio();
+  });
+  out << "worst sessions by loss:";
+  for (size_t k = 0; k < shown; ++k) {
+    const auto& s = g.session(order[k]).stats();
+    out << absl::StrFormat(" #%d %.1f%% (%d/%d)", order[k], 100 * s.loss_ratio(), s.lost(),
+                           s.sent());
+  }
+  std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](size_t x, size_t y) {
+    return g.session(x).stats().rtt().histogram().Percentile(99) >
+           g.session(y).stats().rtt().histogram().Percentile(99);
+  });
+  out << "\nworst sessions by rtt p99:";
+  for (size_t k = 0; k < shown; ++k) {
+    out << absl::StrFormat(
+        " #%d %.3f ms", order[k],
+        static_cast<double>(g.session(order[k]).stats().rtt().histogram().Percentile(99)) / 1e6);
+  }
+  out << "\n";
+}
 
 }  // namespace
 
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
+  const uint16_t default_port = DefaultPort(opts.proto);
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer,
-                           ResolveUdp(opts.target, PingOptions::kDefaultPort, opts.family));
+                           ResolveUdp(opts.target, default_port, opts.family));
   uring::LoopOptions lo;
   lo.max_datagram = std::max<size_t>(opts.size, 2048);
-  lo.receive_buffers = 256;
-  UDPBEAT_ASSIGN_OR_RETURN(auto loop, EventLoop::Create(lo, SystemClock::Get()));
-  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUdp(peer, UdpSocketOptions{}));
-  auto hp = SplitHostPort(opts.target, PingOptions::kDefaultPort);
+  lo.receive_buffers = opts.sessions > 1 ? 4096 : 256;
+  lo.max_pending_sends = std::max<unsigned>(4096, opts.sessions * 2);
+  lo.ring.sq_entries = opts.sessions > 1 ? 4096 : 1024;
+  lo.ring.cq_entries = opts.sessions > 1 ? 65536 : 16384;
+  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(lo, SystemClock::Get()));
+  auto hp = SplitHostPort(opts.target, default_port);
   std::unique_ptr<PingReporter> reporter =
       opts.json ? MakeJsonPingReporter(peer.ToString(), out, err)
                 : MakeTextPingReporter(hp.ok() ? hp->host : opts.target, opts.quiet, out, err);
-  Pinger pinger(opts, *loop, *reporter);
-  UDPBEAT_ASSIGN_OR_RETURN(SocketId socket, loop->AddSocket(std::move(fd), &pinger));
+
+  SessionGroupOptions go;
+  go.sessions = std::max<uint32_t>(opts.sessions, 1);
+  go.sockets = opts.sockets;
+  ProbeSessionConfig& cfg = go.session;
+  cfg.proto = opts.proto;
+  cfg.size = opts.size;
+  cfg.timeout = opts.timeout;
+  cfg.interval = opts.interval;
+  cfg.count = opts.duration > 0 ? 0 : opts.count;
+  // STAMP numbers from 0 (RFC 8762 §4.2.1); the lab numbers pings from 1.
+  cfg.first_seq = opts.proto == ProbeProto::kStamp ? 0 : 1;
+
+  Pinger pinger(opts, *loop, *reporter, out);
+  UDPBEAT_ASSIGN_OR_RETURN(auto group, SessionGroup::Create(go, peer, *loop, pinger));
+  pinger.set_group(group.get());
   loop->SetSignalHandler(&pinger);
-  pinger.Start(socket);
+  pinger.Start();
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
-  const PingSummary summary = pinger.Summary();
+  pinger.ClearProgress();
+  const Aggregate agg = pinger.Collect(true);
+  const PingSummary summary = pinger.Summary(agg);
+  if (opts.json && group->size() > 1) {
+    for (size_t i = 0; i < group->size(); ++i) {
+      const ProbeSession& s = group->session(i);
+      PingSummary ps;
+      ps.stats = &s.stats();
+      ps.stamp = opts.proto == ProbeProto::kStamp ? &s.stamp() : nullptr;
+      ps.unreachable = s.unreachable();
+      ps.elapsed = summary.elapsed;
+      nlohmann::json j = SummaryJson(ps, peer.ToString());
+      j["event"] = "session";
+      j["session"] = i;
+      j["local_port"] = group->local_port(i);
+      out << j.dump() << "\n";
+    }
+  }
   reporter->OnSummary(summary);
-  if (summary.stats->received() == 0 && summary.unreachable > 0 && !opts.json)
-    err << "udpbeat: " << peer.ToString() << ": port unreachable: nothing is listening" << std::endl;
+  if (!opts.json && group->size() > 1) WriteSessionReport(*group, agg, out);
+  if (summary.stats->received() == 0 && summary.unreachable > 0) {
+    err << "udpbeat: " << peer.ToString() << ": port unreachable: nothing is listening"
+        << (opts.proto == ProbeProto::kStamp && peer.port() == stamp::kDefaultPort
+                ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless --bind says "
+                  "otherwise)"
+                : "")
+        << std::endl;
+  }
   return summary.stats->received() > 0 ? kExitOk : kExitBadOutcome;
 }
 

@@ -20,25 +20,31 @@ std::string Printable(std::string_view payload) {
   return s;
 }
 
+std::string ReplyText(const ReplyInfo& r) {
+  if (!r.has_timestamps) return Printable(r.payload);
+  return absl::StrFormat("STAMP seq %d, reflector seq %d, ttl %d, offset %+.3f ms", r.seq,
+                         r.reflector_seq, r.reflector_ttl, Ms(r.clock_offset));
+}
+
 class TextPingReporter final : public PingReporter {
  public:
   TextPingReporter(std::string host, bool quiet, std::ostream& out, std::ostream& err)
       : host_(std::move(host)), quiet_(quiet), out_(out), err_(err) {}
 
-  void OnReply(const ReplyEvent& e) override {
+  void OnReply(const ReplyInfo& r) override {
     if (quiet_) return;
-    switch (e.kind) {
-      case ReplyEventKind::kOnTime:
-        out_ << "Reply from " << host_ << ": " << Printable(e.payload) << "\n"
-             << absl::StrFormat("RTT: %.6f seconds", Sec(e.rtt))
-             << (e.reordered ? " (reordered)" : "") << "\n";
+    switch (r.kind) {
+      case ReplyClass::kOnTime:
+        out_ << "Reply from " << host_ << ": " << ReplyText(r) << "\n"
+             << absl::StrFormat("RTT: %.6f seconds", Sec(r.rtt))
+             << (r.reordered ? " (reordered)" : "") << "\n";
         break;
-      case ReplyEventKind::kLate:
+      case ReplyClass::kLate:
         out_ << absl::StrFormat("Late reply from %s: seq %d after %.6f seconds (timed out)\n",
-                                host_, e.seq, Sec(e.rtt));
+                                host_, r.seq, Sec(r.rtt));
         break;
-      case ReplyEventKind::kDuplicate:
-        out_ << absl::StrFormat("Duplicate reply from %s: seq %d\n", host_, e.seq);
+      case ReplyClass::kDuplicate:
+        out_ << absl::StrFormat("Duplicate reply from %s: seq %d\n", host_, r.seq);
         break;
     }
     out_.flush();
@@ -57,10 +63,9 @@ class TextPingReporter final : public PingReporter {
 
   void OnSummary(const PingSummary& p) override {
     const stats::SessionStats& s = *p.stats;
-    const uint64_t sent = s.sent();
     out_ << "\n--- Ping statistics ---\n"
          << absl::StrFormat("Packets: Sent = %d, Received = %d, Lost = %d (%.1f%% packet loss)",
-                            sent, s.received(), s.lost(), 100.0 * s.loss_ratio());
+                            s.sent(), s.received(), s.lost(), 100.0 * s.loss_ratio());
     if (p.unreachable > 0) out_ << absl::StrFormat(", +%d port unreachable", p.unreachable);
     out_ << "\n";
     const auto& rtt = s.rtt().summary();
@@ -68,7 +73,7 @@ class TextPingReporter final : public PingReporter {
       out_ << absl::StrFormat("RTTs: Min = %.6fs, Max = %.6fs, Avg = %.6fs\n", Sec(rtt.min()),
                               Sec(rtt.max()), Sec(rtt.mean()));
     }
-    WriteRichStatistics(s, out_);
+    WriteRichStatistics(s, p.stamp, out_);
     out_.flush();
   }
 
@@ -81,21 +86,44 @@ class TextPingReporter final : public PingReporter {
   std::ostream& err_;
 };
 
+void AddDelay(nlohmann::json& j, const char* prefix, const stats::DelayStats& d, Nanos shift) {
+  if (d.count() == 0) return;
+  const std::string p(prefix);
+  const auto& h = d.histogram();
+  j[p + "_min_ns"] = static_cast<int64_t>(d.summary().min()) + shift;
+  j[p + "_avg_ns"] = d.summary().mean() + static_cast<double>(shift);
+  j[p + "_max_ns"] = static_cast<int64_t>(d.summary().max()) + shift;
+  j[p + "_mdev_ns"] = d.summary().mdev();
+  j[p + "_p50_ns"] = h.Percentile(50) + shift;
+  j[p + "_p90_ns"] = h.Percentile(90) + shift;
+  j[p + "_p99_ns"] = h.Percentile(99) + shift;
+  j[p + "_p999_ns"] = h.Percentile(99.9) + shift;
+  j[p + "_jitter_ns"] = d.jitter().jitter_ns();
+}
+
 class JsonPingReporter final : public PingReporter {
  public:
   JsonPingReporter(std::string target, std::ostream& out, std::ostream& err)
       : target_(std::move(target)), out_(out), err_(err) {}
 
-  void OnReply(const ReplyEvent& e) override {
+  void OnReply(const ReplyInfo& r) override {
     static constexpr const char* kNames[] = {"reply", "late", "duplicate"};
-    nlohmann::json j = {{"event", kNames[static_cast<int>(e.kind)]},
-                        {"seq", e.seq},
-                        {"rtt_ns", e.rtt},
-                        {"bytes", e.bytes},
-                        {"reordered", e.reordered},
-                        {"received_unix_ns", e.received.nanos()},
+    nlohmann::json j = {{"event", kNames[static_cast<int>(r.kind)]},
+                        {"seq", r.seq},
+                        {"rtt_ns", r.rtt},
+                        {"bytes", r.bytes},
+                        {"reordered", r.reordered},
+                        {"received_unix_ns", r.received.nanos()},
                         {"target", target_}};
-    if (e.ttl >= 0) j["ttl"] = e.ttl;
+    if (r.ttl >= 0) j["ttl"] = r.ttl;
+    if (r.has_timestamps) {
+      j["residence_ns"] = r.residence;
+      j["clock_offset_ns"] = r.clock_offset;
+      j["forward_ns"] = r.forward;
+      j["backward_ns"] = r.backward;
+      j["reflector_seq"] = r.reflector_seq;
+      j["reflector_ttl"] = r.reflector_ttl;
+    }
     Emit(j);
   }
 
@@ -107,36 +135,7 @@ class JsonPingReporter final : public PingReporter {
     Emit({{"event", "unreachable"}, {"seq", seq}, {"target", target_}});
   }
 
-  void OnSummary(const PingSummary& p) override {
-    const stats::SessionStats& s = *p.stats;
-    const auto& rtt = s.rtt().summary();
-    const auto& hist = s.rtt().histogram();
-    nlohmann::json j = {{"event", "summary"},
-                        {"target", target_},
-                        {"sent", s.sent()},
-                        {"received", s.received()},
-                        {"lost", s.lost()},
-                        {"loss_ratio", s.loss_ratio()},
-                        {"late", s.late()},
-                        {"duplicate", s.duplicate()},
-                        {"reordered", s.reordered()},
-                        {"malformed", s.malformed()},
-                        {"unreachable", p.unreachable},
-                        {"longest_loss_burst", s.longest_loss_burst()},
-                        {"elapsed_ns", p.elapsed}};
-    if (rtt.count() > 0) {
-      j["rtt_min_ns"] = static_cast<int64_t>(rtt.min());
-      j["rtt_avg_ns"] = rtt.mean();
-      j["rtt_max_ns"] = static_cast<int64_t>(rtt.max());
-      j["rtt_mdev_ns"] = rtt.mdev();
-      j["rtt_p50_ns"] = hist.Percentile(50);
-      j["rtt_p90_ns"] = hist.Percentile(90);
-      j["rtt_p99_ns"] = hist.Percentile(99);
-      j["rtt_p999_ns"] = hist.Percentile(99.9);
-      j["jitter_ns"] = s.rtt().jitter().jitter_ns();
-    }
-    Emit(j);
-  }
+  void OnSummary(const PingSummary& p) override { Emit(SummaryJson(p, target_)); }
 
   void OnInterim(const PingSummary& p) override { err_ << InterimLine(*p.stats) << std::endl; }
 
@@ -150,6 +149,42 @@ class JsonPingReporter final : public PingReporter {
 
 }  // namespace
 
+nlohmann::json SummaryJson(const PingSummary& p, const std::string& target) {
+  const stats::SessionStats& s = *p.stats;
+  nlohmann::json j = {{"event", "summary"},
+                      {"target", target},
+                      {"sent", s.sent()},
+                      {"received", s.received()},
+                      {"lost", s.lost()},
+                      {"loss_ratio", s.loss_ratio()},
+                      {"late", s.late()},
+                      {"duplicate", s.duplicate()},
+                      {"reordered", s.reordered()},
+                      {"malformed", s.malformed()},
+                      {"unreachable", p.unreachable},
+                      {"longest_loss_burst", s.longest_loss_burst()},
+                      {"elapsed_ns", p.elapsed}};
+  AddDelay(j, "rtt", s.rtt(), 0);
+  if (s.rtt().count() > 0) j["jitter_ns"] = s.rtt().jitter().jitter_ns();
+  if (p.stamp != nullptr && p.stamp->best_rtt >= 0) {
+    const StampSummary& st = *p.stamp;
+    j["residence_avg_ns"] = st.residence.mean();
+    j["residence_max_ns"] = st.residence.max();
+    j["clock_offset_ns"] = st.best_offset;
+    j["clock_offset_avg_ns"] = s.clock_offset().mean();
+    AddDelay(j, "forward_raw", s.one_way(stats::Direction::kForward), 0);
+    AddDelay(j, "backward_raw", s.one_way(stats::Direction::kBackward), 0);
+    AddDelay(j, "forward", s.one_way(stats::Direction::kForward), -st.best_offset);
+    AddDelay(j, "backward", s.one_way(stats::Direction::kBackward), st.best_offset);
+    j["reflector_stateful"] = st.reflector_stateful;
+    if (st.reflector_stateful) {
+      j["forward_lost"] = st.forward_lost;
+      j["backward_lost"] = s.lost() - st.forward_lost;
+    }
+  }
+  return j;
+}
+
 std::unique_ptr<PingReporter> MakeTextPingReporter(std::string host, bool quiet,
                                                    std::ostream& out, std::ostream& err) {
   return std::make_unique<TextPingReporter>(std::move(host), quiet, out, err);
@@ -160,7 +195,21 @@ std::unique_ptr<PingReporter> MakeJsonPingReporter(std::string target, std::ostr
   return std::make_unique<JsonPingReporter>(std::move(target), out, err);
 }
 
-void WriteRichStatistics(const stats::SessionStats& s, std::ostream& out) {
+namespace {
+
+void WriteDelayLine(const char* name, const stats::DelayStats& d, Nanos shift, std::ostream& out) {
+  const auto& h = d.histogram();
+  const double sh = static_cast<double>(shift);
+  out << absl::StrFormat("%s min/avg/max/p99 = %.3f/%.3f/%.3f/%.3f ms, jitter %.3f ms\n", name,
+                         Ms(d.summary().min() + sh), Ms(d.summary().mean() + sh),
+                         Ms(d.summary().max() + sh), Ms(static_cast<double>(h.Percentile(99)) + sh),
+                         Ms(d.jitter().jitter_ns()));
+}
+
+}  // namespace
+
+void WriteRichStatistics(const stats::SessionStats& s, const StampSummary* stamp,
+                         std::ostream& out) {
   const auto& rtt = s.rtt().summary();
   if (rtt.count() > 0) {
     const auto& h = s.rtt().histogram();
@@ -171,9 +220,29 @@ void WriteRichStatistics(const stats::SessionStats& s, std::ostream& out) {
                            Ms(h.Percentile(99.9)))
         << absl::StrFormat("jitter = %.3f ms (RFC 3550)\n", Ms(s.rtt().jitter().jitter_ns()));
   }
-  out << absl::StrFormat("late %d, duplicate %d, reordered %d, malformed %d, longest loss burst %d\n",
-                         s.late(), s.duplicate(), s.reordered(), s.malformed(),
-                         s.longest_loss_burst());
+  out << absl::StrFormat(
+      "late %d, duplicate %d, reordered %d, malformed %d, longest loss burst %d\n", s.late(),
+      s.duplicate(), s.reordered(), s.malformed(), s.longest_loss_burst());
+  if (stamp == nullptr || stamp->best_rtt < 0) return;
+  out << absl::StrFormat("reflector residence avg/max = %.3f/%.3f ms\n",
+                         Ms(stamp->residence.mean()), Ms(stamp->residence.max()))
+      << absl::StrFormat(
+             "clock offset = %+.3f ms (reflector %s; from the fastest exchange, rtt %.3f ms; "
+             "mean over exchanges %+.3f ms)\n",
+             Ms(stamp->best_offset), stamp->best_offset >= 0 ? "ahead" : "behind",
+             Ms(stamp->best_rtt), Ms(s.clock_offset().mean()));
+  WriteDelayLine("forward one-way (offset-corrected)", s.one_way(stats::Direction::kForward),
+                 -stamp->best_offset, out);
+  WriteDelayLine("backward one-way (offset-corrected)", s.one_way(stats::Direction::kBackward),
+                 stamp->best_offset, out);
+  WriteDelayLine("forward one-way (raw)", s.one_way(stats::Direction::kForward), 0, out);
+  WriteDelayLine("backward one-way (raw)", s.one_way(stats::Direction::kBackward), 0, out);
+  if (stamp->reflector_stateful) {
+    out << absl::StrFormat("loss forward %d, backward %d (stateful reflector)\n",
+                           stamp->forward_lost, s.lost() - stamp->forward_lost);
+  } else if (s.lost() > 0) {
+    out << "loss direction unknown (stateless reflector)\n";
+  }
 }
 
 std::string InterimLine(const stats::SessionStats& s) {

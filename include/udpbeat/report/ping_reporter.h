@@ -3,6 +3,8 @@
 //
 // JSON Lines contract (one object per line, stable field names, units in the name):
 //   {"event":"reply","seq":1,"rtt_ns":81234,"bytes":28,"ttl":64,"reordered":false,...}
+//     STAMP replies add "residence_ns", "clock_offset_ns", "forward_ns", "backward_ns"
+//     (raw one-way delays), "reflector_seq" and "reflector_ttl"
 //   {"event":"late","seq":3,"rtt_ns":1200345678,...}   reply after its timeout
 //   {"event":"duplicate","seq":3,"rtt_ns":...}         a second reply to one probe
 //   {"event":"timeout","seq":4}                         no reply within the timeout
@@ -17,34 +19,24 @@
 #include <string>
 #include <string_view>
 
+#include "nlohmann/json.hpp"
+#include "udpbeat/modes/probe_session.h"
 #include "udpbeat/stats/session_stats.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
 
-enum class ReplyEventKind { kOnTime, kLate, kDuplicate };
-
-struct ReplyEvent {
-  ReplyEventKind kind = ReplyEventKind::kOnTime;
-  uint32_t seq = 0;
-  Nanos rtt = 0;
-  size_t bytes = 0;
-  int ttl = -1;
-  bool reordered = false;
-  WallTime received;           // when it arrived (kernel timestamp)
-  std::string_view payload;    // the reply as received (text protocols)
-};
-
 struct PingSummary {
   const stats::SessionStats* stats = nullptr;
-  uint64_t unreachable = 0;  // ICMP port unreachable reports
+  const StampSummary* stamp = nullptr;  // STAMP sessions only
+  uint64_t unreachable = 0;             // ICMP port unreachable reports
   Nanos elapsed = 0;
 };
 
 class PingReporter {
  public:
   virtual ~PingReporter() = default;
-  virtual void OnReply(const ReplyEvent& e) = 0;
+  virtual void OnReply(const ReplyInfo& r) = 0;
   virtual void OnTimeout(uint32_t seq) = 0;
   virtual void OnUnreachable(uint32_t seq) = 0;
   virtual void OnSummary(const PingSummary& s) = 0;
@@ -62,8 +54,13 @@ std::unique_ptr<PingReporter> MakeJsonPingReporter(std::string target, std::ostr
 //   rtt min/avg/max/mdev = a/b/c/d ms
 //   rtt p50/p90/p99/p99.9 = a/b/c/d ms
 //   jitter = x ms (RFC 3550)
-//   late N, duplicate N, reordered N, longest loss burst N
-void WriteRichStatistics(const stats::SessionStats& s, std::ostream& out);
+//   late N, duplicate N, reordered N, malformed N, longest loss burst N
+// and for STAMP sessions the reflector's residence, the clock offset and one-way delays.
+void WriteRichStatistics(const stats::SessionStats& s, const StampSummary* stamp,
+                         std::ostream& out);
+// The summary object of --json (also used per session by load tests).
+nlohmann::json SummaryJson(const PingSummary& p, const std::string& target);
+
 // "sent N, received N, lost N (x%), rtt p50 a ms p99 b ms" for SIGQUIT.
 std::string InterimLine(const stats::SessionStats& s);
 

@@ -1,0 +1,56 @@
+// What a client mode puts on the wire and reads back, per protocol: the lab's seed text
+// ("Ping <seq> <time>" / "Heartbeat <seq> <time>", echo or heartbeat replies) or STAMP
+// (RFC 8762 session-sender packets, session-reflector replies with four timestamps).
+#ifndef UDPBEAT_MODES_PROBE_CODEC_H_
+#define UDPBEAT_MODES_PROBE_CODEC_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "udpbeat/proto/stamp.h"
+#include "udpbeat/time/clock.h"
+
+namespace udpbeat {
+
+enum class ProbeProto { kSeed, kStamp };
+
+absl::StatusOr<ProbeProto> ParseProbeProto(std::string_view text);
+std::string_view ProbeProtoName(ProbeProto p);
+// The port a target without one gets: 12000 (the lab's) for seed, 862 for STAMP.
+uint16_t DefaultPort(ProbeProto p);
+
+struct ProbeReply {
+  uint32_t seq = 0;
+  // STAMP only: the reflector's view (T2, T3, its sequence number, the TTL it saw).
+  bool has_timestamps = false;
+  WallTime reflector_receive;   // T2
+  WallTime reflector_transmit;  // T3
+  uint32_t reflector_seq = 0;
+  int reflector_ttl = -1;
+  uint16_t ssid = 0;
+  // Seed heartbeat replies only: the server's "time difference" (seconds).
+  bool has_time_difference = false;
+  double time_difference = 0;
+};
+
+class ProbeCodec {
+ public:
+  virtual ~ProbeCodec() = default;
+  // Writes request `seq`, stamped `sent`, padded to `size` bytes when larger than the
+  // protocol's minimum. Returns the length, 0 if it does not fit in `out`.
+  virtual size_t Encode(uint32_t seq, WallTime sent, size_t size, std::span<uint8_t> out) = 0;
+  // False for anything that is not a reply of this protocol (counted malformed).
+  virtual bool Decode(std::span<const uint8_t> data, ProbeReply* out) = 0;
+  virtual size_t min_size() const = 0;
+};
+
+// `heartbeat`: seed requests say "Heartbeat" instead of "Ping". `ssid`: the STAMP
+// session-sender identifier written into requests (RFC 8972).
+std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat, uint16_t ssid);
+
+}  // namespace udpbeat
+
+#endif  // UDPBEAT_MODES_PROBE_CODEC_H_
