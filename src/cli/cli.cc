@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/exit_code.h"
+#include "udpbeat/modes/heartbeat.h"
 #include "udpbeat/modes/ping.h"
 #include "udpbeat/modes/serve.h"
 #include "udpbeat/time/duration_parse.h"
@@ -221,6 +222,90 @@ int RunPingCommand(PingArgs& a) {
   return *code;
 }
 
+struct HeartbeatArgs {
+  HeartbeatOptions opts;
+  DurationArg interval, timeout, phi_pause, metrics_interval;
+  std::string proto = "stamp";
+  double phi = 0;
+  bool v4 = false, v6 = false;
+};
+
+CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
+  CLI::App* sub = app.add_subcommand(
+      "heartbeat", "Send heartbeats on a fixed schedule and detect when the peer is down");
+  sub->add_option("target", a.opts.target,
+                  "Peer to watch (default port: 862 for stamp, 12000 for seed)")
+      ->required()
+      ->type_name("HOST[:PORT]");
+  sub->add_option("-i,--interval", a.interval.text, "Send a heartbeat every D")
+      ->default_str("1s")
+      ->type_name("D");
+  sub->add_option("-c,--count", a.opts.count, "Number of heartbeats; 0 runs until interrupted")
+      ->capture_default_str()
+      ->check(AtLeast(0))
+      ->type_name("COUNT");
+  sub->add_option("-W,--timeout", a.timeout.text,
+                  "A heartbeat not answered within D is missed (default: the interval)")
+      ->type_name("D");
+  sub->add_option("--proto", a.proto,
+                  "Protocol: stamp (RFC 8762) or seed (the lab's text protocol)")
+      ->capture_default_str()
+      ->type_name("PROTO");
+  sub->add_option("-s,--size", a.opts.size, "Pad each heartbeat to SIZE bytes")
+      ->check(AtMost(PingOptions::kMaxSize))
+      ->type_name("SIZE");
+  sub->add_option("--misses", a.opts.misses, "Declare the peer down after K consecutive misses")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("K");
+  sub->add_option("--phi", a.phi,
+                  "Also declare it down when the phi-accrual suspicion reaches THRESHOLD (e.g. 8)")
+      ->check(PositiveRate())
+      ->type_name("THRESHOLD");
+  sub->add_option("--phi-pause", a.phi_pause.text,
+                  "Phi accrual: acceptable pause between heartbeats")
+      ->default_str("3s")
+      ->type_name("D");
+  sub->add_flag("--exit-on-down", a.opts.exit_on_down, "End the run when the peer is declared down");
+  sub->add_option("--metrics-file", a.opts.metrics_file,
+                  "Write Prometheus metrics to PATH (replaced atomically)")
+      ->type_name("PATH");
+  sub->add_option("--metrics-interval", a.metrics_interval.text, "Rewrite the metrics file every D")
+      ->default_str("5s")
+      ->type_name("D");
+  sub->add_flag("-q,--quiet", a.opts.quiet, "Print only state changes and the statistics");
+  sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
+  sub->add_flag("-4", a.v4, "Use IPv4 only");
+  sub->add_flag("-6", a.v6, "Use IPv6 only");
+  return sub;
+}
+
+int RunHeartbeatCommand(HeartbeatArgs& a, CLI::App* sub) {
+  auto proto = ParseProbeProto(a.proto);
+  if (!proto.ok()) return Fail(proto.status());
+  a.opts.proto = *proto;
+  if (a.v4 && a.v6) return Fail("-4 and -6 exclude each other");
+  a.opts.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  if (auto s = ParseDurationInto(a.interval, "--interval", &a.opts.interval); !s.ok()) return Fail(s);
+  if (a.opts.interval <= 0) return Fail("--interval: must be greater than 0");
+  if (a.timeout.set()) {
+    Nanos t = 0;
+    if (auto s = ParseDurationInto(a.timeout, "--timeout", &t); !s.ok()) return Fail(s);
+    if (t <= 0) return Fail("--timeout: must be greater than 0");
+    a.opts.timeout = t;
+  }
+  if (auto s = ParseDurationInto(a.phi_pause, "--phi-pause", &a.opts.phi_pause); !s.ok())
+    return Fail(s);
+  if (auto s = ParseDurationInto(a.metrics_interval, "--metrics-interval", &a.opts.metrics_period);
+      !s.ok())
+    return Fail(s);
+  if (a.opts.metrics_period <= 0) return Fail("--metrics-interval: must be greater than 0");
+  if (sub->count("--phi") > 0) a.opts.phi = a.phi;
+  auto code = RunHeartbeat(a.opts, std::cout, std::cerr);
+  if (!code.ok()) return Fail(code.status());
+  return *code;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -234,6 +319,8 @@ int RunCli(int argc, char** argv) {
   PingArgs ping_args;
   CLI::App* serve = AddServe(app, serve_args);
   CLI::App* ping = AddPing(app, ping_args);
+  HeartbeatArgs heartbeat_args;
+  CLI::App* heartbeat = AddHeartbeat(app, heartbeat_args);
 
   std::string help_topic;
   CLI::App* help = app.add_subcommand("help", "Show help for udpbeat or one subcommand");
@@ -253,10 +340,11 @@ int RunCli(int argc, char** argv) {
 
   if (help->parsed()) {
     if (help_topic.empty()) {
-      std::cout << app.help();
+      // app.help() would describe the parsed `help` subcommand itself.
+      std::cout << app.get_formatter()->make_help(&app, kName, CLI::AppFormatMode::Normal);
       return kExitOk;
     }
-    for (CLI::App* sub : {serve, ping}) {
+    for (CLI::App* sub : {serve, ping, heartbeat}) {
       if (sub->get_name() == help_topic) {
         std::cout << sub->help(kName);
         return kExitOk;
@@ -266,7 +354,8 @@ int RunCli(int argc, char** argv) {
   }
   if (serve->parsed()) return RunServeCommand(serve_args, serve);
   if (ping->parsed()) return RunPingCommand(ping_args);
-  return Fail("a subcommand is required: serve or ping (see 'udpbeat help')");
+  if (heartbeat->parsed()) return RunHeartbeatCommand(heartbeat_args, heartbeat);
+  return Fail("a subcommand is required: serve, ping or heartbeat (see 'udpbeat help')");
 }
 
 }  // namespace udpbeat

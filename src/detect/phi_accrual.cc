@@ -12,8 +12,7 @@ PhiAccrualDetector::PhiAccrualDetector()
     : PhiAccrualDetector(PhiAccrualOptions{}) {}
 
 PhiAccrualDetector::PhiAccrualDetector(const PhiAccrualOptions& options)
-    : options_(options),
-      ring_(static_cast<size_t>(options.max_sample_size)) {
+    : options_(options), ring_(static_cast<size_t>(options.max_sample_size)) {
   ResetHistory();
 }
 
@@ -24,8 +23,8 @@ absl::Status PhiAccrualDetector::Validate(const PhiAccrualOptions& o) {
         absl::StrCat("phi threshold ", o.threshold, ": must be > 0"));
   if (o.max_sample_size < 1 || o.max_sample_size > kMaxSampleSize)
     return absl::InvalidArgumentError(
-        absl::StrCat("phi max sample size ", o.max_sample_size,
-                     ": must be 1..", kMaxSampleSize));
+        absl::StrCat("phi max sample size ", o.max_sample_size, ": must be 1..",
+                     kMaxSampleSize));
   if (o.min_std_deviation <= 0)
     return absl::InvalidArgumentError(absl::StrCat(
         "phi min std deviation ", o.min_std_deviation, " ns: must be > 0"));
@@ -37,10 +36,9 @@ absl::Status PhiAccrualDetector::Validate(const PhiAccrualOptions& o) {
   constexpr Nanos kMaxEstimate = kMaxInterval / 5 * 4;
   if (o.first_heartbeat_estimate <= 0 ||
       o.first_heartbeat_estimate > kMaxEstimate)
-    return absl::InvalidArgumentError(
-        absl::StrCat("phi first heartbeat estimate ",
-                     o.first_heartbeat_estimate, " ns: must be 1..",
-                     kMaxEstimate));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "phi first heartbeat estimate ", o.first_heartbeat_estimate,
+        " ns: must be 1..", kMaxEstimate));
   return absl::OkStatus();
 }
 

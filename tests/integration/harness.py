@@ -31,9 +31,11 @@ RUN_TIMEOUT = 20.0 * SCALE
 UDPBEAT = os.environ.get("UDPBEAT", "")
 SEED_DIR = os.environ.get("SEED_DIR", "")
 
+# serve's counters line: these six first, in this order; fields added later
+# (", name words N") are parsed too, under their name with spaces as underscores.
 COUNTERS_RE = re.compile(
     r"^received (\d+), replied (\d+), dropped (\d+), malformed (\d+), "
-    r"send errors (\d+), kernel drops (\d+)$")
+    r"send errors (\d+), kernel drops (\d+)((?:, [a-z][a-z ]*? \d+)*)$")
 COUNTER_NAMES = ("received", "replied", "dropped", "malformed", "send_errors", "kernel_drops")
 LISTEN_RE = re.compile(r"^udpbeat serve: listening on (\S+):(\d+) \(reply (\w+)\)$")
 PACKETS_RE = re.compile(
@@ -48,7 +50,11 @@ def parse_counters(line):
     m = COUNTERS_RE.match(line.strip())
     if not m:
         return None
-    return dict(zip(COUNTER_NAMES, (int(g) for g in m.groups())))
+    c = dict(zip(COUNTER_NAMES, (int(g) for g in m.groups()[:6])))
+    for field in filter(None, m.group(7).split(", ")):
+        name, value = field.rsplit(" ", 1)
+        c[name.replace(" ", "_")] = int(value)
+    return c
 
 
 def parse_packets(stdout):

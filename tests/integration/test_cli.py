@@ -84,7 +84,6 @@ class VersionHelpTest(UdpbeatTestCase):
             self.assertIn("Usage:", a.stdout)
             self.assertEqual(a.stderr, "")
 
-    @unittest.expectedFailure  # udpbeat bug: `udpbeat help` prints the help of `help`
     def test_help_equals_top_level_help(self):
         a = harness.udpbeat("help")
         b = harness.udpbeat("--help")

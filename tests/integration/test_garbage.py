@@ -7,8 +7,9 @@ import time
 import harness
 from harness import UdpbeatTestCase, unittest
 
-# Each of these fails the seed text protocol's parser (so `serve --reply auto` must count
-# it as malformed): wrong field counts, bad numbers, non-text bytes, unknown keywords.
+# Each of these fails the seed text protocol's parser and is no STAMP session-sender packet
+# (44+ bytes with zero MBZ octets 16..43), so `serve --reply auto` must count it as
+# malformed: wrong field counts, bad numbers, non-text bytes, unknown keywords.
 NEAR_MISSES = [
     b"",                                   # empty datagram
     b"Ping x y",
@@ -36,11 +37,14 @@ NEAR_MISSES = [
     b"\xffPing 1 2.5",
     b"Ping 1 2.5\xff",
     b"a" * 65000,                          # no keyword, no fields
+    b"\x00" * 43,                          # one byte short of a STAMP packet
+    b"\x00" * 30 + b"\x01" + b"\x00" * 13,   # STAMP size, but MBZ octet 30 is not zero
 ]
 
 
 def garbage(rng, n):
-    """n datagrams, each certainly invalid: 0xff then 0..1499 random bytes."""
+    """n datagrams, each certainly invalid: 0xff (never text) then 0..1499 random bytes
+    (28 zero MBZ octets, which a STAMP packet needs, have probability 2^-224)."""
     return [b"\xff" + rng.randbytes(rng.randint(0, 1499)) for _ in range(n)]
 
 
@@ -81,8 +85,8 @@ class GarbageTest(UdpbeatTestCase):
         self.assertExit(r, 0)
         self.assertPackets(r, 3, 3, 0, "0.0")
         c = s.stop()
-        self.assertEqual(c, {"received": n + 3, "replied": 3, "dropped": 0, "malformed": n,
-                             "send_errors": 0, "kernel_drops": 0})
+        self.assertCounters(c, received=n + 3, replied=3, dropped=0, malformed=n,
+                            send_errors=0, kernel_drops=0)
 
     def test_near_misses_one_by_one(self):
         # Each near miss alone is counted as exactly one malformed datagram.

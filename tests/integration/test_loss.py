@@ -42,7 +42,8 @@ class LossTest(UdpbeatTestCase):
         n = 300
         _, p1, c1 = self.ping_through_loss(n, "7")
         _, p2, c2 = self.ping_through_loss(n, "7")
-        self.assertEqual(c1, c2)
+        six = harness.COUNTER_NAMES
+        self.assertEqual({k: c1[k] for k in six}, {k: c2[k] for k in six})
         self.assertEqual(c1["received"], n)
         self.assertEqual(c1["dropped"], p1["lost"])
         self.assertEqual(c2["dropped"], p2["lost"])

@@ -15,7 +15,7 @@ RTT_RE = re.compile(r"^RTT: (\d+\.\d{6}) seconds$")
 class PingServeTest(UdpbeatTestCase):
 
     def check_five(self, server, target, host, *extra):
-        r = self.ping(target, "-c", "5", *extra)
+        r = self.ping(target, "--proto", "seed", "-c", "5", *extra)
         self.assertExit(r, 0)
         self.assertPackets(r, 5, 5, 0, "0.0")
         replies = [REPLY_RE.match(l) for l in r.stdout.splitlines() if l.startswith("Reply from")]
@@ -57,9 +57,21 @@ class PingServeTest(UdpbeatTestCase):
         s = self.serve()
         self.check_five(s, s.target, "127.0.0.1")
 
+    def test_serve_ping_default_proto(self):
+        # Whatever the default protocol, serve's auto mode answers it.
+        s = self.serve()
+        r = self.ping(s.target, "-c", "5", "-i", "20ms")
+        self.assertExit(r, 0)
+        self.assertPackets(r, 5, 5, 0, "0.0")
+        self.assertEqual(sum(l.startswith("Reply from 127.0.0.1: ") for l in r.stdout.splitlines()),
+                         5, r.describe())
+        self.assertNotIn("Request timed out", r.stdout)
+        self.assertEqual(r.stderr, "")
+        self.assertCounters(s.stop(), received=5, replied=5, dropped=0, malformed=0)
+
     def test_json_lines(self):
         s = self.serve()
-        r = self.ping(s.target, "--json", "-c", "20", "-i", "5ms")
+        r = self.ping(s.target, "--proto", "seed", "--json", "-c", "20", "-i", "5ms")
         self.assertExit(r, 0)
         lines = r.stdout.splitlines()
         self.assertEqual(len(lines), 21, r.describe())
@@ -119,8 +131,8 @@ class PingServeTest(UdpbeatTestCase):
     def test_serve_sigquit_continues(self):
         s = self.serve()
         self.assertExit(self.ping(s.target, "-c", "2", "-i", "10ms"), 0)
-        self.assertEqual(s.interim(), {"received": 2, "replied": 2, "dropped": 0, "malformed": 0,
-                                       "send_errors": 0, "kernel_drops": 0})
+        self.assertCounters(s.interim(), received=2, replied=2, dropped=0, malformed=0,
+                            send_errors=0, kernel_drops=0)
         self.assertIsNone(s.proc.p.poll(), "serve exited on SIGQUIT")
         self.assertNotIn("--- udpbeat serve statistics ---", s.proc.out_lines)
         self.assertExit(self.ping(s.target, "-c", "3", "-i", "10ms"), 0)
@@ -129,7 +141,7 @@ class PingServeTest(UdpbeatTestCase):
 
     def test_nothing_listening(self):
         port = harness.free_udp_port()
-        r = self.ping(f"127.0.0.1:{port}", "-c", "3", "-W", "200ms")
+        r = self.ping(f"127.0.0.1:{port}", "--proto", "seed", "-c", "3", "-W", "200ms")
         self.assertExit(r, 1)
         unreachable = [l for l in r.stdout.splitlines() if l.startswith("From ")]
         self.assertEqual(unreachable,
@@ -144,7 +156,8 @@ class PingServeTest(UdpbeatTestCase):
 
     def test_nothing_listening_json(self):
         port = harness.free_udp_port()
-        r = self.ping(f"127.0.0.1:{port}", "--json", "-c", "3", "-W", "200ms")
+        r = self.ping(f"127.0.0.1:{port}", "--proto", "seed", "--json", "-c", "3",
+                      "-W", "200ms")
         self.assertExit(r, 1)
         objs = [json.loads(l) for l in r.stdout.splitlines()]
         self.assertEqual([(o["event"], o.get("seq")) for o in objs],

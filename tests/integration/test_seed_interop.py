@@ -59,7 +59,7 @@ class PingAgainstLabServer(UdpbeatTestCase):
 
     def test_ping_lab_server_nodrop(self):
         lab = self.seed_server("UDPPingerServer.py", "nodrop")
-        r = self.ping(lab.target, "-c", "5", "-i", "20ms", "-W", "500ms")
+        r = self.ping(lab.target, "--proto", "seed", "-c", "5", "-i", "20ms", "-W", "500ms")
         self.assertExit(r, 0)
         self.assertPackets(r, 5, 5, 0, "0.0")
         replies = [l for l in r.stdout.splitlines() if l.startswith("Reply from")]
@@ -73,7 +73,7 @@ class PingAgainstLabServer(UdpbeatTestCase):
         # The lab drops when randint(0, 10) < 4: about 4 in 11.
         lab = self.seed_server("UDPPingerServer.py")
         n = 30
-        r = self.ping(lab.target, "-c", n, "-i", "50ms", "-W", "200ms")
+        r = self.ping(lab.target, "--proto", "seed", "-c", n, "-i", "50ms", "-W", "200ms")
         p = harness.parse_packets(r.stdout)
         self.assertIsNotNone(p, r.describe())
         self.assertEqual(p["sent"], n)

@@ -46,7 +46,8 @@
 //
 // A pure value: no I/O, no clock reads, never throws; Heartbeat() and Phi()
 // are O(1) and do not allocate (Create() allocates the window once). Not
-// thread-safe: one owner (the session that receives the replies).
+// thread-safe: one owner (the session that receives the replies). Copyable
+// and movable; a moved-from detector may only be assigned to or destroyed.
 #ifndef UDPBEAT_DETECT_PHI_ACCRUAL_H_
 #define UDPBEAT_DETECT_PHI_ACCRUAL_H_
 
@@ -70,11 +71,11 @@ struct PhiAccrualOptions {
   static constexpr Nanos kDefaultAcceptableHeartbeatPause = 3 * kNanosPerSecond;
   static constexpr Nanos kDefaultFirstHeartbeatEstimate = 1 * kNanosPerSecond;
 
-  double threshold = kDefaultThreshold;      // > 0
-  int max_sample_size = kDefaultMaxSampleSize;  // 1 .. kMaxSampleSize
+  double threshold = kDefaultThreshold;               // > 0
+  int max_sample_size = kDefaultMaxSampleSize;        // 1 .. kMaxSampleSize
   Nanos min_std_deviation = kDefaultMinStdDeviation;  // > 0
   Nanos acceptable_heartbeat_pause = kDefaultAcceptableHeartbeatPause;  // >= 0
-  Nanos first_heartbeat_estimate = kDefaultFirstHeartbeatEstimate;  // > 0
+  Nanos first_heartbeat_estimate = kDefaultFirstHeartbeatEstimate;      // > 0
 
   // Fast intervals: with the defaults and 20 ms heartbeats, phi reaches 8
   // only about 3.5 s after the last one (the 3 s pause dominates), and until

@@ -31,9 +31,9 @@ TEST(MissDetectorTest, KBelowOneMeansOne) {
 struct MissScript {
   std::string name;
   int k;
-  std::string events;           // 'R' on-time reply, 'M' miss
+  std::string events;            // 'R' on-time reply, 'M' miss
   std::vector<int> consecutive;  // after each event
-  std::string down;             // after each event: 'D' down, '.' not
+  std::string down;              // after each event: 'D' down, '.' not
 };
 
 class MissDetectorScriptTest : public testing::TestWithParam<MissScript> {};
@@ -61,11 +61,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Down after exactly K = 3, back on the first reply.
         MissScript{"Lab", 3, "RMMMMR", {0, 1, 2, 3, 4, 0}, "...DD."},
         // Scattered misses never add up: the count is consecutive.
-        MissScript{"Scattered", 3, "MMRMMRMM", {1, 2, 0, 1, 2, 0, 1, 2},
-                   "........"},
+        MissScript{
+            "Scattered", 3, "MMRMMRMM", {1, 2, 0, 1, 2, 0, 1, 2}, "........"},
         MissScript{"KOne", 1, "MRM", {1, 0, 1}, "D.D"},
-        MissScript{"KFive", 5, "MMMMMMR", {1, 2, 3, 4, 5, 6, 0},
-                   "....DD."}),
+        MissScript{"KFive", 5, "MMMMMMR", {1, 2, 3, 4, 5, 6, 0}, "....DD."}),
     [](const testing::TestParamInfo<MissScript>& info) {
       return info.param.name;
     });

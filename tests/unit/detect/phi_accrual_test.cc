@@ -150,23 +150,18 @@ INSTANTIATE_TEST_SUITE_P(
         // t = 0.9 s: y = -0.1 / 0.0771517 = -1.296148,
         // z = -1.296148 * (1.5976 + 0.070566 * 1.68) = -2.224386;
         // phi = log10(1 + 0.108134) = 0.044592.
-        PhiCase{"NoPause0_9s", 0, 10 * kMs, 900 * kMs,
-                0.044592208560674810163},
+        PhiCase{"NoPause0_9s", 0, 10 * kMs, 900 * kMs, 0.044592208560674810163},
         // t = 1 s: y = 0; phi = log10(2).
-        PhiCase{"NoPause1s", 0, 10 * kMs, 1 * kSec,
-                0.30102999566398119521},
+        PhiCase{"NoPause1s", 0, 10 * kMs, 1 * kSec, 0.30102999566398119521},
         // t = 1.1 s: y = 1.296148, z = 2.224386;
         // phi = log10(1 + 9.247801) = 1.010631.
-        PhiCase{"NoPause1_1s", 0, 10 * kMs, 1100 * kMs,
-                1.0106306743237487332},
+        PhiCase{"NoPause1_1s", 0, 10 * kMs, 1100 * kMs, 1.0106306743237487332},
         // t = 1.3 s: y = 3.888444, z = 3.888444 * (1.5976 + 1.066958)
         // = 10.360985; phi = log10(1 + 31602.31) = 4.499733.
-        PhiCase{"NoPause1_3s", 0, 10 * kMs, 1300 * kMs,
-                4.4997325169567419717},
+        PhiCase{"NoPause1_3s", 0, 10 * kMs, 1300 * kMs, 4.4997325169567419717},
         // t = 1.5 s: y = 6.480741, z = 6.480741 * (1.5976 + 2.963772)
         // = 29.561069; phi = 29.561069 / ln 10 = 12.838209.
-        PhiCase{"NoPause1_5s", 0, 10 * kMs, 1500 * kMs,
-                12.838209215773224036}),
+        PhiCase{"NoPause1_5s", 0, 10 * kMs, 1500 * kMs, 12.838209215773224036}),
     [](const testing::TestParamInfo<PhiCase>& info) {
       return info.param.name;
     });
@@ -283,14 +278,14 @@ INSTANTIATE_TEST_SUITE_P(
         JitterCase{"Gap1sPm200msDefaults", kSec, 200 * kMs, true, 3 * kSec,
                    100 * kMs, kSec},
         // Arrivals +-200 ms off a 1 s schedule: gaps 0.6 .. 1.4 s.
-        JitterCase{"Sched1sPm200msDefaults", kSec, 200 * kMs, false,
-                   3 * kSec, 100 * kMs, kSec},
+        JitterCase{"Sched1sPm200msDefaults", kSec, 200 * kMs, false, 3 * kSec,
+                   100 * kMs, kSec},
         // Same jitter with no acceptable pause: the stddev alone carries it.
         JitterCase{"Sched1sPm200msNoPause", kSec, 200 * kMs, false, 0,
                    100 * kMs, kSec},
         // The fast-test configuration: 20 ms +- 4 ms, no pause, sd >= 5 ms.
-        JitterCase{"Sched20msPm4msFast", 20 * kMs, 4 * kMs, false, 0,
-                   5 * kMs, 20 * kMs}),
+        JitterCase{"Sched20msPm4msFast", 20 * kMs, 4 * kMs, false, 0, 5 * kMs,
+                   20 * kMs}),
     [](const testing::TestParamInfo<JitterCase>& info) {
       return info.param.name;
     });
@@ -348,8 +343,7 @@ TEST_P(PhiFastIntervalTest, CrossesThresholdWhereExpected) {
   const FastCase& c = GetParam();
   PhiAccrualDetector d = MakeDetector(c.options);
   Beat(d, At(kSec), 20 * kMs, c.beats);
-  const Nanos crossing =
-      CrossingAfter(d, 0, 100 * kNanosPerMicro, 60 * kSec);
+  const Nanos crossing = CrossingAfter(d, 0, 100 * kNanosPerMicro, 60 * kSec);
   std::printf("[ %s ] phi >= 8 after %.4f s = %.1f intervals of 20 ms\n",
               c.name.c_str(), crossing / 1e9, crossing / 20e6);
   EXPECT_GE(crossing, c.min_crossing);
@@ -373,8 +367,8 @@ INSTANTIATE_TEST_SUITE_P(
         // Akka defaults at 20 ms after 100 beats: mean 39.41 ms,
         // sd 140.99 ms; crossing = 39.41 + 3000 + 5.2259866 * 140.99
         // = 3776.23 ms (189 intervals).
-        FastCase{"AkkaDefaults100Beats", PhiAccrualOptions{}, 100,
-                 3776 * kMs, 3777 * kMs},
+        FastCase{"AkkaDefaults100Beats", PhiAccrualOptions{}, 100, 3776 * kMs,
+                 3777 * kMs},
         // Akka defaults at 20 ms with the seeds aged out: mean 20 ms, sd
         // 100 ms (the minimum); crossing = 20 + 3000 + 522.6 = 3542.6 ms
         // (177 intervals).
@@ -443,8 +437,8 @@ TEST(PhiAccrualTest, WindowOfOneKeepsOnlyTheLastSeed) {
 }
 
 TEST(PhiAccrualTest, ExactStatisticsForLargeIntervalsAndLongRuns) {
-  // Intervals of half an hour that differ by nanoseconds: sum and sum of squares
-  // in doubles would cancel to garbage; the 128-bit sums are exact.
+  // Intervals of half an hour that differ by nanoseconds: sum and sum of
+  // squares in doubles would cancel to garbage; the 128-bit sums are exact.
   PhiAccrualOptions o;
   o.max_sample_size = 4;
   o.first_heartbeat_estimate = 1800 * kSec;

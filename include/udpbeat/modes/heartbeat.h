@@ -1,0 +1,48 @@
+// `udpbeat heartbeat`: heartbeats on a fixed schedule, a failure detector (K consecutive
+// misses, optionally phi accrual), state transitions up → suspect → down → up, and
+// monitoring output (text, JSON Lines, a Prometheus textfile).
+#ifndef UDPBEAT_MODES_HEARTBEAT_H_
+#define UDPBEAT_MODES_HEARTBEAT_H_
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "udpbeat/base/exit_code.h"
+#include "udpbeat/detect/phi_accrual.h"
+#include "udpbeat/modes/probe_codec.h"
+#include "udpbeat/net/socket_address.h"
+
+namespace udpbeat {
+
+struct HeartbeatOptions {
+  static constexpr Nanos kDefaultInterval = kNanosPerSecond;
+  static constexpr int kDefaultMisses = 3;
+  static constexpr Nanos kDefaultMetricsPeriod = 5 * kNanosPerSecond;
+
+  std::string target;
+  Nanos interval = kDefaultInterval;
+  int64_t count = 0;                  // 0: until interrupted
+  std::optional<Nanos> timeout;       // unset: the interval
+  ProbeProto proto = ProbeProto::kStamp;
+  size_t size = 0;
+  int misses = kDefaultMisses;        // K consecutive misses: down
+  std::optional<double> phi;          // phi-accrual threshold, when enabled
+  Nanos phi_pause = detect::PhiAccrualOptions::kDefaultAcceptableHeartbeatPause;
+  bool exit_on_down = false;
+  bool quiet = false;
+  bool json = false;
+  std::string metrics_file;
+  Nanos metrics_period = kDefaultMetricsPeriod;
+  AddressFamily family = AddressFamily::kAny;
+};
+
+// kExitOk when the run ends with the peer up, kExitBadOutcome when it ends down.
+absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
+                                      std::ostream& err);
+
+}  // namespace udpbeat
+
+#endif  // UDPBEAT_MODES_HEARTBEAT_H_
