@@ -14,9 +14,10 @@
 namespace udpbeat {
 namespace {
 
-// After the last probe settled with some timed out, wait this long (at most the
-// timeout) for their late replies, so a late reply is reported late, not lost.
-constexpr Nanos kMaxLinger = kNanosPerSecond;
+// After the last probe settled with some timed out, wait for their late replies (so a
+// late reply is reported late, not lost) for the timeout or twice the slowest RTT seen,
+// as ping(8) waits two RTTs, but never longer than this; stop early once all came.
+constexpr Nanos kMaxLinger = 10 * kNanosPerSecond;
 constexpr Nanos kProgressPeriod = kNanosPerSecond;
 constexpr size_t kWorstShown = 5;
 
@@ -63,6 +64,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   void OnReply(ProbeSession&, const ReplyInfo& r) override {
     ++replies_;
     if (single()) reporter_.OnReply(r);
+    if (lingering_ && r.kind == ReplyClass::kLate && AllLateRepliesIn()) Stop();
   }
 
   void OnTimeout(ProbeSession&, uint32_t seq, bool unreachable) override {
@@ -84,8 +86,13 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
       unreachable += s.unreachable();
     }
     if (timed_out > late && unreachable == 0) {
-      loop_.ScheduleAt(loop_.clock().Now() + std::min(opts_.timeout, kMaxLinger), this,
-                       kLingerTimer);
+      Nanos max_rtt = 0;
+      for (size_t i = 0; i < group_->size(); ++i) {
+        max_rtt = std::max(max_rtt, static_cast<Nanos>(group_->session(i).stats().rtt().summary().max()));
+      }
+      lingering_ = true;
+      loop_.ScheduleAt(loop_.clock().Now() + std::min(std::max(opts_.timeout, 2 * max_rtt), kMaxLinger),
+                       this, kLingerTimer);
       return;
     }
     Stop();
@@ -144,6 +151,14 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
  private:
   bool single() const { return group_->size() == 1; }
 
+  bool AllLateRepliesIn() const {
+    for (size_t i = 0; i < group_->size(); ++i) {
+      const auto& st = group_->session(i).stats();
+      if (st.timed_out() > st.late()) return false;
+    }
+    return true;
+  }
+
   // --duration reached: no new probes; what is in flight settles (or times out).
   void StopSending() {
     stop_sending_ = true;
@@ -195,6 +210,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   size_t done_ = 0;
   uint64_t replies_ = 0;
   bool stop_sending_ = false;
+  bool lingering_ = false;
   bool progress_shown_ = false;
   uint64_t last_sent_ = 0, last_received_ = 0;
   double last_progress_secs_ = 0;
