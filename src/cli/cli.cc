@@ -99,7 +99,7 @@ absl::Status ParseDurationInto(const DurationArg& arg, std::string_view flag, Na
 struct ServeArgs {
   ServeOptions opts;
   std::string reply = "auto";
-  DurationArg delay, jitter;
+  DurationArg delay, jitter, metrics_interval;
   uint64_t seed = 0;
 };
 
@@ -128,6 +128,21 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->capture_default_str()
       ->check(AtLeast(1))
       ->type_name("N");
+  sub->add_option("--max-rate", a.opts.max_rate,
+                  "Answer at most PPS requests per second from each source (token bucket)")
+      ->check(PositiveRate())
+      ->type_name("PPS");
+  sub->add_option("--threads", a.opts.threads,
+                  "Serve with N threads, each its own event loop and SO_REUSEPORT socket")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("N");
+  sub->add_option("--metrics-file", a.opts.metrics_file,
+                  "Write Prometheus metrics to PATH (replaced atomically)")
+      ->type_name("PATH");
+  sub->add_option("--metrics-interval", a.metrics_interval.text, "Rewrite the metrics file every D")
+      ->default_str("5s")
+      ->type_name("D");
   sub->add_flag("-q,--quiet", a.opts.quiet, "Print nothing but errors");
   return sub;
 }
@@ -139,6 +154,10 @@ int RunServeCommand(ServeArgs& a, CLI::App* sub) {
   if (sub->count("--seed") > 0) a.opts.seed = a.seed;
   if (auto s = ParseDurationInto(a.delay, "--delay", &a.opts.delay); !s.ok()) return Fail(s);
   if (auto s = ParseDurationInto(a.jitter, "--jitter", &a.opts.jitter); !s.ok()) return Fail(s);
+  if (auto s = ParseDurationInto(a.metrics_interval, "--metrics-interval", &a.opts.metrics_period);
+      !s.ok())
+    return Fail(s);
+  if (a.opts.metrics_period <= 0) return Fail("--metrics-interval: must be greater than 0");
   if (auto s = RunServe(a.opts, std::cout, std::cerr); !s.ok()) return Fail(s);
   return kExitOk;
 }

@@ -1,220 +1,194 @@
 #include "udpbeat/modes/serve.h"
 
 #include <ostream>
-#include <queue>
-#include <random>
+#include <future>
+#include <thread>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/modes/serve_worker.h"
 #include "udpbeat/net/udp_socket.h"
-#include "udpbeat/session/peer_table.h"
+#include "udpbeat/report/metrics_file.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
-namespace {
 
-using uring::Datagram;
-using uring::EventLoop;
-using uring::SocketId;
-
-// Delayed replies wait here; beyond this many the simulation drops (bounded memory).
-constexpr size_t kMaxDelayedReplies = 65536;
-
-std::string FormatCounters(const ServeCounters& c) {
-  return absl::StrFormat(
-      "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
-      "peers %d, peer evictions %d",
-      c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops, c.peers,
-      c.peer_evictions);
+void ServeCounters::Merge(const ServeCounters& o) {
+  received += o.received;
+  replied += o.replied;
+  dropped += o.dropped;
+  malformed += o.malformed;
+  rate_limited += o.rate_limited;
+  send_errors += o.send_errors;
+  kernel_drops += o.kernel_drops;
+  peers += o.peers;
+  peer_evictions += o.peer_evictions;
 }
 
-// What the server remembers per peer.
-struct PeerState {
-  uint32_t stamp_seq = 0;  // next reflector sequence number (--stamp-stateful)
+std::string FormatServeCounters(const ServeCounters& c) {
+  return absl::StrFormat(
+      "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
+      "rate limited %d, peers %d, peer evictions %d",
+      c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops,
+      c.rate_limited, c.peers, c.peer_evictions);
+}
+
+namespace {
+
+// One worker with its loop (and, except for worker 0, its thread).
+struct Worker {
+  std::unique_ptr<uring::EventLoop> loop;
+  std::unique_ptr<ServeWorker> server;
 };
 
-class Server final : public uring::DatagramHandler,
-                     public uring::SignalHandler,
-                     public StampSessions,
-                     public TimerHandler {
+// Worker 0 runs on the main thread and owns signals and the metrics file; it stops the
+// other workers' loops when it stops.
+class Supervisor final : public uring::SignalHandler, public TimerHandler {
  public:
-  Server(const ServeOptions& opts, EventLoop& loop, std::ostream& out, std::ostream& err)
-      : opts_(opts),
-        loop_(loop),
-        out_(out),
-        err_(err),
-        rng_(opts.seed ? *opts.seed : absl::Uniform<uint64_t>(absl::BitGen())),
-        reply_buf_(opts.max_datagram),
-        peers_(opts.max_peers, opts.peer_idle) {}
+  Supervisor(const ServeOptions& opts, std::vector<Worker>& workers, std::ostream& err)
+      : opts_(opts), workers_(workers), err_(err) {}
 
-  void OnDatagram(const Datagram& d) noexcept override {
-    ++counters_.received;
-    if (d.truncated) {
-      ++counters_.malformed;
-      return;
-    }
-    RequestContext ctx;
-    ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
-    ctx.now = loop_.clock().NowWall();
-    ctx.ttl = d.ttl;
-    ctx.sessions = opts_.stamp_stateful ? this : nullptr;
-    current_ = &d;
-    const Reply reply = BuildReply(opts_.reply, d.payload, ctx, reply_buf_);
-    if (!reply.ok()) {
-      ++counters_.malformed;
-      return;
-    }
-    if (opts_.loss > 0 && Uniform01() < opts_.loss) {
-      ++counters_.dropped;
-      return;
-    }
-    const std::span<const uint8_t> bytes(reply_buf_.data(), reply.length);
-    if (opts_.delay == 0 && opts_.jitter == 0) {
-      SendReply(d.socket, *d.from, bytes);
-    } else {
-      Delay(d, bytes);
-    }
-  }
-
-  uint32_t NextSeq(uint16_t ssid) noexcept override {
-    PeerState& p = peers_.FindOrInsert(MakePeerKey(*current_->from, ssid), current_->loop_mono);
-    return p.stamp_seq++;
-  }
-
-  void OnSendError(SocketId, int) noexcept override {
-    // Counted as replied when queued; move it over so the counters still add up.
-    --counters_.replied;
-    ++counters_.send_errors;
+  ServeCounters Total() const {
+    ServeCounters total;
+    for (const Worker& w : workers_) total.Merge(w.server->Snapshot());
+    return total;
   }
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      err_ << FormatCounters(Snapshot()) << std::endl;
+      err_ << FormatServeCounters(Total()) << std::endl;
       return;
     }
-    FlushDelayed();
-    loop_.Stop();
+    workers_[0].server->FlushDelayed();
+    for (size_t i = 1; i < workers_.size(); ++i) workers_[i].loop->StopFromAnotherThread();
+    workers_[0].loop->Stop();
   }
 
-  void OnTimer(uint64_t cookie) noexcept override {
-    if (cookie == kSweepTimer) {
-      peers_.SweepIdle(loop_.clock().Now(), kSweepSteps);
-      loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer);
-      return;
+  void OnTimer(uint64_t) noexcept override {
+    WriteMetrics();
+    workers_[0].loop->ScheduleAt(workers_[0].loop->clock().Now() + opts_.metrics_period, this);
+  }
+
+  void WriteMetrics() {
+    if (opts_.metrics_file.empty()) return;
+    const ServeCounters c = Total();
+    MetricsText m;
+    const MetricLabels none;
+    const auto counter = [&](const char* name, const char* help, uint64_t v) {
+      m.Family(name, "counter", help);
+      m.Sample(name, none, static_cast<double>(v));
+    };
+    counter("udpbeat_serve_received_total", "Datagrams read.", c.received);
+    counter("udpbeat_serve_replied_total", "Replies sent.", c.replied);
+    counter("udpbeat_serve_dropped_total", "Requests dropped by the loss simulation.", c.dropped);
+    counter("udpbeat_serve_malformed_total", "Datagrams that could not be answered.",
+            c.malformed);
+    counter("udpbeat_serve_rate_limited_total", "Requests over their source's --max-rate.",
+            c.rate_limited);
+    counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
+    counter("udpbeat_serve_kernel_drops_total", "Datagrams the kernel dropped (buffer full).",
+            c.kernel_drops);
+    counter("udpbeat_serve_peer_evictions_total", "Peers forgotten because the table was full.",
+            c.peer_evictions);
+    m.Family("udpbeat_serve_peers", "gauge", "Peers in the per-peer tables.");
+    m.Sample("udpbeat_serve_peers", none, static_cast<double>(c.peers));
+    if (auto st = WriteFileAtomically(opts_.metrics_file, m.text()); !st.ok() && !warned_) {
+      err_ << "udpbeat: " << st.message() << std::endl;
+      warned_ = true;
     }
-    timer_ = 0;
-    const MonoTime now = loop_.clock().Now();
-    while (!delayed_.empty() && delayed_.top().due <= now) SendTop();
-    ArmTimer();
   }
-
-  ServeCounters Snapshot() const {
-    ServeCounters c = counters_;
-    c.kernel_drops = loop_.counters().kernel_drops;
-    c.peers = peers_.size();
-    c.peer_evictions = peers_.evictions();
-    return c;
-  }
-
-  void StartSweeping() { loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer); }
 
  private:
-  static constexpr uint64_t kSweepTimer = 1;
-  static constexpr Nanos kSweepPeriod = kNanosPerSecond;
-  static constexpr size_t kSweepSteps = 4096;
-
-  struct Delayed {
-    MonoTime due;
-    uint64_t order;  // FIFO among equal due times
-    SocketId socket;
-    SocketAddress to;
-    std::vector<uint8_t> bytes;
-    bool operator>(const Delayed& o) const {
-      return due != o.due ? due > o.due : order > o.order;
-    }
-  };
-
-  double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-
-  void SendReply(SocketId s, const SocketAddress& to, std::span<const uint8_t> bytes) {
-    ++counters_.replied;
-    loop_.Send(s, &to, bytes);
-  }
-
-  void Delay(const Datagram& d, std::span<const uint8_t> bytes) {
-    if (delayed_.size() >= kMaxDelayedReplies) {
-      ++counters_.dropped;
-      return;
-    }
-    Nanos wait = opts_.delay;
-    if (opts_.jitter > 0)
-      wait += static_cast<Nanos>((Uniform01() * 2 - 1) * static_cast<double>(opts_.jitter));
-    if (wait < 0) wait = 0;
-    delayed_.push(Delayed{d.loop_mono + wait, next_order_++, d.socket, *d.from,
-                          std::vector<uint8_t>(bytes.begin(), bytes.end())});
-    ArmTimer();
-  }
-
-  void SendTop() {
-    const Delayed& top = delayed_.top();
-    SendReply(top.socket, top.to, top.bytes);
-    delayed_.pop();
-  }
-
-  void ArmTimer() {
-    if (delayed_.empty()) return;
-    const MonoTime due = delayed_.top().due;
-    if (timer_ != 0 && timer_due_ <= due) return;
-    if (timer_ != 0) loop_.CancelTimer(timer_);
-    timer_ = loop_.ScheduleAt(due, this);
-    timer_due_ = due;
-  }
-
-  void FlushDelayed() {
-    while (!delayed_.empty()) SendTop();
-  }
-
   const ServeOptions& opts_;
-  EventLoop& loop_;
-  std::ostream& out_;
+  std::vector<Worker>& workers_;
   std::ostream& err_;
-  std::mt19937_64 rng_;  // std's engine: reproducible with --seed across builds
-  std::vector<uint8_t> reply_buf_;
-  std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> delayed_;
-  uint64_t next_order_ = 0;
-  TimerId timer_ = 0;
-  MonoTime timer_due_;
-  PeerTable<PeerState> peers_;
-  const Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
-  ServeCounters counters_;
+  bool warned_ = false;
 };
 
 }  // namespace
 
-absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err) {
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
+namespace {
+
+// Creates worker `i`'s loop, socket and server. Runs on the thread that will run the
+// loop: a SINGLE_ISSUER ring belongs to the thread that created it.
+absl::Status SetUpWorker(const ServeOptions& opts, const SocketAddress& addr,
+                         const UdpSocketOptions& so, int i, Worker& w) {
   uring::LoopOptions lo;
   lo.max_datagram = opts.max_datagram;
   lo.receive_buffers = 512;
-  UDPBEAT_ASSIGN_OR_RETURN(auto loop, EventLoop::Create(lo, SystemClock::Get()));
+  lo.handle_signals = i == 0;
+  UDPBEAT_ASSIGN_OR_RETURN(w.loop, uring::EventLoop::Create(lo, SystemClock::Get()));
+  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, BindUdp(addr, so));
+  w.server = std::make_unique<ServeWorker>(opts, *w.loop, i);
+  UDPBEAT_RETURN_IF_ERROR(w.loop->AddSocket(std::move(fd), w.server.get()).status());
+  if (i > 0) UDPBEAT_RETURN_IF_ERROR(w.loop->EnableRemoteStop());
+  w.server->StartTimers();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err) {
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local,
+                           SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
+  const int threads = std::max(opts.threads, 1);
   UdpSocketOptions so;
   so.receive_buffer = opts.receive_buffer;
   so.send_buffer = opts.receive_buffer;
-  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, BindUdp(local, so));
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress bound, LocalAddress(fd.get()));
-  Server server(opts, *loop, out, err);
-  UDPBEAT_RETURN_IF_ERROR(loop->AddSocket(std::move(fd), &server).status());
-  loop->SetSignalHandler(&server);
-  server.StartSweeping();
+  so.reuse_port = threads > 1;
+  std::vector<Worker> workers(threads);
+  UDPBEAT_RETURN_IF_ERROR(SetUpWorker(opts, local, so, 0, workers[0]));
+  // Port 0 picks a port once; the other threads' sockets join it with SO_REUSEPORT.
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress bound, LocalAddress(workers[0].loop->fd(0)));
+
+  std::vector<std::thread> pool;
+  std::vector<absl::Status> results(threads);
+  std::vector<std::promise<absl::Status>> ready(threads);
+  for (int i = 1; i < threads; ++i) {
+    pool.emplace_back([&, i] {
+      absl::Status st = SetUpWorker(opts, bound, so, i, workers[i]);
+      const bool ok = st.ok();
+      ready[i].set_value(std::move(st));
+      if (!ok) return;
+      results[i] = workers[i].loop->Run();
+      workers[i].server->FlushDelayed();
+      if (results[i].ok()) results[i] = workers[i].loop->Drain();
+    });
+  }
+  absl::Status setup;
+  for (int i = 1; i < threads; ++i) {
+    absl::Status st = ready[i].get_future().get();
+    if (setup.ok() && !st.ok()) setup = st;
+  }
+  Supervisor supervisor(opts, workers, err);
+  if (!setup.ok()) {
+    for (int i = 1; i < threads; ++i)
+      if (workers[i].loop != nullptr) workers[i].loop->StopFromAnotherThread();
+    for (std::thread& t : pool) t.join();
+    return setup;
+  }
+  workers[0].loop->SetSignalHandler(&supervisor);
+  if (!opts.metrics_file.empty()) supervisor.OnTimer(0);
   if (!opts.quiet) {
     out << "udpbeat serve: listening on " << bound.ToString() << " (reply "
-        << ReplyModeName(opts.reply) << ")" << std::endl;
+        << ReplyModeName(opts.reply) << (threads > 1 ? absl::StrFormat(", %d threads", threads) : "")
+        << ")" << std::endl;
   }
-  UDPBEAT_RETURN_IF_ERROR(loop->Run());
+  results[0] = workers[0].loop->Run();
+  for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
+  for (std::thread& t : pool) t.join();
+  supervisor.WriteMetrics();
+  for (const absl::Status& s : results) UDPBEAT_RETURN_IF_ERROR(s);
   if (!opts.quiet) {
-    out << "\n--- udpbeat serve statistics ---\n" << FormatCounters(server.Snapshot()) << std::endl;
+    out << "\n--- udpbeat serve statistics ---\n" << FormatServeCounters(supervisor.Total()) << "\n";
+    if (threads > 1) {
+      for (int i = 0; i < threads; ++i) {
+        const ServeCounters c = workers[i].server->Snapshot();
+        out << absl::StrFormat("thread %d: received %d, replied %d\n", i, c.received, c.replied);
+      }
+    }
+    out.flush();
   }
   return absl::OkStatus();
 }

@@ -2,7 +2,9 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -175,6 +177,24 @@ bool EventLoop::Send(SocketId s, const SocketAddress* to,
   return true;
 }
 
+absl::Status EventLoop::EnableRemoteStop() {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
+  wake_fd_ = UniqueFd(UniqueFd::kAdopt, fd);
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return absl::ResourceExhaustedError("EnableRemoteStop: submission queue full");
+  io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof wake_value_, 0);
+  io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kWake), 0, 0}.Encode());
+  return absl::OkStatus();
+}
+
+void EventLoop::StopFromAnotherThread() noexcept {
+  remote_stop_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  // The read armed on the eventfd completes and wakes the loop's io_uring_enter.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+}
+
 int EventLoop::SubmitAndWait(Nanos max_wait) noexcept {
   __kernel_timespec ts{};
   max_wait = std::max<Nanos>(max_wait, 0);
@@ -239,6 +259,10 @@ absl::Status EventLoop::Run() {
   constexpr Nanos kIdleWait = kNanosPerSecond;
   while (!stop_) UDPBEAT_RETURN_IF_ERROR(RunOnce(kIdleWait));
   // Flush what the last turn queued (final replies, summary-time sends) and wait for it.
+  return Drain();
+}
+
+absl::Status EventLoop::Drain() {
   const MonoTime deadline = clock_.Now() + kDrainWait;
   while (counters_.sends_completed + counters_.send_errors < counters_.sends_queued &&
          clock_.Now() < deadline) {
@@ -261,6 +285,9 @@ void EventLoop::HandleCqe(const io_uring_cqe* cqe) noexcept {
       if (cqe->res == sizeof signal_info_ && signal_handler_ != nullptr)
         signal_handler_->OnSignal(static_cast<int>(signal_info_.ssi_signo));
       if (cqe->res != -ECANCELED) ArmSignalRead();
+      break;
+    case Op::kWake:
+      if (remote_stop_.load(std::memory_order_acquire)) Stop();
       break;
     default:
       break;  // a cancel's own completion

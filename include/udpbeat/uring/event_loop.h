@@ -18,6 +18,7 @@
 
 #include <sys/signalfd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -113,10 +114,16 @@ class EventLoop {
   // Runs turns until Stop(); then sends everything still queued and waits (bounded) for
   // those sends to complete.
   absl::Status Run();
+  // Submits what is queued and waits (at most 200 ms) for queued sends to complete.
+  absl::Status Drain();
   // One turn: submit what is queued, wait up to `max_wait` (or the next timer) for
   // completions, handle them, fire due timers. Used by Run and by tests.
   absl::Status RunOnce(Nanos max_wait);
   void Stop() noexcept { stop_ = true; }
+  // Lets another thread stop this loop: arms a read on an eventfd (call before Run).
+  absl::Status EnableRemoteStop();
+  // Thread-safe: wakes the loop, which then stops as if Stop() were called.
+  void StopFromAnotherThread() noexcept;
   bool stopping() const noexcept { return stop_; }
 
   const Clock& clock() const noexcept { return clock_; }
@@ -124,7 +131,7 @@ class EventLoop {
   unsigned ring_flags() const noexcept { return ring_->setup_flags(); }
 
  private:
-  enum class Op : uint8_t { kRecv = 1, kSend = 2, kSignal = 3 };
+  enum class Op : uint8_t { kRecv = 1, kSend = 2, kSignal = 3, kWake = 4 };
   struct Socket {
     UniqueFd fd;
     DatagramHandler* handler = nullptr;
@@ -155,6 +162,9 @@ class EventLoop {
   std::vector<uint32_t> free_send_slots_;
   TimerQueue timers_;
   UniqueFd signal_fd_;
+  UniqueFd wake_fd_;
+  uint64_t wake_value_ = 0;
+  std::atomic<bool> remote_stop_{false};
   signalfd_siginfo signal_info_{};
   SignalHandler* signal_handler_ = nullptr;
   LoopCounters counters_;

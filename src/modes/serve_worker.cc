@@ -1,0 +1,174 @@
+#include "udpbeat/modes/serve_worker.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "absl/random/random.h"
+
+namespace udpbeat {
+namespace {
+
+// Delayed replies wait here; beyond this many the simulation drops (bounded memory).
+constexpr size_t kMaxDelayedReplies = 65536;
+
+constexpr uint64_t kDelayTimer = 0;
+constexpr uint64_t kSweepTimer = 1;
+constexpr Nanos kSweepPeriod = kNanosPerSecond;
+constexpr size_t kSweepSteps = 4096;
+
+// Counters have one writer (the worker's thread) and are read by the thread that prints
+// them: relaxed atomic stores and loads, which on x86 are plain moves.
+void Bump(uint64_t& c, uint64_t by = 1) {
+  std::atomic_ref<uint64_t>(c).store(c + by, std::memory_order_relaxed);
+}
+void Set(uint64_t& c, uint64_t v) { std::atomic_ref<uint64_t>(c).store(v, std::memory_order_relaxed); }
+uint64_t Load(const uint64_t& c) {
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(c)).load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+ServeWorker::ServeWorker(const ServeOptions& opts, uring::EventLoop& loop, uint64_t seed_offset)
+    : opts_(opts),
+      loop_(loop),
+      rng_((opts.seed ? *opts.seed : absl::Uniform<uint64_t>(absl::BitGen())) + seed_offset),
+      reply_buf_(opts.max_datagram),
+      peers_(opts.max_peers, opts.peer_idle) {}
+
+void ServeWorker::StartTimers() {
+  loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer);
+}
+
+ServeCounters ServeWorker::Snapshot() const {
+  ServeCounters c;
+  c.received = Load(counters_.received);
+  c.replied = Load(counters_.replied);
+  c.dropped = Load(counters_.dropped);
+  c.malformed = Load(counters_.malformed);
+  c.rate_limited = Load(counters_.rate_limited);
+  c.send_errors = Load(counters_.send_errors);
+  c.kernel_drops = Load(counters_.kernel_drops);
+  c.peers = Load(peers_now_);
+  c.peer_evictions = Load(peer_evictions_);
+  return c;
+}
+
+bool ServeWorker::RateLimited(const uring::Datagram& d) {
+  const MonoTime now = d.loop_mono;
+  PeerState& p = peers_.FindOrInsert(MakePeerKey(*d.from, 0), now);
+  const double burst = std::max(1.0, opts_.max_rate);  // one second's worth
+  if (p.tokens < 0) {
+    p.tokens = burst;
+  } else {
+    p.tokens = std::min(burst, p.tokens + static_cast<double>(now - p.refilled) * 1e-9 *
+                                              opts_.max_rate);
+  }
+  p.refilled = now;
+  Set(peers_now_, peers_.size());
+  Set(peer_evictions_, peers_.evictions());
+  if (p.tokens < 1) return true;
+  p.tokens -= 1;
+  return false;
+}
+
+void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
+  Bump(counters_.received);
+  Set(counters_.kernel_drops, loop_.counters().kernel_drops);
+  if (d.truncated) {
+    Bump(counters_.malformed);
+    return;
+  }
+  if (opts_.max_rate > 0 && RateLimited(d)) {
+    Bump(counters_.rate_limited);
+    return;
+  }
+  RequestContext ctx;
+  ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
+  ctx.now = loop_.clock().NowWall();
+  ctx.ttl = d.ttl;
+  ctx.sessions = opts_.stamp_stateful ? this : nullptr;
+  current_ = &d;
+  const Reply reply = BuildReply(opts_.reply, d.payload, ctx, reply_buf_);
+  if (!reply.ok()) {
+    Bump(counters_.malformed);
+    return;
+  }
+  if (opts_.loss > 0 && Uniform01() < opts_.loss) {
+    Bump(counters_.dropped);
+    return;
+  }
+  const std::span<const uint8_t> bytes(reply_buf_.data(), reply.length);
+  if (opts_.delay == 0 && opts_.jitter == 0) {
+    SendReply(d.socket, *d.from, bytes);
+  } else {
+    Delay(d, bytes);
+  }
+}
+
+uint32_t ServeWorker::NextSeq(uint16_t ssid) noexcept {
+  PeerState& p = peers_.FindOrInsert(MakePeerKey(*current_->from, ssid), current_->loop_mono);
+  Set(peers_now_, peers_.size());
+  Set(peer_evictions_, peers_.evictions());
+  return p.stamp_seq++;
+}
+
+void ServeWorker::OnSendError(uring::SocketId, int) noexcept {
+  // Counted as replied when queued; move it over so the counters still add up.
+  Set(counters_.replied, counters_.replied - 1);
+  Bump(counters_.send_errors);
+}
+
+void ServeWorker::OnTimer(uint64_t cookie) noexcept {
+  if (cookie == kSweepTimer) {
+    peers_.SweepIdle(loop_.clock().Now(), kSweepSteps);
+    Set(peers_now_, peers_.size());
+    Set(peer_evictions_, peers_.evictions());
+    loop_.ScheduleAt(loop_.clock().Now() + kSweepPeriod, this, kSweepTimer);
+    return;
+  }
+  delay_timer_ = 0;
+  const MonoTime now = loop_.clock().Now();
+  while (!delayed_.empty() && delayed_.top().due <= now) SendTop();
+  ArmDelayTimer();
+}
+
+void ServeWorker::SendReply(uring::SocketId s, const SocketAddress& to,
+                            std::span<const uint8_t> bytes) {
+  Bump(counters_.replied);
+  loop_.Send(s, &to, bytes);
+}
+
+void ServeWorker::Delay(const uring::Datagram& d, std::span<const uint8_t> bytes) {
+  if (delayed_.size() >= kMaxDelayedReplies) {
+    Bump(counters_.dropped);
+    return;
+  }
+  Nanos wait = opts_.delay;
+  if (opts_.jitter > 0)
+    wait += static_cast<Nanos>((Uniform01() * 2 - 1) * static_cast<double>(opts_.jitter));
+  if (wait < 0) wait = 0;
+  delayed_.push(Delayed{d.loop_mono + wait, next_order_++, d.socket, *d.from,
+                        std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  ArmDelayTimer();
+}
+
+void ServeWorker::SendTop() {
+  const Delayed& top = delayed_.top();
+  SendReply(top.socket, top.to, top.bytes);
+  delayed_.pop();
+}
+
+void ServeWorker::ArmDelayTimer() {
+  if (delayed_.empty()) return;
+  const MonoTime due = delayed_.top().due;
+  if (delay_timer_ != 0 && delay_timer_due_ <= due) return;
+  if (delay_timer_ != 0) loop_.CancelTimer(delay_timer_);
+  delay_timer_ = loop_.ScheduleAt(due, this, kDelayTimer);
+  delay_timer_due_ = due;
+}
+
+void ServeWorker::FlushDelayed() {
+  while (!delayed_.empty()) SendTop();
+}
+
+}  // namespace udpbeat
