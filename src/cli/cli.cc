@@ -286,6 +286,15 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->default_str("3s")
       ->type_name("D");
   sub->add_flag("--exit-on-down", a.opts.exit_on_down, "End the run when the peer is declared down");
+  sub->add_option("--sessions", a.opts.sessions,
+                  "Run N concurrent sessions, each its own socket and source port")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("N");
+  sub->add_option("--sockets", a.opts.sockets,
+                  "Share M sockets among the sessions (default: one per session)")
+      ->check(AtLeast(1))
+      ->type_name("M");
   sub->add_option("--metrics-file", a.opts.metrics_file,
                   "Write Prometheus metrics to PATH (replaced atomically)")
       ->type_name("PATH");

@@ -10,6 +10,7 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/detect/peer_state.h"
 #include "udpbeat/modes/probe_session.h"
+#include "udpbeat/modes/session_group.h"
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/report/metrics_file.h"
 #include "udpbeat/report/ping_reporter.h"
@@ -25,39 +26,52 @@ std::string Timestamp(WallTime t) {
                           absl::UTCTimeZone());
 }
 
+// The failure detectors of one session.
+struct PeerWatch {
+  PeerWatch(int misses, detect::PhiAccrualDetector phi_detector, MonoTime start)
+      : miss(misses), phi(std::move(phi_detector)), state(start) {}
+  detect::MissDetector miss;
+  detect::PhiAccrualDetector phi;
+  detect::PeerStateMachine state;
+};
+
 class HeartbeatMonitor final : public ProbeObserver,
                                public uring::SignalHandler,
                                public TimerHandler {
  public:
   HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop, std::string target,
-                   std::ostream& out, std::ostream& err, detect::PhiAccrualDetector phi)
+                   std::ostream& out, std::ostream& err, const detect::PhiAccrualDetector& phi)
       : opts_(opts),
         loop_(loop),
         clock_(loop.clock()),
         target_(std::move(target)),
         out_(out),
         err_(err),
-        misses_(opts.misses),
-        phi_(std::move(phi)),
-        state_(loop.clock().Now()),
+        phi_template_(phi),
         start_(loop.clock().Now()) {}
 
-  void set_session(ProbeSession* s) { session_ = s; }
+  void set_group(SessionGroup* g) {
+    group_ = g;
+    watches_.clear();
+    for (size_t i = 0; i < g->size(); ++i) watches_.emplace_back(opts_.misses, phi_template_, start_);
+  }
 
   void Start() {
     if (!opts_.metrics_file.empty()) WriteMetrics();
     if (!opts_.metrics_file.empty())
       loop_.ScheduleAt(clock_.Now() + opts_.metrics_period, this, kMetricsTimer);
     if (opts_.phi) loop_.ScheduleAt(clock_.Now() + opts_.interval, this, kPhiTimer);
-    session_->Start();
+    group_->Start();
   }
 
-  void OnReply(ProbeSession&, const ReplyInfo& r) override {
+  void OnReply(ProbeSession& s, const ReplyInfo& r) override {
+    PeerWatch& w = watches_[s.index()];
     if (r.kind == ReplyClass::kOnTime) {
-      misses_.OnReply();
-      phi_.Heartbeat(clock_.Now());
-      Report(state_.OnReply(clock_.Now()));
+      w.miss.OnReply();
+      w.phi.Heartbeat(clock_.Now());
+      Report(s.index(), w.state.OnReply(clock_.Now()));
     }
+    if (!single()) return;  // per-heartbeat output follows one session only
     if (opts_.json) {
       static constexpr const char* kNames[] = {"reply", "late", "duplicate"};
       nlohmann::json j = {{"event", kNames[static_cast<int>(r.kind)]},
@@ -88,8 +102,12 @@ class HeartbeatMonitor final : public ProbeObserver,
     out_ << std::endl;
   }
 
-  void OnTimeout(ProbeSession&, uint32_t seq, bool unreachable) override {
-    misses_.OnMiss();
+  void OnTimeout(ProbeSession& s, uint32_t seq, bool unreachable) override {
+    watches_[s.index()].miss.OnMiss();
+    if (!single()) {
+      Evaluate(s.index());
+      return;
+    }
     if (opts_.json) {
       Emit({{"event", unreachable ? "unreachable" : "timeout"}, {"seq", seq}, {"target", target_}});
     } else if (!opts_.quiet) {
@@ -97,10 +115,12 @@ class HeartbeatMonitor final : public ProbeObserver,
                               unreachable ? " (port unreachable)" : "")
            << std::endl;
     }
-    Evaluate();
+    Evaluate(s.index());
   }
 
-  void OnDone(ProbeSession&) override { Stop(); }
+  void OnDone(ProbeSession&) override {
+    if (++done_ == group_->size()) Stop();
+  }
 
   void OnTimer(uint64_t cookie) noexcept override {
     if (loop_.stopping()) return;
@@ -109,14 +129,16 @@ class HeartbeatMonitor final : public ProbeObserver,
       loop_.ScheduleAt(clock_.Now() + opts_.metrics_period, this, kMetricsTimer);
     } else if (cookie == kPhiTimer) {
       // Phi grows continuously between heartbeats: look at it a few times per interval.
-      Evaluate();
+      for (size_t i = 0; i < watches_.size(); ++i) Evaluate(i);
       loop_.ScheduleAt(clock_.Now() + opts_.interval / 4, this, kPhiTimer);
     }
   }
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      err_ << InterimLine(session_->stats()) << ", peer " << detect::StateName(state_.state())
+      stats::SessionStats agg(1);
+      for (size_t i = 0; i < group_->size(); ++i) agg.Merge(group_->session(i).stats());
+      err_ << InterimLine(agg) << ", peers down " << DownCount() << "/" << group_->size()
            << std::endl;
       return;
     }
@@ -124,51 +146,92 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   void Finish() {
-    session_->Finish();
+    group_->FinishAll();
     if (!opts_.metrics_file.empty()) WriteMetrics();
   }
 
   void PrintSummary() {
-    const stats::SessionStats& s = session_->stats();
     const MonoTime now = clock_.Now();
+    stats::SessionStats agg(1);
+    StampSummary stamp;
+    uint64_t unreachable = 0;
+    int outages = 0;
+    Nanos down = 0;
+    for (size_t i = 0; i < group_->size(); ++i) {
+      const ProbeSession& s = group_->session(i);
+      agg.Merge(s.stats());
+      unreachable += s.unreachable();
+      outages += watches_[i].state.outages();
+      down += watches_[i].state.TimeDown(now);
+      const StampSummary& o = s.stamp();
+      stamp.residence.Merge(o.residence);
+      if (o.best_rtt >= 0 && (stamp.best_rtt < 0 || o.best_rtt < stamp.best_rtt)) {
+        stamp.best_rtt = o.best_rtt;
+        stamp.best_offset = o.best_offset;
+      }
+      stamp.reflector_stateful |= o.reflector_stateful;
+      stamp.forward_lost += o.forward_lost;
+    }
+    const StampSummary* st = opts_.proto == ProbeProto::kStamp ? &stamp : nullptr;
+    const std::string_view end_state =
+        single() ? detect::StateName(watches_[0].state.state()) : (DownCount() > 0 ? "down" : "up");
     if (opts_.json) {
       PingSummary p;
-      p.stats = &s;
-      p.stamp = opts_.proto == ProbeProto::kStamp ? &session_->stamp() : nullptr;
-      p.unreachable = session_->unreachable();
+      p.stats = &agg;
+      p.stamp = st;
+      p.unreachable = unreachable;
       p.elapsed = now - start_;
       nlohmann::json j = SummaryJson(p, target_);
-      j["state"] = detect::StateName(state_.state());
-      j["outages"] = state_.outages();
-      j["time_down_ns"] = state_.TimeDown(now);
+      j["state"] = end_state;
+      j["outages"] = outages;
+      j["time_down_ns"] = down;
+      j["sessions"] = group_->size();
+      j["sessions_down"] = DownCount();
       Emit(j);
       return;
     }
     // The lab's statistics lines (its percentage is Python's float repr; ours %.1f).
     out_ << "\n--- Heartbeat statistics ---\n"
          << absl::StrFormat("Packets: Sent = %d, Received = %d, Lost = %d (%.1f%% packet loss)\n",
-                            s.sent(), s.received(), s.lost(), 100.0 * s.loss_ratio());
-    WriteRichStatistics(s, opts_.proto == ProbeProto::kStamp ? &session_->stamp() : nullptr, out_);
-    out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n",
-                            detect::StateName(state_.state()), state_.outages(),
-                            static_cast<double>(state_.TimeDown(now)) / 1e9);
+                            agg.sent(), agg.received(), agg.lost(), 100.0 * agg.loss_ratio());
+    WriteRichStatistics(agg, st, out_);
+    if (single()) {
+      out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n", end_state, outages,
+                              static_cast<double>(down) / 1e9);
+    } else {
+      out_ << absl::StrFormat("%d sessions, %d down at the end, %d outages, %.3f s down in all\n",
+                              group_->size(), DownCount(), outages,
+                              static_cast<double>(down) / 1e9);
+    }
     out_.flush();
   }
 
-  detect::State state() const { return state_.state(); }
+  bool AnyDown() const { return DownCount() > 0; }
 
  private:
-  void Evaluate() {
-    const detect::Verdicts v =
-        detect::Verdicts::Read(misses_, opts_.phi ? &phi_ : nullptr, clock_.Now());
-    Report(state_.Evaluate(v, clock_.Now()));
+  bool single() const { return group_->size() == 1; }
+
+  size_t DownCount() const {
+    size_t n = 0;
+    for (const PeerWatch& w : watches_) n += w.state.state() == detect::State::kDown;
+    return n;
   }
 
-  void Report(const std::optional<detect::Transition>& t) {
+  void Evaluate(size_t i) {
+    PeerWatch& w = watches_[i];
+    const detect::Verdicts v =
+        detect::Verdicts::Read(w.miss, opts_.phi ? &w.phi : nullptr, clock_.Now());
+    Report(i, w.state.Evaluate(v, clock_.Now()));
+  }
+
+  void Report(size_t session, const std::optional<detect::Transition>& t) {
     if (!t) return;
+    const std::string who =
+        single() ? target_ : absl::StrFormat("%s (session %d)", target_, session);
     const WallTime when = clock_.NowWall();
     if (opts_.json) {
       nlohmann::json j = {{"event", "state"},
+                          {"session", session},
                           {"from", detect::StateName(t->from)},
                           {"to", detect::StateName(t->to)},
                           {"reason", t->reason()},
@@ -179,7 +242,7 @@ class HeartbeatMonitor final : public ProbeObserver,
       if (opts_.phi) j["phi"] = t->phi;
       Emit(j);
     } else {
-      out_ << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when), target_,
+      out_ << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when), who,
                               detect::StateName(t->to), t->reason());
       if (t->to == detect::State::kUp && t->from == detect::State::kDown)
         out_ << absl::StrFormat(" after %.3f s down", static_cast<double>(t->time_in_from) / 1e9);
@@ -189,7 +252,7 @@ class HeartbeatMonitor final : public ProbeObserver,
       if (!opts_.json) {
         out_ << absl::StrFormat(
                     "Server is down! %d consecutive heartbeat responses were missed.",
-                    misses_.consecutive_misses())
+                    t->consecutive_misses)
              << std::endl;
       }
       if (opts_.exit_on_down) Stop();
@@ -197,7 +260,8 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   void WriteMetrics() {
-    const stats::SessionStats& s = session_->stats();
+    stats::SessionStats s(1);
+    for (size_t i = 0; i < group_->size(); ++i) s.Merge(group_->session(i).stats());
     const MetricLabels l = {{"target", target_}};
     MetricsText m;
     m.Family("udpbeat_heartbeats_sent_total", "counter", "Heartbeats sent.");
@@ -212,15 +276,22 @@ class HeartbeatMonitor final : public ProbeObserver,
     m.Sample("udpbeat_heartbeats_lost_total", l, static_cast<double>(s.lost()));
     m.Family("udpbeat_heartbeats_late_total", "counter", "Replies after their timeout.");
     m.Sample("udpbeat_heartbeats_late_total", l, static_cast<double>(s.late()));
-    m.Family("udpbeat_peer_up", "gauge", "1 when the peer is up, 0 when suspect or down.");
-    m.Sample("udpbeat_peer_up", l, state_.state() == detect::State::kUp ? 1 : 0);
-    m.Family("udpbeat_peer_state", "gauge", "1 for the peer's current state.");
+    size_t in_state[3] = {0, 0, 0};
+    int outages = 0;
+    for (const PeerWatch& w : watches_) {
+      ++in_state[static_cast<int>(w.state.state())];
+      outages += w.state.outages();
+    }
+    m.Family("udpbeat_peer_up", "gauge",
+             "1 when the peer is up (in every session), 0 when suspect or down.");
+    m.Sample("udpbeat_peer_up", l, in_state[0] == watches_.size() ? 1 : 0);
+    m.Family("udpbeat_peer_state", "gauge", "Sessions whose peer is in each state.");
     for (detect::State st : {detect::State::kUp, detect::State::kSuspect, detect::State::kDown}) {
       m.Sample("udpbeat_peer_state", {{"target", target_}, {"state", std::string(StateName(st))}},
-               state_.state() == st ? 1 : 0);
+               static_cast<double>(in_state[static_cast<int>(st)]));
     }
     m.Family("udpbeat_peer_outages_total", "counter", "Transitions into down.");
-    m.Sample("udpbeat_peer_outages_total", l, state_.outages());
+    m.Sample("udpbeat_peer_outages_total", l, outages);
     m.Family("udpbeat_rtt_seconds", "summary", "Round-trip time of heartbeats.");
     const auto& h = s.rtt().histogram();
     for (double q : {0.5, 0.9, 0.99, 0.999}) {
@@ -237,7 +308,7 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   void Stop() {
-    session_->StopSending();
+    for (size_t i = 0; i < group_->size(); ++i) group_->session(i).StopSending();
     loop_.Stop();
   }
 
@@ -249,10 +320,10 @@ class HeartbeatMonitor final : public ProbeObserver,
   std::string target_;
   std::ostream& out_;
   std::ostream& err_;
-  detect::MissDetector misses_;
-  detect::PhiAccrualDetector phi_;
-  detect::PeerStateMachine state_;
-  ProbeSession* session_ = nullptr;
+  detect::PhiAccrualDetector phi_template_;
+  SessionGroup* group_ = nullptr;
+  std::vector<PeerWatch> watches_;
+  size_t done_ = 0;
   MonoTime start_;
   bool metrics_warned_ = false;
 };
@@ -270,11 +341,16 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   UDPBEAT_ASSIGN_OR_RETURN(detect::PhiAccrualDetector phi, detect::PhiAccrualDetector::Create(po));
   uring::LoopOptions lo;
   lo.max_datagram = std::max<size_t>(opts.size, 2048);
-  lo.receive_buffers = 256;
+  lo.receive_buffers = opts.sessions > 1 ? 4096 : 256;
+  lo.max_pending_sends = std::max<unsigned>(4096, opts.sessions * 2);
+  lo.ring.sq_entries = opts.sessions > 1 ? 4096 : 1024;
+  lo.ring.cq_entries = opts.sessions > 1 ? 65536 : 16384;
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(lo, SystemClock::Get()));
-  UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUdp(peer, UdpSocketOptions{}));
 
-  ProbeSessionConfig cfg;
+  SessionGroupOptions go;
+  go.sessions = std::max<uint32_t>(opts.sessions, 1);
+  go.sockets = opts.sockets;
+  ProbeSessionConfig& cfg = go.session;
   cfg.proto = opts.proto;
   cfg.heartbeat = true;
   cfg.size = opts.size;
@@ -282,19 +358,15 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   cfg.timeout = opts.timeout ? *opts.timeout : opts.interval;
   cfg.count = opts.count;
   cfg.first_seq = opts.proto == ProbeProto::kStamp ? 0 : 1;
-  cfg.ssid = static_cast<uint16_t>(absl::Uniform<uint32_t>(absl::BitGen(), 1, 65536));
-  std::vector<uint8_t> scratch(std::max<size_t>(opts.size, 128));
-  HeartbeatMonitor monitor(opts, *loop, peer.ToString(), out, err, std::move(phi));
-  ProbeSession session(cfg, *loop, monitor, scratch);
-  monitor.set_session(&session);
-  UDPBEAT_ASSIGN_OR_RETURN(uring::SocketId socket, loop->AddSocket(std::move(fd), &session));
-  session.Attach(socket);
+  HeartbeatMonitor monitor(opts, *loop, peer.ToString(), out, err, phi);
+  UDPBEAT_ASSIGN_OR_RETURN(auto group, SessionGroup::Create(go, peer, *loop, monitor));
+  monitor.set_group(group.get());
   loop->SetSignalHandler(&monitor);
   monitor.Start();
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
   monitor.PrintSummary();
-  return monitor.state() == detect::State::kDown ? kExitBadOutcome : kExitOk;
+  return monitor.AnyDown() ? kExitBadOutcome : kExitOk;
 }
 
 }  // namespace udpbeat

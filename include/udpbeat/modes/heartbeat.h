@@ -37,9 +37,12 @@ struct HeartbeatOptions {
   std::string metrics_file;
   Nanos metrics_period = kDefaultMetricsPeriod;
   AddressFamily family = AddressFamily::kAny;
+  uint32_t sessions = 1;              // load tests: N concurrent sessions
+  uint32_t sockets = 0;               // over M sockets (0: one per session)
 };
 
-// kExitOk when the run ends with the peer up, kExitBadOutcome when it ends down.
+// kExitOk when the run ends with the peer up (in every session), kExitBadOutcome when
+// it ends down.
 absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
                                       std::ostream& err);
 

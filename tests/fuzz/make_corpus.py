@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpus of the fuzz harnesses: tests/fuzz/corpus/<harness>/.
+
+usage: tests/fuzz/make_corpus.py   (rewrites the corpus; deterministic output)
+
+seed:      seed requests, echo and heartbeat replies, near misses, garbage
+stamp:     STAMP sender/reflector packets of 44/45/100 octets, RFC 8972 TLV trailers,
+           garbage
+responder: the same datagrams behind responder_fuzz.cc's 18-octet header
+           (flags, TTL, received time, reply time), for each reply mode
+"""
+import pathlib
+import shutil
+import struct
+
+HERE = pathlib.Path(__file__).resolve().parent
+NTP_UNIX = 2_208_988_800
+
+
+def ntp(unix_seconds: float) -> bytes:
+    s = int(unix_seconds)
+    return struct.pack(">II", s + NTP_UNIX, int((unix_seconds - s) * 2**32))
+
+
+def sender(seq, t, err=0x0001, ssid=0, length=44, tail=b""):
+    """RFC 8762 §4.2.1: 0..3 seq | 4..11 T1 | 12..13 err est | 14..15 SSID | 16..43 MBZ."""
+    p = struct.pack(">I", seq) + ntp(t) + struct.pack(">HH", err, ssid) + bytes(28) + tail
+    return p + bytes(max(0, length - len(p)))
+
+
+def reflector(seq, t3, t2, sseq, t1, ttl=64, ssid=0, length=44, tail=b""):
+    """RFC 8762 §4.3.1: 0..3 seq | 4..11 T3 | 12..13 err | 14..15 SSID | 16..23 T2
+    | 24..27 sender seq | 28..35 T1 | 36..37 sender err | 38..39 MBZ | 40 TTL | 41..43 MBZ."""
+    p = (struct.pack(">I", seq) + ntp(t3) + struct.pack(">HH", 1, ssid) + ntp(t2)
+         + struct.pack(">I", sseq) + ntp(t1) + struct.pack(">H", 1) + bytes(2)
+         + bytes([ttl]) + bytes(3) + tail)
+    return p + bytes(max(0, length - len(p)))
+
+
+def tlv(flags, typ, value: bytes) -> bytes:
+    """RFC 8972 §4: flags (U M I R...) | type | 16-bit length | value."""
+    return bytes([flags, typ]) + struct.pack(">H", len(value)) + value
+
+
+T = 1_700_000_000.25
+SEED = {
+    "ping": b"Ping 1 1700000000.123456789",
+    "ping_padded": b"Ping 42 1700000000.000000001" + b" " * 36,
+    "heartbeat": b"Heartbeat 7 1700000000.5",
+    "echo_reply": b"PING 3 1700000000.123456789",
+    "heartbeat_reply": b"7 0.000123",
+    "heartbeat_reply_neg": b"18446744073709551615 -12.500000",
+    "other_keyword": b"Hello 1 2",
+    "exponent": b"Ping 1 1e9",
+    "extra_field": b"Ping 1 2 3",
+    "double_space": b"Ping  1 2",
+    "not_text": b"Ping 1 \x00\xff",
+    "long_seq": b"Ping 123456789012345678901 1",
+    "garbage": bytes(range(0, 256, 7)),
+}
+STAMP = {
+    "sender_44": sender(1, T),
+    "sender_45": sender(2, T, err=0x8112, ssid=0xBEEF, length=45),
+    "sender_100": sender(3, T, length=100),
+    "sender_tlv": sender(4, T, ssid=7, tail=tlv(0, 1, bytes(8)) + tlv(0, 5, b"abcd")),
+    "sender_bad_tlv": sender(5, T, tail=tlv(0, 9, bytes(4))[:-1]),
+    "sender_twamp_padding": bytes(4) + ntp(T) + b"\x00\x01" + bytes([0x55] * 38),
+    "reflector_44": reflector(7, T + 0.002, T + 0.001, 1, T),
+    "reflector_45": reflector(8, T + 0.002, T + 0.001, 2, T, ttl=255, length=45),
+    "reflector_100": reflector(9, T, T, 3, T, ssid=0xBEEF, length=100),
+    "reflector_tlv": reflector(10, T, T, 4, T, tail=tlv(0x80, 3, bytes(12))),
+    "short_43": sender(1, T)[:43],
+    "garbage": bytes((i * 37 + 11) & 0xFF for i in range(64)),
+}
+
+
+def responder_header(mode, stateful=False, ttl=64, ttl_unknown=False, raw_times=False,
+                     received=0x12345678_00000000, now=0x00100000_00000000) -> bytes:
+    flags = mode | (4 if stateful else 0) | (8 if ttl_unknown else 0) | (0x20 if raw_times else 0)
+    return bytes([flags, ttl]) + struct.pack(">QQ", received, now)
+
+
+AUTO, ECHO, HEARTBEAT, STAMP_MODE = range(4)
+RESPONDER = {
+    "auto_ping": responder_header(AUTO) + SEED["ping"],
+    "auto_heartbeat": responder_header(AUTO) + SEED["heartbeat"],
+    "auto_heartbeat_padded": responder_header(AUTO) + b"Heartbeat 7 1700000000.5" + b" " * 20,
+    "auto_stamp": responder_header(AUTO, stateful=True) + STAMP["sender_44"],
+    "auto_stamp_tlv": responder_header(AUTO) + STAMP["sender_tlv"],
+    "auto_garbage": responder_header(AUTO) + STAMP["garbage"],
+    "echo_text": responder_header(ECHO) + b"hello, World",
+    "echo_empty": responder_header(ECHO),
+    "heartbeat_other": responder_header(HEARTBEAT) + b"Hello 9 1700000000.25" + b" " * 16,
+    "heartbeat_short": responder_header(HEARTBEAT) + b"a 1 1",
+    "stamp_45": responder_header(STAMP_MODE, stateful=True, ttl_unknown=True) + STAMP["sender_45"],
+    "stamp_100_raw_times": responder_header(STAMP_MODE, raw_times=True, received=2**63 - 1,
+                                            now=2**63) + STAMP["sender_100"],
+    "stamp_twamp": responder_header(STAMP_MODE) + STAMP["sender_twamp_padding"],
+    "stamp_short": responder_header(STAMP_MODE) + STAMP["short_43"],
+}
+
+
+def main() -> None:
+    for name, files in (("seed", SEED), ("stamp", STAMP), ("responder", RESPONDER)):
+        d = HERE / "corpus" / name
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        for fname, data in files.items():
+            (d / fname).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

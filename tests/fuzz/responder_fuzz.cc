@@ -1,0 +1,189 @@
+// libFuzzer harness for the server's request → reply function, BuildReply
+// (udpbeat/proto/responder.h).
+//
+// Input layout (make_corpus.py writes it):
+//   0      flags: bits 0..1 ReplyMode (auto, echo, heartbeat, stamp), bit 2 stateful
+//          (a fake StampSessions), bit 3 TTL unknown (-1), bit 4 TTL + 256 (out of range),
+//          bit 5 raw times (else realistic ones near 2023)
+//   1      TTL
+//   2..9   received time, 10..17 reply time (big-endian; an offset when realistic)
+//   18..   the request datagram
+// Properties, each a trap when violated:
+//   - no crash or sanitizer report; the reply is written only inside a buffer of exactly
+//     the request's size, and an output buffer one byte short is refused untouched;
+//   - no amplification: an answered reply is never longer than its request, a refused one
+//     has length 0 and kind kNone;
+//   - the kind matches the mode and the request (auto: Ping → echo, Heartbeat → heartbeat,
+//     a STAMP sender packet → STAMP; stamp: every 44+ octet datagram);
+//   - echo replies are the request uppercased; heartbeat replies parse and carry the
+//     request's seq text; STAMP replies decode to the request's fields, the context's
+//     times and TTL, the session's seq, and have zero MBZ octets;
+//   - stateless replies are deterministic.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "fuzz_check.h"
+#include "udpbeat/proto/ntp_timestamp.h"
+#include "udpbeat/proto/responder.h"
+#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/stamp.h"
+
+namespace udpbeat {
+namespace {
+
+// Numbers each SSID's replies from a start that depends on the SSID.
+class FakeSessions final : public StampSessions {
+ public:
+  uint32_t NextSeq(uint16_t ssid) noexcept override {
+    ++calls_;
+    last_ = 0x9e3779b9u * ssid + calls_;
+    return last_;
+  }
+  int calls_ = 0;
+  uint32_t last_ = 0;
+};
+
+uint32_t Get32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+void CheckEcho(std::span<const uint8_t> req, std::span<const uint8_t> reply) {
+  FUZZ_CHECK(reply.size() == req.size(), "echo reply %zu B for a %zu B request", reply.size(),
+             req.size());
+  for (size_t i = 0; i < req.size(); ++i) {
+    const uint8_t c = req[i];
+    const uint8_t want = c >= 'a' && c <= 'z' ? static_cast<uint8_t>(c - 32) : c;
+    FUZZ_CHECK(reply[i] == want, "echo octet %zu is %02x, want %02x", i, reply[i], want);
+  }
+}
+
+void CheckHeartbeat(std::span<const uint8_t> req, std::span<const uint8_t> reply) {
+  seed::Request r;
+  FUZZ_CHECK(seed::ParseRequest(req, &r) == DecodeError::kNone, "heartbeat for a bad request");
+  seed::HeartbeatReply hb;
+  FUZZ_CHECK(seed::ParseHeartbeatReply(reply, &hb) == DecodeError::kNone,
+             "heartbeat reply '%.*s' does not parse", static_cast<int>(reply.size()),
+             reinterpret_cast<const char*>(reply.data()));
+  FUZZ_CHECK(hb.seq == r.seq, "heartbeat reply seq differs");
+  FUZZ_CHECK(reply.size() > r.seq_text.size() &&
+                 std::memcmp(reply.data(), r.seq_text.data(), r.seq_text.size()) == 0 &&
+                 reply[r.seq_text.size()] == ' ',
+             "heartbeat reply does not start with the request's seq text");
+}
+
+void CheckStamp(std::span<const uint8_t> req, std::span<const uint8_t> reply,
+                const RequestContext& ctx, const FakeSessions& fake) {
+  FUZZ_CHECK(req.size() >= stamp::kMinPacketSize, "STAMP reply to a %zu B request", req.size());
+  FUZZ_CHECK(reply.size() == req.size(), "STAMP reply %zu B for a %zu B request", reply.size(),
+             req.size());
+  stamp::ReflectorPacket r;
+  FUZZ_CHECK(stamp::DecodeReflector(reply, &r) == DecodeError::kNone, "reply does not decode");
+  const uint32_t sender_seq = Get32(req.data());
+  if (ctx.sessions != nullptr) {
+    FUZZ_CHECK(fake.calls_ == 1 && r.seq == fake.last_, "stateful seq not from the session");
+  } else {
+    FUZZ_CHECK(fake.calls_ == 0 && r.seq == sender_seq, "stateless seq is not the sender's");
+  }
+  FUZZ_CHECK(r.sender_seq == sender_seq, "sender seq not copied");
+  FUZZ_CHECK(std::memcmp(reply.data() + 28, req.data() + 4, 8) == 0, "T1 not copied");
+  FUZZ_CHECK(Get16(reply.data() + 36) == Get16(req.data() + 12), "error estimate not copied");
+  FUZZ_CHECK(Get16(reply.data() + 14) == Get16(req.data() + 14), "SSID not copied");
+  FUZZ_CHECK(r.receive_timestamp == ToNtp(ctx.received), "T2 is not the receive time");
+  FUZZ_CHECK(r.timestamp == ToNtp(ctx.now), "T3 is not the reply time");
+  const uint8_t ttl = ctx.ttl >= 0 && ctx.ttl <= 255 ? static_cast<uint8_t>(ctx.ttl) : 255;
+  FUZZ_CHECK(r.sender_ttl == ttl, "TTL %u, want %u", r.sender_ttl, ttl);
+  for (size_t i : {38, 39, 41, 42, 43})
+    FUZZ_CHECK(reply[i] == 0, "MBZ octet %zu is %02x", i, reply[i]);
+}
+
+}  // namespace
+}  // namespace udpbeat
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace udpbeat;
+  fuzz::Reader in(data, size);
+  const uint8_t flags = in.U8();
+  const uint8_t ttl = in.U8();
+  const uint64_t t_received = in.U64();
+  const uint64_t t_now = in.U64();
+  // The request on the heap at its exact size, so ASan sees any read past its end.
+  const std::vector<uint8_t> request(in.rest(), in.rest() + in.rest_size());
+
+  const auto mode = static_cast<ReplyMode>(flags & 3);
+  FakeSessions fake;
+  RequestContext ctx;
+  if (flags & 0x20) {
+    ctx.received = WallTime::FromNanos(static_cast<int64_t>(t_received));
+    ctx.now = WallTime::FromNanos(static_cast<int64_t>(t_now));
+  } else {  // 2023-11-14 plus up to ~4.3 s, reply up to ~4.3 s later
+    ctx.received = WallTime::FromNanos(1'700'000'000 * kNanosPerSecond +
+                                       static_cast<int64_t>(t_received >> 32));
+    ctx.now = ctx.received + static_cast<int64_t>(t_now >> 32);
+  }
+  ctx.ttl = flags & 0x08 ? -1 : ttl + (flags & 0x10 ? 256 : 0);
+  ctx.sessions = flags & 0x04 ? &fake : nullptr;
+
+  // An output one byte short is refused before anything is written.
+  if (!request.empty()) {
+    std::vector<uint8_t> small(request.size() - 1, 0xa5);
+    const Reply r = BuildReply(mode, request, ctx, small);
+    FUZZ_CHECK(r.error == DecodeError::kReplyTooLarge && r.length == 0,
+               "a short output buffer was accepted");
+    for (uint8_t b : small) FUZZ_CHECK(b == 0xa5, "a refused reply wrote its buffer");
+    FUZZ_CHECK(fake.calls_ == 0, "a refused reply advanced the session");
+  }
+
+  std::vector<uint8_t> out(request.size());
+  const Reply r = BuildReply(mode, request, ctx, out);
+  FUZZ_CHECK(r.length <= request.size(), "amplification: %zu B reply to a %zu B request",
+             r.length, request.size());
+  if (!r.ok()) {
+    FUZZ_CHECK(r.length == 0 && r.kind == ReplyKind::kNone, "a refused reply has a length");
+    FUZZ_CHECK(mode != ReplyMode::kEcho, "echo mode refused a datagram");
+    FUZZ_CHECK(!(mode == ReplyMode::kStamp && request.size() >= stamp::kMinPacketSize),
+               "stamp mode refused a %zu B datagram", request.size());
+    FUZZ_CHECK(fake.calls_ == 0, "a refused request advanced the session");
+    return 0;
+  }
+  FUZZ_CHECK(r.kind != ReplyKind::kNone, "an answered reply has no kind");
+  const std::span<const uint8_t> reply(out.data(), r.length);
+
+  seed::Request text;
+  const bool is_text = seed::ParseRequest(request, &text) == DecodeError::kNone;
+  ReplyKind want = ReplyKind::kNone;
+  switch (mode) {
+    case ReplyMode::kEcho: want = ReplyKind::kEcho; break;
+    case ReplyMode::kStamp: want = ReplyKind::kStamp; break;
+    case ReplyMode::kHeartbeat: want = ReplyKind::kHeartbeat; break;
+    case ReplyMode::kAuto:
+      want = !is_text                                    ? ReplyKind::kStamp
+             : text.keyword == seed::Keyword::kPing      ? ReplyKind::kEcho
+             : text.keyword == seed::Keyword::kHeartbeat ? ReplyKind::kHeartbeat
+                                                         : ReplyKind::kNone;
+      if (want == ReplyKind::kStamp)
+        FUZZ_CHECK(stamp::LooksLikeSender(request), "auto reflected a non-STAMP datagram");
+      break;
+  }
+  FUZZ_CHECK(r.kind == want, "mode %d answered kind %d, want %d", static_cast<int>(mode),
+             static_cast<int>(r.kind), static_cast<int>(want));
+  switch (r.kind) {
+    case ReplyKind::kEcho: CheckEcho(request, reply); break;
+    case ReplyKind::kHeartbeat: CheckHeartbeat(request, reply); break;
+    case ReplyKind::kStamp: CheckStamp(request, reply, ctx, fake); break;
+    case ReplyKind::kNone: break;
+  }
+  if (r.kind != ReplyKind::kStamp) FUZZ_CHECK(fake.calls_ == 0, "session used for text");
+
+  if (ctx.sessions == nullptr) {
+    std::vector<uint8_t> again(request.size());
+    const Reply r2 = BuildReply(mode, request, ctx, again);
+    FUZZ_CHECK(r2.error == r.error && r2.kind == r.kind && r2.length == r.length &&
+                   (r.length == 0 || std::memcmp(again.data(), out.data(), r.length) == 0),
+               "the same request gave a different reply");
+  }
+  return 0;
+}
