@@ -209,6 +209,9 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
       ->type_name("PPS");
   sub->add_option("--duration", a.duration.text, "Send for D instead of -c probes")
       ->type_name("D");
+  sub->add_option("--plot", a.opts.plot_file,
+                  "Write an SVG of RTT over time (timeouts marked) and its distribution")
+      ->type_name("FILE");
   sub->add_flag("-4", a.v4, "Use IPv4 only");
   sub->add_flag("-6", a.v6, "Use IPv6 only");
   return sub;
@@ -303,6 +306,9 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->type_name("D");
   sub->add_flag("-q,--quiet", a.opts.quiet, "Print only state changes and the statistics");
   sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
+  sub->add_option("--plot", a.opts.plot_file,
+                  "Write an SVG of RTT over time (timeouts marked) and its distribution")
+      ->type_name("FILE");
   sub->add_flag("-4", a.v4, "Use IPv4 only");
   sub->add_flag("-6", a.v6, "Use IPv6 only");
   return sub;

@@ -14,6 +14,7 @@
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/report/metrics_file.h"
 #include "udpbeat/report/ping_reporter.h"
+#include "udpbeat/report/svg_plot.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
@@ -65,6 +66,8 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   void OnReply(ProbeSession& s, const ReplyInfo& r) override {
+    if (!opts_.plot_file.empty() && r.kind != ReplyClass::kDuplicate)
+      plot_.AddRtt(clock_.Now() - start_, r.rtt);
     PeerWatch& w = watches_[s.index()];
     if (r.kind == ReplyClass::kOnTime) {
       w.miss.OnReply();
@@ -103,6 +106,7 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   void OnTimeout(ProbeSession& s, uint32_t seq, bool unreachable) override {
+    if (!opts_.plot_file.empty()) plot_.AddTimeout(clock_.Now() - start_);
     watches_[s.index()].miss.OnMiss();
     if (!single()) {
       Evaluate(s.index());
@@ -207,6 +211,13 @@ class HeartbeatMonitor final : public ProbeObserver,
   }
 
   bool AnyDown() const { return DownCount() > 0; }
+
+  absl::Status WritePlot() const {
+    stats::LogHistogram h;
+    for (size_t i = 0; i < group_->size(); ++i) h.Merge(group_->session(i).stats().rtt().histogram());
+    return plot_.WriteSvg(opts_.plot_file,
+                          absl::StrFormat("udpbeat heartbeat %s (%s)", target_, ProbeProtoName(opts_.proto)), h);
+  }
 
  private:
   bool single() const { return group_->size() == 1; }
@@ -323,6 +334,7 @@ class HeartbeatMonitor final : public ProbeObserver,
   detect::PhiAccrualDetector phi_template_;
   SessionGroup* group_ = nullptr;
   std::vector<PeerWatch> watches_;
+  PlotRecorder plot_;
   size_t done_ = 0;
   MonoTime start_;
   bool metrics_warned_ = false;
@@ -366,6 +378,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
   monitor.PrintSummary();
+  if (!opts.plot_file.empty()) UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot());
   return monitor.AnyDown() ? kExitBadOutcome : kExitOk;
 }
 

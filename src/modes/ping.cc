@@ -9,6 +9,7 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/modes/session_group.h"
 #include "udpbeat/report/ping_reporter.h"
+#include "udpbeat/report/svg_plot.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
@@ -63,11 +64,14 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   // ProbeObserver: per-event output only when there is one session to follow.
   void OnReply(ProbeSession&, const ReplyInfo& r) override {
     ++replies_;
+    if (!opts_.plot_file.empty() && r.kind != ReplyClass::kDuplicate)
+      plot_.AddRtt(loop_.clock().Now() - start_, r.rtt);
     if (single()) reporter_.OnReply(r);
     if (lingering_ && r.kind == ReplyClass::kLate && AllLateRepliesIn()) Stop();
   }
 
   void OnTimeout(ProbeSession&, uint32_t seq, bool unreachable) override {
+    if (!opts_.plot_file.empty()) plot_.AddTimeout(loop_.clock().Now() - start_);
     if (!single()) return;
     if (unreachable) {
       reporter_.OnUnreachable(seq);
@@ -144,6 +148,8 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
     return p;
   }
 
+  const PlotRecorder& plot() const { return plot_; }
+
   void ClearProgress() {
     if (progress_shown_) out_ << "\r\033[K" << std::flush;
   }
@@ -206,6 +212,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   PingReporter& reporter_;
   std::ostream& out_;
   SessionGroup* group_ = nullptr;
+  PlotRecorder plot_;
   MonoTime start_;
   size_t done_ = 0;
   uint64_t replies_ = 0;
@@ -307,6 +314,11 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   }
   reporter->OnSummary(summary);
   if (!opts.json && group->size() > 1) WriteSessionReport(*group, agg, out);
+  if (!opts.plot_file.empty()) {
+    UDPBEAT_RETURN_IF_ERROR(pinger.plot().WriteSvg(
+        opts.plot_file, absl::StrFormat("udpbeat ping %s (%s)", peer.ToString(), ProbeProtoName(opts.proto)),
+        agg.stats.rtt().histogram()));
+  }
   if (summary.stats->received() == 0 && summary.unreachable > 0) {
     err << "udpbeat: " << peer.ToString() << ": port unreachable: nothing is listening"
         << (opts.proto == ProbeProto::kStamp && peer.port() == stamp::kDefaultPort

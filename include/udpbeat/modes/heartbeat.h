@@ -39,6 +39,7 @@ struct HeartbeatOptions {
   AddressFamily family = AddressFamily::kAny;
   uint32_t sessions = 1;              // load tests: N concurrent sessions
   uint32_t sockets = 0;               // over M sockets (0: one per session)
+  std::string plot_file;              // --plot: an SVG of RTT over time and its distribution
 };
 
 // kExitOk when the run ends with the peer up (in every session), kExitBadOutcome when

@@ -35,6 +35,7 @@ struct PingOptions {
   uint32_t sockets = 0;
   Nanos duration = 0;
   bool progress = false;
+  std::string plot_file;  // --plot: an SVG of RTT over time and its distribution
 };
 
 // Runs the pings and prints per-reply lines (one session only) and statistics to `out` (diagnostics and
