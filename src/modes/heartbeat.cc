@@ -184,6 +184,7 @@ class HeartbeatMonitor final : public ProbeObserver,
       p.stats = &agg;
       p.stamp = st;
       p.unreachable = unreachable;
+      p.local_drops = loop_.counters().kernel_drops;
       p.elapsed = now - start_;
       nlohmann::json j = SummaryJson(p, target_);
       j["state"] = end_state;
@@ -198,6 +199,12 @@ class HeartbeatMonitor final : public ProbeObserver,
     out_ << "\n--- Heartbeat statistics ---\n"
          << absl::StrFormat("Packets: Sent = %d, Received = %d, Lost = %d (%.1f%% packet loss)\n",
                             agg.sent(), agg.received(), agg.lost(), 100.0 * agg.loss_ratio());
+    if (const uint64_t drops = loop_.counters().kernel_drops; drops > 0) {
+      out_ << absl::StrFormat(
+          "of the lost, %d were dropped on this host (socket receive buffer full), not in the "
+          "network\n",
+          std::min(drops, agg.lost()));
+    }
     WriteRichStatistics(agg, st, out_);
     if (single()) {
       out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n", end_state, outages,

@@ -144,6 +144,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
     p.stats = &a.stats;
     p.stamp = opts_.proto == ProbeProto::kStamp ? &a.stamp : nullptr;
     p.unreachable = a.unreachable;
+    p.local_drops = loop_.counters().kernel_drops;
     p.elapsed = loop_.clock().Now() - start_;
     return p;
   }

@@ -68,6 +68,12 @@ class TextPingReporter final : public PingReporter {
                             s.sent(), s.received(), s.lost(), 100.0 * s.loss_ratio());
     if (p.unreachable > 0) out_ << absl::StrFormat(", +%d port unreachable", p.unreachable);
     out_ << "\n";
+    if (p.local_drops > 0) {
+      out_ << absl::StrFormat(
+          "of the lost, %d were dropped on this host (socket receive buffer full), not in the "
+          "network\n",
+          std::min(p.local_drops, s.lost()));
+    }
     const auto& rtt = s.rtt().summary();
     if (rtt.count() > 0) {
       out_ << absl::StrFormat("RTTs: Min = %.6fs, Max = %.6fs, Avg = %.6fs\n", Sec(rtt.min()),
@@ -162,6 +168,7 @@ nlohmann::json SummaryJson(const PingSummary& p, const std::string& target) {
                       {"reordered", s.reordered()},
                       {"malformed", s.malformed()},
                       {"unreachable", p.unreachable},
+                      {"local_drops", p.local_drops},
                       {"longest_loss_burst", s.longest_loss_burst()},
                       {"elapsed_ns", p.elapsed}};
   AddDelay(j, "rtt", s.rtt(), 0);

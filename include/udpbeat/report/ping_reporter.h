@@ -30,6 +30,9 @@ struct PingSummary {
   const stats::SessionStats* stats = nullptr;
   const StampSummary* stamp = nullptr;  // STAMP sessions only
   uint64_t unreachable = 0;             // ICMP port unreachable reports
+  // Replies the kernel dropped on our side (socket receive buffer full, SO_RXQ_OVFL):
+  // part of `lost`, but lost here, not in the network.
+  uint64_t local_drops = 0;
   Nanos elapsed = 0;
 };
 
