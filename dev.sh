@@ -17,6 +17,8 @@ PACKAGES=(
   liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mandoc
+  clang libclang-rt-14-dev
+  zsh bash-completion systemd
 )
 BENCH_PACKAGES=(sockperf irtt)
 
@@ -75,6 +77,11 @@ run_tests() {
   meson compile -C build-asan >/dev/null
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 || rc=1
+  # libFuzzer harnesses (tests/fuzz/): clang only, so their own build dir; each runs a
+  # bounded number of inputs from the committed corpus. Longer runs: tools/fuzz_long.sh.
+  CXX=clang++ setup build-fuzz -Dfuzz=true -Dbenchmarks=false --buildtype=debugoptimized
+  meson compile -C build-fuzz seed_fuzz stamp_fuzz responder_fuzz >/dev/null
+  meson test -C build-fuzz --suite fuzz --print-errorlogs --num-processes 2 || rc=1
   return $rc
 }
 

@@ -6,10 +6,10 @@ usage: run_fuzz.py HARNESS CORPUS_DIR ARTIFACT_DIR [libFuzzer flags...]
 libFuzzer writes the inputs it finds into the first corpus directory it is given, so
 that is a fresh temporary directory, removed afterwards; the committed corpus comes
 second and is only read. A crashing input is kept in ARTIFACT_DIR and printed in hex.
-Exit status is the harness's.
+Exit status: 0 when the harness finished its runs, else 1 (libFuzzer's own crash
+status is 77, which meson would count as a skip).
 """
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,11 +26,12 @@ def main() -> int:
     prefix = f"{art}/{pathlib.Path(harness).name}-"
     before = set(art.iterdir())
     with tempfile.TemporaryDirectory(prefix="udpbeat-fuzz-") as work:
-        rc = subprocess.run([harness, *flags, f"-artifact_prefix={prefix}", work, corpus]).returncode
+        rc = subprocess.run([harness, *flags, "-error_exitcode=1", "-timeout_exitcode=1",
+                             f"-artifact_prefix={prefix}", work, corpus]).returncode
     for crash in sorted(set(art.iterdir()) - before):
         data = crash.read_bytes()
         print(f"run_fuzz: {crash} ({len(data)} B): {data[:512].hex()}", file=sys.stderr)
-    return rc
+    return 0 if rc == 0 else 1
 
 
 if __name__ == "__main__":

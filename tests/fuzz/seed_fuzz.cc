@@ -72,9 +72,9 @@ void CheckRequest(std::span<const uint8_t> data) {
   FUZZ_CHECK(EncodeEchoReply(data, echo) == data.size(), "echo reply length differs");
   Request back;
   FUZZ_CHECK(ParseRequest(echo, &back) == DecodeError::kNone, "echo reply does not parse");
-  FUZZ_CHECK(back.seq == req.seq && back.keyword == req.keyword &&
-                 back.sent_seconds == req.sent_seconds,
-             "echo reply parses to a different request");
+  FUZZ_CHECK(
+      back.seq == req.seq && back.keyword == req.keyword && back.sent_seconds == req.sent_seconds,
+      "echo reply parses to a different request");
 
   // Re-encode with the parsed fields, padded to the datagram's size.
   if (req.sent_seconds >= 0 && req.sent_seconds < kMaxSeconds) {
@@ -96,16 +96,16 @@ void CheckHeartbeatReply(std::span<const uint8_t> data) {
                seq_text.c_str(), hb.time_difference);
     return;
   }
+  if (!fuzz::kStrict && n - seq_text.size() - 1 > fuzz::kMaxSeedField) return;  // bug 2
   HeartbeatReply back;
-  FUZZ_CHECK(ParseHeartbeatReply(std::span<const uint8_t>(buf.data(), n), &back) ==
-                 DecodeError::kNone,
-             "EncodeHeartbeatReply output '%.*s' does not parse", static_cast<int>(n),
-             reinterpret_cast<const char*>(buf.data()));
+  FUZZ_CHECK(
+      ParseHeartbeatReply(std::span<const uint8_t>(buf.data(), n), &back) == DecodeError::kNone,
+      "EncodeHeartbeatReply output '%.*s' does not parse", static_cast<int>(n),
+      reinterpret_cast<const char*>(buf.data()));
   FUZZ_CHECK(back.seq == hb.seq, "heartbeat seq changed");
   FUZZ_CHECK(std::fabs(back.time_difference - hb.time_difference) <=
                  5e-7 + std::fabs(hb.time_difference) * 1e-15,
-             "time difference %.17g came back as %.17g", hb.time_difference,
-             back.time_difference);
+             "time difference %.17g came back as %.17g", hb.time_difference, back.time_difference);
 }
 
 }  // namespace
@@ -117,14 +117,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   seed::CheckRequest(datagram);
   seed::CheckHeartbeatReply(datagram);
 
-  // Encoder alone, parameters from the first 18 bytes. Times before 1970 are left out:
-  // EncodeRequest prints them as "-1.-500000000" (see tests/fuzz/crashes/README.md).
+  // Encoder alone, parameters from the first 18 bytes. Times before 1970 are left out
+  // unless built with -DUDPBEAT_FUZZ_STRICT: EncodeRequest prints them as
+  // "-1.-500000000", which does not parse (tests/fuzz/crashes/README.md, bug 1).
   fuzz::Reader in(data, size);
   const uint8_t flags = in.U8();
   const uint64_t seq = in.U64();
-  const int64_t ns = static_cast<int64_t>(in.U64() & 0x7fffffffffffffffu);
+  uint64_t ns_bits = in.U64();
+  if (!fuzz::kStrict) ns_bits &= ~(uint64_t{1} << 63);  // bug 1: no times before 1970
+  const auto ns = static_cast<int64_t>(ns_bits);
   const size_t pad_to = in.U8() * (flags & 0x80 ? 8 : 1);
-  seed::CheckEncodeRequest(flags & 1 ? seed::Keyword::kHeartbeat
+  seed::CheckEncodeRequest(flags & 1   ? seed::Keyword::kHeartbeat
                            : flags & 2 ? seed::Keyword::kOther
                                        : seed::Keyword::kPing,
                            seq, WallTime::FromNanos(ns), pad_to);

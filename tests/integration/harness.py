@@ -10,11 +10,13 @@ Rules kept here: traffic only to 127.0.0.1 / ::1, ephemeral ports, every wait bo
 every process started is killed by its PID in a cleanup (never by name).
 """
 
+import json
 import os
 import queue
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -37,7 +39,9 @@ COUNTERS_RE = re.compile(
     r"^received (\d+), replied (\d+), dropped (\d+), malformed (\d+), "
     r"send errors (\d+), kernel drops (\d+)((?:, [a-z][a-z ]*? \d+)*)$")
 COUNTER_NAMES = ("received", "replied", "dropped", "malformed", "send_errors", "kernel_drops")
-LISTEN_RE = re.compile(r"^udpbeat serve: listening on (\S+):(\d+) \(reply (\w+)\)$")
+LISTEN_RE = re.compile(
+    r"^udpbeat serve: listening on (\S+):(\d+) \(reply (\w+)(?:, (\d+) threads)?\)$")
+THREAD_RE = re.compile(r"^thread (\d+): received (\d+), replied (\d+)$")
 PACKETS_RE = re.compile(
     r"^Packets: Sent = (\d+), Received = (\d+), Lost = (\d+) \((\d+\.\d)% packet loss\)"
     r"(?:, \+(\d+) port unreachable)?$")
@@ -266,7 +270,11 @@ class Server:
 
     def __init__(self, *args, bind="127.0.0.1:0"):
         self.proc = Proc([UDPBEAT, "serve", "--bind", bind, *args])
-        m = self.proc.wait_line(LISTEN_RE.pattern, timeout=STARTUP_TIMEOUT)
+        try:
+            m = self.proc.wait_line(LISTEN_RE.pattern, timeout=STARTUP_TIMEOUT)
+        except BaseException:
+            self.proc.kill()
+            raise
         self.host = m.group(1).strip("[]")
         self.port = int(m.group(2))
         self.mode = m.group(3)
@@ -374,6 +382,15 @@ class UdpbeatTestCase(unittest.TestCase):
     def ping(self, target, *args, timeout=RUN_TIMEOUT):
         return udpbeat("ping", target, *args, timeout=timeout)
 
+    def heartbeat(self, target, *args, timeout=RUN_TIMEOUT):
+        return udpbeat("heartbeat", target, *args, timeout=timeout)
+
+    def serve_port(self, port, *args):
+        """`udpbeat serve` on 127.0.0.1:PORT exactly (retried while the port is busy)."""
+        s = serve_on_port(port, *args)
+        self.addCleanup(s.kill)
+        return s
+
     def assertExit(self, result, code):
         self.assertEqual(result.returncode, code, result.describe())
 
@@ -399,3 +416,104 @@ class UdpbeatTestCase(unittest.TestCase):
         if contains is not None:
             self.assertIn(contains, lines[0], result.describe())
         return lines[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Heartbeat, STAMP and load helpers (added with test_heartbeat, test_stamp, test_load).
+
+# heartbeat's text lines
+HB_REPLY_RE = re.compile(r"^Received heartbeat response (\d+): Time difference = (-?\d+\.\d{6}) "
+                         r"seconds(?: \(rtt (\d+\.\d{6}) s, clock offset ([+-]\d+\.\d{6}) s\))?$")
+HB_TIMEOUT_RE = re.compile(r"^Heartbeat (\d+): Request timed out( \(port unreachable\))?$")
+HB_STATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer (\S+) is "
+                         r"(up|suspect|down) \((.*)\)( after \d+\.\d{3} s down)?$")
+HB_END_RE = re.compile(r"^peer (up|suspect|down) at the end, (\d+) outages, (\d+\.\d{3}) s down$")
+
+
+def json_events(text):
+    """stdout of a --json run: one object per line (raises on any other line)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def json_events_live(lines):
+    """Like json_events on a Proc's out_lines while it runs (a partial last line is skipped)."""
+    out = []
+    for line in list(lines):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+
+def parse_metrics(text):
+    """Prometheus text exposition: {(name, frozenset(labels.items())): value}."""
+    rx = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+    lrx = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = rx.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset(lrx.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+# STAMP (RFC 8762 unauthenticated mode, RFC 8972 SSID), written independently of udpbeat.
+NTP_UNIX_OFFSET = 2208988800
+
+
+def ntp_from_ns(ns):
+    secs, rem = divmod(ns, 1_000_000_000)
+    frac = ((rem << 32) + 500_000_000) // 1_000_000_000
+    if frac > 0xFFFFFFFF:
+        frac, secs = 0, secs + 1
+    return ((secs + NTP_UNIX_OFFSET) << 32) | frac
+
+
+def ns_from_ntp(ntp):
+    secs, frac = ntp >> 32, ntp & 0xFFFFFFFF
+    return (secs - NTP_UNIX_OFFSET) * 1_000_000_000 + ((frac * 1_000_000_000 + (1 << 31)) >> 32)
+
+
+def stamp_sender_packet(seq, ntp, ssid, length=44, error=0x0001):
+    """Session-sender packet: seq, T1, error estimate, SSID (octets 14-15), zeros."""
+    assert length >= 16
+    head = struct.pack("!IQHH", seq, ntp, error, ssid)
+    return head + bytes(length - len(head))
+
+
+def stamp_reflector_packet(seq, t3, ssid, t2, sender_seq, sender_ntp, sender_error, ttl,
+                           length=44, error=0x0001):
+    head = struct.pack("!IQHHQIQHHB3x", seq, t3, error, ssid, t2, sender_seq, sender_ntp,
+                       sender_error, 0, ttl)
+    return head + bytes(max(length, 44) - len(head))
+
+
+def decode_stamp_reflector(data):
+    """Reflector packet fields as a dict (44+ octets)."""
+    (seq, t3, err, ssid, t2, sseq, sts, serr, mbz1, ttl) = struct.unpack_from(
+        "!IQHHQIQHHB", data)
+    return {"seq": seq, "ts": t3, "error": err, "ssid": ssid, "ts_rx": t2, "seq_sender": sseq,
+            "ts_sender": sts, "error_sender": serr, "mbz1": mbz1, "ttl": ttl,
+            "mbz2": data[41:44], "tail": data[44:]}
+
+
+def decode_stamp_sender(data):
+    seq, ts, err, ssid = struct.unpack_from("!IQHH", data)
+    return {"seq": seq, "ts": ts, "error": err, "ssid": ssid, "mbz": data[16:44]}
+
+
+def serve_on_port(port, *args, attempts=20):
+    """A `udpbeat serve` bound to 127.0.0.1:PORT, retried while the port is briefly busy."""
+    last = None
+    for _ in range(attempts):
+        try:
+            return Server(*args, bind=f"127.0.0.1:{port}")
+        except AssertionError as e:
+            last = e
+            time.sleep(0.05)
+    raise AssertionError(f"could not bind 127.0.0.1:{port} again: {last}")
+

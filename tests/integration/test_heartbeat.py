@@ -1,0 +1,315 @@
+"""udpbeat heartbeat (issue 4): against udpbeat serve and the lab's heartbeat server, the
+lab's heartbeat client against udpbeat serve, outage detection with a server killed and
+restarted on the same port, --exit-on-down, and the Prometheus metrics files."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+import harness
+from harness import (HB_END_RE, HB_REPLY_RE, HB_STATE_RE, HB_TIMEOUT_RE, UdpbeatTestCase,
+                     unittest)
+
+
+def hb_lines(stdout, rx):
+    return [m for m in map(rx.match, stdout.splitlines()) if m]
+
+
+class HeartbeatServeTest(UdpbeatTestCase):
+
+    def check_twenty(self, proto, first_seq):
+        s = self.serve()
+        r = self.heartbeat(s.target, "--proto", proto, "-c", "20", "-i", "20ms")
+        self.assertExit(r, 0)
+        replies = hb_lines(r.stdout, HB_REPLY_RE)
+        self.assertEqual([int(m.group(1)) for m in replies],
+                         list(range(first_seq, first_seq + 20)), r.describe())
+        # STAMP adds rtt and clock offset to the lab's line; seed does not.
+        for m in replies:
+            self.assertEqual(m.group(3) is not None, proto == "stamp", m.group(0))
+        self.assertEqual(hb_lines(r.stdout, HB_TIMEOUT_RE), [], r.describe())
+        self.assertEqual(hb_lines(r.stdout, HB_STATE_RE), [], r.describe())
+        lines = r.stdout.splitlines()
+        self.assertIn("--- Heartbeat statistics ---", lines)
+        self.assertPackets(r, 20, 20, 0, "0.0")
+        self.assertEqual(harness.parse_rich(r.stdout),
+                         {"late": 0, "duplicate": 0, "reordered": 0, "malformed": 0, "burst": 0},
+                         r.describe())
+        ends = hb_lines(r.stdout, HB_END_RE)
+        self.assertEqual([(m.group(1), m.group(2)) for m in ends], [("up", "0")], r.describe())
+        self.assertEqual(ends[0].group(3), "0.000")
+        self.assertEqual(lines[-1], ends[0].group(0), "the peer line closes the statistics")
+        self.assertNotIn("Server is down!", r.stdout)
+        self.assertEqual(r.stderr, "")
+        self.assertCounters(s.stop(), received=20, replied=20, dropped=0, malformed=0)
+
+    def test_heartbeat_serve_stamp(self):
+        self.check_twenty("stamp", 0)
+
+    def test_heartbeat_serve_seed(self):
+        self.check_twenty("seed", 1)
+
+
+class LabHeartbeatClientTest(UdpbeatTestCase):
+
+    def test_lab_heartbeat_client_auto(self):
+        # The lab's heartbeat client sends "Ping N <time>" (not "Heartbeat ..."). In auto
+        # mode serve answers a Ping with the lab pinger's uppercase echo "PING N <time>":
+        # the heartbeat client splits that into three words where it expects
+        # "<seq> <time difference>", and dies on its first reply with a ValueError
+        # traceback (exit 1), having printed nothing on stdout. `--reply heartbeat` is the
+        # mode for this client (test_seed_interop covers it).
+        s = self.serve("--reply", "auto")
+        r = harness.run([sys.executable, harness.seed_script("UDPHeartbeatClient.py"),
+                         "127.0.0.1", s.port, 10])
+        self.assertExit(r, 1)
+        self.assertEqual(r.stdout, "", r.describe())
+        self.assertIn("ValueError: too many values to unpack (expected 2)", r.stderr,
+                      r.describe())
+        self.assertCounters(s.stop(), received=1, replied=1, dropped=0, malformed=0)
+
+    def test_lab_heartbeat_client_heartbeat_ten(self):
+        s = self.serve("--reply", "heartbeat")
+        r = harness.run([sys.executable, harness.seed_script("UDPHeartbeatClient.py"),
+                         "127.0.0.1", s.port, 10])
+        self.assertExit(r, 0)
+        self.assertEqual([int(m.group(1)) for m in hb_lines(r.stdout, HB_REPLY_RE)],
+                         list(range(1, 11)), r.describe())
+        self.assertNotIn("timed out", r.stdout)
+        self.assertIn("Packets: Sent = 10, Received = 10, Lost = 0 (0.0% packet loss)",
+                      r.stdout.splitlines(), r.describe())
+        self.assertCounters(s.stop(), received=10, replied=10, malformed=0)
+
+
+class HeartbeatLabServerTest(UdpbeatTestCase):
+
+    def test_lab_server_nodrop(self):
+        lab = self.seed_server("UDPHeartbeatServer.py", "nodrop")
+        r = self.heartbeat(lab.target, "--proto", "seed", "-c", "30", "-i", "20ms",
+                           "-W", "100ms")
+        self.assertExit(r, 0)
+        self.assertEqual([int(m.group(1)) for m in hb_lines(r.stdout, HB_REPLY_RE)],
+                         list(range(1, 31)), r.describe())
+        self.assertEqual(hb_lines(r.stdout, HB_TIMEOUT_RE), [], r.describe())
+        self.assertPackets(r, 30, 30, 0, "0.0")
+        self.assertEqual([(m.group(1), m.group(2)) for m in hb_lines(r.stdout, HB_END_RE)],
+                         [("up", "0")], r.describe())
+        self.assertEqual(harness.parse_rich(r.stdout)["malformed"], 0, r.describe())
+
+    def test_lab_server_drop(self):
+        # The lab's server drops when randint(0, 10) < 4: about 4 in 11.
+        lab = self.seed_server("UDPHeartbeatServer.py")
+        n = 30
+        r = self.heartbeat(lab.target, "--proto", "seed", "-c", n, "-i", "20ms", "-W", "100ms")
+        p = harness.parse_packets(r.stdout)
+        self.assertIsNotNone(p, r.describe())
+        rich = harness.parse_rich(r.stdout)
+        self.assertEqual(p["sent"], n, r.describe())
+        self.assertEqual(p["received"] + p["lost"], n, r.describe())
+        self.assertEqual(rich["malformed"], 0, r.describe())
+        lines = r.stdout.splitlines()
+        replies = hb_lines(r.stdout, HB_REPLY_RE)
+        timeouts = hb_lines(r.stdout, HB_TIMEOUT_RE)
+        self.assertEqual(len(replies), p["received"] - rich["late"], r.describe())
+        # A timed-out heartbeat is lost unless its reply came late.
+        self.assertEqual(len(timeouts), p["lost"] + rich["late"], r.describe())
+        self.assertEqual(sorted([int(m.group(1)) for m in replies] +
+                                [int(m.group(1)) for m in timeouts]),
+                         list(range(1, n + 1)), r.describe())
+        # Outages and the final state follow from the order of replies and misses.
+        run, outages = 0, 0
+        for line in lines:
+            if HB_REPLY_RE.match(line):
+                run = 0
+            elif HB_TIMEOUT_RE.match(line):
+                run += 1
+                if run == 3:
+                    outages += 1
+        self.assertEqual(sum(l == "Server is down! 3 consecutive heartbeat responses were "
+                                  "missed." for l in lines), outages, r.describe())
+        expected_state = "down" if run >= 3 else ("suspect" if run > 0 else "up")
+        ends = hb_lines(r.stdout, HB_END_RE)
+        self.assertEqual([(m.group(1), int(m.group(2))) for m in ends],
+                         [(expected_state, outages)], r.describe())
+        self.assertExit(r, 1 if expected_state == "down" else 0)
+        # P(no drop in 30) = (7/11)^30 < 1e-5; P(all dropped) = (4/11)^30 < 1e-13.
+        self.assertGreater(p["lost"], 0, r.describe())
+        self.assertGreater(p["received"], 0, r.describe())
+
+
+class OutageTest(UdpbeatTestCase):
+
+    def wait_events(self, proc, predicate, what, timeout=harness.STARTUP_TIMEOUT):
+        return proc.wait_for(lambda out, err: predicate(harness.json_events_live(out)),
+                             timeout, what)
+
+    def test_outage_and_recovery_json(self):
+        s = self.serve()
+        port = s.port
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", s.target, "-i", "20ms", "--misses", "3",
+                         "--json", "-c", "0"])
+        self.wait_events(hb, lambda ev: sum(e["event"] == "reply" for e in ev) >= 15,
+                         "15 replies")
+        s.kill()  # SIGKILL by PID
+        self.wait_events(hb, lambda ev: any(e["event"] == "state" and e["to"] == "down"
+                                            for e in ev), "the down transition")
+        s2 = self.serve_port(port)
+
+        def recovered(ev):
+            downs = [i for i, e in enumerate(ev) if e["event"] == "state" and e["to"] == "down"]
+            return downs and any(e["event"] == "state" and e["to"] == "up"
+                                 for e in ev[downs[0]:])
+        self.wait_events(hb, recovered, "the recovery")
+        hb.signal(signal.SIGINT)
+        rc = hb.wait()
+        res = harness.Result(hb.argv, rc, hb.stdout, hb.stderr)
+        self.assertEqual(rc, 0, res.describe())
+        ev = harness.json_events(hb.stdout)
+        states = [(e["from"], e["to"]) for e in ev if e["event"] == "state"]
+        self.assertEqual(states, [("up", "suspect"), ("suspect", "down"), ("down", "up")],
+                         res.describe())
+        i_down = next(i for i, e in enumerate(ev) if e["event"] == "state" and e["to"] == "down")
+        i_last_reply = max(i for i, e in enumerate(ev[:i_down]) if e["event"] == "reply")
+        between = [e["event"] for e in ev[i_last_reply + 1:i_down]]
+        misses = [x for x in between if x in ("timeout", "unreachable")]
+        self.assertEqual(len(misses), 3, (between, res.describe()))
+        self.assertEqual(ev[i_down]["consecutive_misses"], 3, ev[i_down])
+        self.assertEqual(ev[i_down]["reason"], "3 consecutive heartbeats missed", ev[i_down])
+        i_up = next(i for i, e in enumerate(ev) if e["event"] == "state" and e["to"] == "up")
+        self.assertGreater(i_up, i_down)
+        self.assertEqual(ev[i_up]["reason"], "on-time reply")
+        # The transition is reported as the reply is taken, just before its reply event.
+        self.assertEqual(ev[i_up + 1]["event"], "reply", "the reply that brought it up")
+        summary = ev[-1]
+        self.assertEqual(summary["event"], "summary")
+        self.assertEqual((summary["state"], summary["outages"]), ("up", 1), summary)
+        self.assertGreater(summary["time_down_ns"], 0)
+        n_replies = sum(e["event"] == "reply" for e in ev)
+        n_late = sum(e["event"] == "late" for e in ev)
+        n_missed = sum(e["event"] in ("timeout", "unreachable") for e in ev)
+        # A restarted server may answer requests queued while it was starting after their
+        # timeout: those replies are late, counted received and not lost.
+        self.assertEqual(summary["received"], n_replies + n_late, summary)
+        self.assertEqual(summary["late"], n_late, summary)
+        # At SIGINT the run ends: a heartbeat still in flight (sent less than -W ago, at
+        # most 2 at -i 20ms) is counted lost without a timeout event.
+        self.assertEqual(summary["received"] + summary["lost"], summary["sent"], summary)
+        self.assertIn(summary["lost"] - (n_missed - n_late), (0, 1, 2), summary)
+        c = s2.stop()
+        self.assertEqual(c["malformed"], 0, c)
+        self.assertGreater(c["replied"], 0, c)
+
+    def run_exit_on_down(self, k):
+        s = self.serve()
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", s.target, "-i", "20ms", "--misses", k,
+                         "--exit-on-down"])
+        hb.wait_for(lambda out, err: sum(bool(HB_REPLY_RE.match(l)) for l in out) >= 5,
+                    harness.STARTUP_TIMEOUT, "5 replies")
+        s.kill()
+        rc = hb.wait(harness.STARTUP_TIMEOUT)
+        res = harness.Result(hb.argv, rc, hb.stdout, hb.stderr)
+        self.assertEqual(rc, 1, res.describe())
+        lines = hb.stdout.splitlines()
+        down = f"Server is down! {k} consecutive heartbeat responses were missed."
+        self.assertEqual(lines.count(down), 1, res.describe())
+        i = lines.index(down)
+        # Just before it: the k misses, the suspect transition after the first, the down one.
+        state = [m for m in map(HB_STATE_RE.match, lines[:i]) if m]
+        self.assertEqual([m.group(2) for m in state], ["suspect", "down"], res.describe())
+        self.assertEqual(state[-1].group(3), f"{k} consecutive heartbeats missed", res.describe())
+        tail = lines[:i - 1]
+        last_reply = max(j for j, l in enumerate(tail) if HB_REPLY_RE.match(l))
+        self.assertEqual(sum(bool(HB_TIMEOUT_RE.match(l)) for l in tail[last_reply:]), k,
+                         res.describe())
+        ends = hb_lines(hb.stdout, HB_END_RE)
+        self.assertEqual([(m.group(1), m.group(2)) for m in ends], [("down", "1")],
+                         res.describe())
+        self.assertEqual(hb.stderr, "")
+
+    def test_exit_on_down_3(self):
+        self.run_exit_on_down(3)
+
+    def test_exit_on_down_5(self):
+        self.run_exit_on_down(5)
+
+
+class MetricsTest(UdpbeatTestCase):
+
+    def test_metrics_files(self):
+        d = tempfile.mkdtemp(prefix="udpbeat-metrics-")
+        self.addCleanup(shutil.rmtree, d, True)
+        f_hb, f_serve = os.path.join(d, "heartbeat.prom"), os.path.join(d, "serve.prom")
+        s = self.serve("--metrics-file", f_serve, "--metrics-interval", "100ms")
+        r = self.heartbeat(s.target, "--metrics-file", f_hb, "--metrics-interval", "100ms",
+                           "-c", "10", "-i", "20ms")
+        self.assertExit(r, 0)
+        self.assertPackets(r, 10, 10, 0, "0.0")
+        self.assertCounters(s.stop(), received=10, replied=10, malformed=0)
+        self.assertEqual(sorted(os.listdir(d)), ["heartbeat.prom", "serve.prom"],
+                         "a temporary file was left behind")
+        promtool = shutil.which("promtool") or (
+            "/usr/bin/promtool" if os.access("/usr/bin/promtool", os.X_OK) else None)
+        for f in (f_hb, f_serve):
+            with open(f) as fh:
+                text = fh.read()
+            if promtool:
+                with open(f) as fh:
+                    p = subprocess.run([promtool, "check", "metrics"], stdin=fh,
+                                       capture_output=True, text=True, timeout=harness.RUN_TIMEOUT)
+                self.assertEqual(p.returncode, 0,
+                                 f"promtool check metrics < {f}\n{p.stdout}{p.stderr}\n{text}")
+            if f == f_hb:
+                m = harness.parse_metrics(text)
+                t = frozenset({("target", s.target)})
+                expected = {
+                    "udpbeat_heartbeats_sent_total": 10,
+                    "udpbeat_heartbeats_received_total": 10,
+                    "udpbeat_heartbeats_timed_out_total": 0,
+                    "udpbeat_heartbeats_lost_total": 0,
+                    "udpbeat_heartbeats_late_total": 0,
+                    "udpbeat_peer_up": 1,
+                    "udpbeat_peer_outages_total": 0,
+                    "udpbeat_rtt_seconds_count": 10,
+                }
+                self.assertEqual({k: m.get((k, t)) for k in expected}, expected, text)
+                for st, v in (("up", 1), ("suspect", 0), ("down", 0)):
+                    self.assertEqual(m.get(("udpbeat_peer_state", t | {("state", st)})), v, text)
+                for q in ("0.5", "0.9", "0.99", "0.999"):
+                    self.assertGreater(m.get(("udpbeat_rtt_seconds", t | {("quantile", q)})),
+                                       0, text)
+            else:
+                m = harness.parse_metrics(text)
+                none = frozenset()
+                expected = {
+                    "udpbeat_serve_received_total": 10,
+                    "udpbeat_serve_replied_total": 10,
+                    "udpbeat_serve_dropped_total": 0,
+                    "udpbeat_serve_malformed_total": 0,
+                    "udpbeat_serve_rate_limited_total": 0,
+                    "udpbeat_serve_send_errors_total": 0,
+                    "udpbeat_serve_kernel_drops_total": 0,
+                    "udpbeat_serve_peer_evictions_total": 0,
+                    "udpbeat_serve_peers": 0,
+                }
+                self.assertEqual({k: m.get((k, none)) for k in expected}, expected, text)
+        if not promtool:
+            self.skipTest("promtool not installed (Debian package prometheus): "
+                          "counters checked, format not validated")
+
+
+class HeartbeatUsageTest(UdpbeatTestCase):
+
+    def test_phi_zero(self):
+        r = self.heartbeat(f"127.0.0.1:{harness.free_udp_port()}", "--phi", "0", "-c", "1")
+        self.assertOneErrorLine(r)
+
+    def test_misses_zero(self):
+        r = self.heartbeat(f"127.0.0.1:{harness.free_udp_port()}", "--misses", "0", "-c", "1")
+        self.assertOneErrorLine(r)
+
+
+if __name__ == "__main__":
+    harness.main()
