@@ -19,6 +19,7 @@ PACKAGES=(
   mandoc
   clang libclang-rt-14-dev
   zsh bash-completion systemd
+  python3-scapy prometheus iproute2 nftables
 )
 BENCH_PACKAGES=(sockperf irtt)
 

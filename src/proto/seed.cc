@@ -87,12 +87,16 @@ DecodeError ParseHeartbeatReply(std::span<const uint8_t> data, HeartbeatReply* o
 size_t EncodeRequest(Keyword keyword, uint64_t seq, WallTime sent, size_t pad_to,
                      std::span<uint8_t> out) noexcept {
   const char* word = keyword == Keyword::kHeartbeat ? "Heartbeat" : "Ping";
-  const int64_t ns = sent.nanos();
+  // Sign and magnitude, so times before 1970 print as -1.500000000 (parseable), not
+  // as two separately negative parts.
+  const bool negative = sent.nanos() < 0;
+  const uint64_t mag = negative ? 0 - static_cast<uint64_t>(sent.nanos())
+                                : static_cast<uint64_t>(sent.nanos());
   char text[96];
-  const int len = std::snprintf(text, sizeof text, "%s %llu %lld.%09lld", word,
-                                static_cast<unsigned long long>(seq),
-                                static_cast<long long>(ns / kNanosPerSecond),
-                                static_cast<long long>(ns % kNanosPerSecond));
+  const int len = std::snprintf(text, sizeof text, "%s %llu %s%llu.%09llu", word,
+                                static_cast<unsigned long long>(seq), negative ? "-" : "",
+                                static_cast<unsigned long long>(mag / kNanosPerSecond),
+                                static_cast<unsigned long long>(mag % kNanosPerSecond));
   if (len <= 0) return 0;
   const size_t total = std::max(static_cast<size_t>(len), pad_to);
   if (total > out.size()) return 0;
@@ -111,6 +115,11 @@ size_t EncodeEchoReply(std::span<const uint8_t> in, std::span<uint8_t> out) noex
 
 size_t EncodeHeartbeatReply(std::string_view seq_text, double time_difference,
                             std::span<uint8_t> out) noexcept {
+  // A difference whose %.6f text would be longer than ParseHeartbeatReply accepts
+  // (|d| ≥ 1e24 s: only an absurd request timestamp) has no reply.
+  char field[64];
+  const int flen = std::snprintf(field, sizeof field, "%.6f", time_difference);
+  if (flen <= 0 || static_cast<size_t>(flen) > kMaxField) return 0;
   char text[96];
   const int len = std::snprintf(text, sizeof text, "%.*s %.6f", static_cast<int>(seq_text.size()),
                                 seq_text.data(), time_difference);

@@ -109,6 +109,7 @@ bool LooksLikeSender(std::span<const uint8_t> data) noexcept {
 
 void ReflectTrailer(std::span<const uint8_t> tail, std::span<uint8_t> out) noexcept {
   const size_t n = std::min(tail.size(), out.size());
+  if (n == 0) return;
   // First check the whole trailer is a well-formed TLV sequence; otherwise it is
   // padding and goes back as zeros (already written by the encoder). Type 0 is
   // reserved (RFC 8972 §6), so zero padding never reads as TLVs.

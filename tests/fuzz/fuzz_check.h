@@ -23,18 +23,6 @@
 
 namespace udpbeat::fuzz {
 
-// Known bugs in udpbeat (tests/fuzz/crashes/README.md) are stepped around so the suite
-// stays green until they are fixed; build with -DUDPBEAT_FUZZ_STRICT to check them too.
-#ifdef UDPBEAT_FUZZ_STRICT
-inline constexpr bool kStrict = true;
-#else
-inline constexpr bool kStrict = false;
-#endif
-
-// seed.cc reads a time field of at most 32 characters, but EncodeHeartbeatReply prints
-// "%.6f" of any difference, e.g. 88 characters for 1e80 (crashes/README.md, bug 2).
-inline constexpr size_t kMaxSeedField = 32;
-
 // Reads the input front to back; past the end it yields zeros, so a harness can take
 // its parameters from the first bytes of any input, however short.
 class Reader {

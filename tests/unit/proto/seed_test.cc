@@ -82,6 +82,19 @@ TEST(SeedRequest, EncodeRoundTripsAndPads) {
   EXPECT_EQ(EncodeRequest(Keyword::kPing, 1, t, 0, std::span<uint8_t>(buf, 10)), 0u);
 }
 
+TEST(SeedRequest, TimesBefore1970RoundTrip) {
+  // Found by the seed fuzzer: -1.5 s was printed as "-1.-500000000".
+  uint8_t buf[128];
+  for (int64_t ns : {int64_t{-1'500'000'000}, int64_t{-1}, int64_t{-2'000'000'000}}) {
+    const size_t n = EncodeRequest(Keyword::kPing, 1, WallTime::FromNanos(ns), 0, buf);
+    Request r;
+    ASSERT_EQ(ParseRequest(std::span<const uint8_t>(buf, n), &r), DecodeError::kNone) << S(buf, n);
+    EXPECT_NEAR(r.sent_seconds, static_cast<double>(ns) / 1e9, 1e-9);
+  }
+  EXPECT_EQ(S(buf, EncodeRequest(Keyword::kPing, 2, WallTime::FromNanos(-1'500'000'000), 0, buf)),
+            "Ping 2 -1.500000000");
+}
+
 TEST(SeedEcho, UppercasesAsciiOnly) {
   const std::string in = "Ping 1 2.5 \x80\xe9z";
   std::vector<uint8_t> out(in.size());
@@ -98,6 +111,12 @@ TEST(SeedHeartbeat, ReplyFormatAndParse) {
   EXPECT_EQ(hb.seq, 17u);
   EXPECT_NEAR(hb.time_difference, 0.000123, 1e-12);
   EXPECT_EQ(EncodeHeartbeatReply("17", 1.0, std::span<uint8_t>(buf, 5)), 0u);
+  // Found by the fuzzer: a difference too long for our own parser is not encoded.
+  uint8_t big[200];
+  EXPECT_EQ(EncodeHeartbeatReply("1", 1e80, big), 0u);
+  const size_t ok = EncodeHeartbeatReply("1", -1e20, big);
+  ASSERT_GT(ok, 0u);
+  EXPECT_EQ(ParseHeartbeatReply(std::span<const uint8_t>(big, ok), &hb), DecodeError::kNone);
   EXPECT_EQ(ParseHeartbeatReply(B("17"), &hb), DecodeError::kBadTimestamp);
   EXPECT_EQ(ParseHeartbeatReply(B("a 1"), &hb), DecodeError::kBadSequence);
 }
