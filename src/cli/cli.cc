@@ -285,8 +285,7 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->check(PositiveRate())
       ->type_name("THRESHOLD");
   sub->add_option("--phi-pause", a.phi_pause.text,
-                  "Phi accrual: acceptable pause between heartbeats")
-      ->default_str("3s")
+                  "Phi accrual: acceptable pause between heartbeats (default: 3 intervals)")
       ->type_name("D");
   sub->add_flag("--exit-on-down", a.opts.exit_on_down, "End the run when the peer is declared down");
   sub->add_option("--sessions", a.opts.sessions,
@@ -328,8 +327,11 @@ int RunHeartbeatCommand(HeartbeatArgs& a, CLI::App* sub) {
     if (t <= 0) return Fail("--timeout: must be greater than 0");
     a.opts.timeout = t;
   }
-  if (auto s = ParseDurationInto(a.phi_pause, "--phi-pause", &a.opts.phi_pause); !s.ok())
-    return Fail(s);
+  if (a.phi_pause.set()) {
+    Nanos pause = 0;
+    if (auto s = ParseDurationInto(a.phi_pause, "--phi-pause", &pause); !s.ok()) return Fail(s);
+    a.opts.phi_pause = pause;
+  }
   if (auto s = ParseDurationInto(a.metrics_interval, "--metrics-interval", &a.opts.metrics_period);
       !s.ok())
     return Fail(s);

@@ -10,6 +10,7 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/detect/peer_state.h"
 #include "udpbeat/modes/probe_session.h"
+#include "udpbeat/modes/session_aggregate.h"
 #include "udpbeat/modes/session_group.h"
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/report/metrics_file.h"
@@ -34,6 +35,12 @@ struct PeerWatch {
   detect::MissDetector miss;
   detect::PhiAccrualDetector phi;
   detect::PeerStateMachine state;
+  // The newest heartbeat answered on time: a timeout of an older one (sent while the
+  // peer was down, expiring after it came back) says nothing about the peer now.
+  std::optional<uint32_t> newest_answered;
+  bool Stale(uint32_t seq) const {
+    return newest_answered && static_cast<int32_t>(seq - *newest_answered) < 0;
+  }
 };
 
 class HeartbeatMonitor final : public ProbeObserver,
@@ -70,23 +77,15 @@ class HeartbeatMonitor final : public ProbeObserver,
       plot_.AddRtt(clock_.Now() - start_, r.rtt);
     PeerWatch& w = watches_[s.index()];
     if (r.kind == ReplyClass::kOnTime) {
+      if (!w.newest_answered || static_cast<int32_t>(r.seq - *w.newest_answered) > 0)
+        w.newest_answered = r.seq;
       w.miss.OnReply();
       w.phi.Heartbeat(clock_.Now());
       Report(s.index(), w.state.OnReply(clock_.Now()));
     }
     if (!single()) return;  // per-heartbeat output follows one session only
     if (opts_.json) {
-      static constexpr const char* kNames[] = {"reply", "late", "duplicate"};
-      nlohmann::json j = {{"event", kNames[static_cast<int>(r.kind)]},
-                          {"seq", r.seq},
-                          {"rtt_ns", r.rtt},
-                          {"target", target_}};
-      if (r.has_time_difference) j["time_difference_s"] = r.time_difference;
-      if (r.has_timestamps) {
-        j["forward_ns"] = r.forward;
-        j["clock_offset_ns"] = r.clock_offset;
-      }
-      Emit(j);
+      Emit(ReplyJson(r, target_));
       return;
     }
     if (opts_.quiet || r.kind != ReplyClass::kOnTime) return;
@@ -107,9 +106,10 @@ class HeartbeatMonitor final : public ProbeObserver,
 
   void OnTimeout(ProbeSession& s, uint32_t seq, bool unreachable) override {
     if (!opts_.plot_file.empty()) plot_.AddTimeout(clock_.Now() - start_);
-    watches_[s.index()].miss.OnMiss();
+    const bool stale = watches_[s.index()].Stale(seq);
+    if (!stale) watches_[s.index()].miss.OnMiss();
     if (!single()) {
-      Evaluate(s.index());
+      if (!stale) Evaluate(s.index());
       return;
     }
     if (opts_.json) {
@@ -119,7 +119,7 @@ class HeartbeatMonitor final : public ProbeObserver,
                               unreachable ? " (port unreachable)" : "")
            << std::endl;
     }
-    Evaluate(s.index());
+    if (!stale) Evaluate(s.index());
   }
 
   void OnDone(ProbeSession&) override {
@@ -156,26 +156,18 @@ class HeartbeatMonitor final : public ProbeObserver,
 
   void PrintSummary() {
     const MonoTime now = clock_.Now();
-    stats::SessionStats agg(1);
-    StampSummary stamp;
+    SessionAggregate aggregate;
     uint64_t unreachable = 0;
     int outages = 0;
     Nanos down = 0;
     for (size_t i = 0; i < group_->size(); ++i) {
-      const ProbeSession& s = group_->session(i);
-      agg.Merge(s.stats());
-      unreachable += s.unreachable();
+      aggregate.Add(group_->session(i));
       outages += watches_[i].state.outages();
       down += watches_[i].state.TimeDown(now);
-      const StampSummary& o = s.stamp();
-      stamp.residence.Merge(o.residence);
-      if (o.best_rtt >= 0 && (stamp.best_rtt < 0 || o.best_rtt < stamp.best_rtt)) {
-        stamp.best_rtt = o.best_rtt;
-        stamp.best_offset = o.best_offset;
-      }
-      stamp.reflector_stateful |= o.reflector_stateful;
-      stamp.forward_lost += o.forward_lost;
     }
+    unreachable = aggregate.unreachable;
+    const stats::SessionStats& agg = aggregate.stats;
+    const StampSummary& stamp = aggregate.stamp;
     const StampSummary* st = opts_.proto == ProbeProto::kStamp ? &stamp : nullptr;
     const std::string_view end_state =
         single() ? detect::StateName(watches_[0].state.state()) : (DownCount() > 0 ? "down" : "up");
@@ -185,6 +177,7 @@ class HeartbeatMonitor final : public ProbeObserver,
       p.stamp = st;
       p.unreachable = unreachable;
       p.local_drops = loop_.counters().kernel_drops;
+      p.send_lag = &aggregate.send_lag;
       p.elapsed = now - start_;
       nlohmann::json j = SummaryJson(p, target_);
       j["state"] = end_state;
@@ -268,10 +261,15 @@ class HeartbeatMonitor final : public ProbeObserver,
     }
     if (t->to == detect::State::kDown) {
       if (!opts_.json) {
-        out_ << absl::StrFormat(
-                    "Server is down! %d consecutive heartbeat responses were missed.",
-                    t->consecutive_misses)
-             << std::endl;
+        // The lab's line when the lab's rule fired; phi's own reason otherwise.
+        if (t->cause == detect::Cause::kPhi) {
+          out_ << absl::StrFormat("Server is down! %s after %d missed heartbeat responses.",
+                                  t->reason(), t->consecutive_misses);
+        } else {
+          out_ << absl::StrFormat("Server is down! %d consecutive heartbeat responses were missed.",
+                                  t->consecutive_misses);
+        }
+        out_ << std::endl;
       }
       if (opts_.exit_on_down) Stop();
     }
@@ -355,7 +353,10 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, ResolveUdp(opts.target, default_port, opts.family));
   detect::PhiAccrualOptions po;
   if (opts.phi) po.threshold = *opts.phi;
-  po.acceptable_heartbeat_pause = opts.phi_pause;
+  // Akka's defaults are for 1 s heartbeats; they scale with the interval so that a
+  // 20 ms heartbeat is judged on its own time scale (first estimate = the interval).
+  po.acceptable_heartbeat_pause = opts.phi_pause ? *opts.phi_pause : 3 * opts.interval;
+  po.min_std_deviation = std::max<Nanos>(opts.interval / 10, 1);
   po.first_heartbeat_estimate = opts.interval;
   UDPBEAT_ASSIGN_OR_RETURN(detect::PhiAccrualDetector phi, detect::PhiAccrualDetector::Create(po));
   uring::LoopOptions lo;

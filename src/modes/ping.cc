@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/modes/session_aggregate.h"
 #include "udpbeat/modes/session_group.h"
 #include "udpbeat/report/ping_reporter.h"
 #include "udpbeat/report/svg_plot.h"
@@ -23,28 +24,6 @@ constexpr Nanos kProgressPeriod = kNanosPerSecond;
 constexpr size_t kWorstShown = 5;
 
 enum TimerCookie : uint64_t { kLingerTimer = 1, kProgressTimer = 2, kDurationTimer = 3 };
-
-// Merges finished sessions into one aggregate (window 1: it only receives merges).
-struct Aggregate {
-  stats::SessionStats stats{1};
-  StampSummary stamp;
-  stats::DelayStats send_lag;
-  uint64_t unreachable = 0;
-
-  void Add(const ProbeSession& s) {
-    stats.Merge(s.stats());
-    send_lag.Merge(s.send_lag());
-    unreachable += s.unreachable();
-    const StampSummary& o = s.stamp();
-    stamp.residence.Merge(o.residence);
-    if (o.best_rtt >= 0 && (stamp.best_rtt < 0 || o.best_rtt < stamp.best_rtt)) {
-      stamp.best_rtt = o.best_rtt;
-      stamp.best_offset = o.best_offset;
-    }
-    stamp.reflector_stateful |= o.reflector_stateful;
-    stamp.forward_lost += o.forward_lost;
-  }
-};
 
 class Pinger final : public ProbeObserver, public uring::SignalHandler, public TimerHandler {
  public:
@@ -121,7 +100,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      Aggregate a = Collect(false);
+      SessionAggregate a = Collect(false);
       PingSummary p = Summary(a);
       reporter_.OnInterim(p);
       return;
@@ -130,8 +109,8 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   }
 
   // Merges every session (finishing them first when `finish`).
-  Aggregate Collect(bool finish) const {
-    Aggregate a;
+  SessionAggregate Collect(bool finish) const {
+    SessionAggregate a;
     for (size_t i = 0; i < group_->size(); ++i) {
       if (finish) group_->session(i).Finish();
       a.Add(group_->session(i));
@@ -139,12 +118,13 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
     return a;
   }
 
-  PingSummary Summary(const Aggregate& a) const {
+  PingSummary Summary(const SessionAggregate& a) const {
     PingSummary p;
     p.stats = &a.stats;
     p.stamp = opts_.proto == ProbeProto::kStamp ? &a.stamp : nullptr;
     p.unreachable = a.unreachable;
     p.local_drops = loop_.counters().kernel_drops;
+    p.send_lag = &a.send_lag;
     p.elapsed = loop_.clock().Now() - start_;
     return p;
   }
@@ -224,7 +204,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   double last_progress_secs_ = 0;
 };
 
-void WriteSessionReport(const SessionGroup& g, const Aggregate& a, std::ostream& out) {
+void WriteSessionReport(const SessionGroup& g, const SessionAggregate& a, std::ostream& out) {
   const auto& lag = a.send_lag;
   if (lag.count() > 0) {
     const auto& h = lag.histogram();
@@ -241,11 +221,15 @@ void WriteSessionReport(const SessionGroup& g, const Aggregate& a, std::ostream&
     return g.session(x).stats().loss_ratio() > g.session(y).stats().loss_ratio();
   });
   out << "worst sessions by loss:";
+  size_t listed = 0;
   for (size_t k = 0; k < shown; ++k) {
     const auto& s = g.session(order[k]).stats();
+    if (s.lost() == 0) break;
     out << absl::StrFormat(" #%d %.1f%% (%d/%d)", order[k], 100 * s.loss_ratio(), s.lost(),
                            s.sent());
+    ++listed;
   }
+  if (listed == 0) out << " none lost a probe";
   std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](size_t x, size_t y) {
     return g.session(x).stats().rtt().histogram().Percentile(99) >
            g.session(y).stats().rtt().histogram().Percentile(99);
@@ -296,7 +280,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   pinger.Start();
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();
-  const Aggregate agg = pinger.Collect(true);
+  const SessionAggregate agg = pinger.Collect(true);
   const PingSummary summary = pinger.Summary(agg);
   if (opts.json && group->size() > 1) {
     for (size_t i = 0; i < group->size(); ++i) {
@@ -306,6 +290,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
       ps.stamp = opts.proto == ProbeProto::kStamp ? &s.stamp() : nullptr;
       ps.unreachable = s.unreachable();
       ps.elapsed = summary.elapsed;
+      ps.send_lag = &s.send_lag();
       nlohmann::json j = SummaryJson(ps, peer.ToString());
       j["event"] = "session";
       j["session"] = i;

@@ -143,8 +143,12 @@ void ProbeSession::OnDatagram(const uring::Datagram& d) noexcept {
   info.rtt = rtt;
   info.reordered = r.reordered;
   if (info.has_timestamps && info.kind != ReplyClass::kDuplicate) {
-    stats_.RecordOneWay(stats::Direction::kForward, info.forward);
-    stats_.RecordOneWay(stats::Direction::kBackward, info.backward);
+    if (!stamp_.has_ref) {
+      stamp_.has_ref = true;
+      stamp_.offset_ref = info.clock_offset;
+    }
+    stats_.RecordOneWay(stats::Direction::kForward, info.forward - stamp_.offset_ref);
+    stats_.RecordOneWay(stats::Direction::kBackward, info.backward + stamp_.offset_ref);
     stats_.RecordClockOffset(info.clock_offset);
     stamp_.residence.Add(static_cast<double>(info.residence));
     if (stamp_.best_rtt < 0 || rtt < stamp_.best_rtt) {

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "absl/random/random.h"
+#include "udpbeat/proto/stamp.h"
 
 namespace udpbeat {
 namespace {
@@ -86,8 +87,8 @@ void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
   ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
   ctx.now = loop_.clock().NowWall();
   ctx.ttl = d.ttl;
-  ctx.sessions = opts_.stamp_stateful ? this : nullptr;
-  current_ = &d;
+  // Stateless first: a stateful reflector numbers only what it reflects, so a request
+  // the loss simulation drops must not consume a number (it then reads as forward loss).
   const Reply reply = BuildReply(opts_.reply, d.payload, ctx, reply_buf_);
   if (!reply.ok()) {
     Bump(counters_.malformed);
@@ -96,6 +97,10 @@ void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
   if (opts_.loss > 0 && Uniform01() < opts_.loss) {
     Bump(counters_.dropped);
     return;
+  }
+  if (opts_.stamp_stateful && reply.kind == ReplyKind::kStamp) {
+    current_ = &d;
+    stamp::SetReflectorSeq(NextSeq(stamp::SenderSsid(d.payload)), reply_buf_);
   }
   const std::span<const uint8_t> bytes(reply_buf_.data(), reply.length);
   if (opts_.delay == 0 && opts_.jitter == 0) {

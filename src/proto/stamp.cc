@@ -101,6 +101,14 @@ size_t EncodeReflector(const ReflectorPacket& r, size_t length, std::span<uint8_
   return length;
 }
 
+uint16_t SenderSsid(std::span<const uint8_t> data) noexcept {
+  return data.size() < kMinPacketSize ? 0 : Get16(data.data() + 14);
+}
+
+void SetReflectorSeq(uint32_t seq, std::span<uint8_t> packet) noexcept {
+  if (packet.size() >= 4) Put32(packet.data(), seq);
+}
+
 bool LooksLikeSender(std::span<const uint8_t> data) noexcept {
   if (data.size() < kMinPacketSize) return false;
   const auto mbz = data.subspan(16, kMinPacketSize - 16);

@@ -112,26 +112,7 @@ class JsonPingReporter final : public PingReporter {
   JsonPingReporter(std::string target, std::ostream& out, std::ostream& err)
       : target_(std::move(target)), out_(out), err_(err) {}
 
-  void OnReply(const ReplyInfo& r) override {
-    static constexpr const char* kNames[] = {"reply", "late", "duplicate"};
-    nlohmann::json j = {{"event", kNames[static_cast<int>(r.kind)]},
-                        {"seq", r.seq},
-                        {"rtt_ns", r.rtt},
-                        {"bytes", r.bytes},
-                        {"reordered", r.reordered},
-                        {"received_unix_ns", r.received.nanos()},
-                        {"target", target_}};
-    if (r.ttl >= 0) j["ttl"] = r.ttl;
-    if (r.has_timestamps) {
-      j["residence_ns"] = r.residence;
-      j["clock_offset_ns"] = r.clock_offset;
-      j["forward_ns"] = r.forward;
-      j["backward_ns"] = r.backward;
-      j["reflector_seq"] = r.reflector_seq;
-      j["reflector_ttl"] = r.reflector_ttl;
-    }
-    Emit(j);
-  }
+  void OnReply(const ReplyInfo& r) override { Emit(ReplyJson(r, target_)); }
 
   void OnTimeout(uint32_t seq) override {
     Emit({{"event", "timeout"}, {"seq", seq}, {"target", target_}});
@@ -155,6 +136,28 @@ class JsonPingReporter final : public PingReporter {
 
 }  // namespace
 
+nlohmann::json ReplyJson(const ReplyInfo& r, const std::string& target) {
+  static constexpr const char* kNames[] = {"reply", "late", "duplicate"};
+  nlohmann::json j = {{"event", kNames[static_cast<int>(r.kind)]},
+                      {"seq", r.seq},
+                      {"rtt_ns", r.rtt},
+                      {"bytes", r.bytes},
+                      {"reordered", r.reordered},
+                      {"received_unix_ns", r.received.nanos()},
+                      {"target", target}};
+  if (r.ttl >= 0) j["ttl"] = r.ttl;
+  if (r.has_time_difference) j["time_difference_s"] = r.time_difference;
+  if (r.has_timestamps) {
+    j["residence_ns"] = r.residence;
+    j["clock_offset_ns"] = r.clock_offset;
+    j["forward_ns"] = r.forward;
+    j["backward_ns"] = r.backward;
+    j["reflector_seq"] = r.reflector_seq;
+    j["reflector_ttl"] = r.reflector_ttl;
+  }
+  return j;
+}
+
 nlohmann::json SummaryJson(const PingSummary& p, const std::string& target) {
   const stats::SessionStats& s = *p.stats;
   nlohmann::json j = {{"event", "summary"},
@@ -172,17 +175,19 @@ nlohmann::json SummaryJson(const PingSummary& p, const std::string& target) {
                       {"longest_loss_burst", s.longest_loss_burst()},
                       {"elapsed_ns", p.elapsed}};
   AddDelay(j, "rtt", s.rtt(), 0);
-  if (s.rtt().count() > 0) j["jitter_ns"] = s.rtt().jitter().jitter_ns();
+  if (p.send_lag != nullptr) AddDelay(j, "send_lag", *p.send_lag, 0);
   if (p.stamp != nullptr && p.stamp->best_rtt >= 0) {
     const StampSummary& st = *p.stamp;
     j["residence_avg_ns"] = st.residence.mean();
     j["residence_max_ns"] = st.residence.max();
     j["clock_offset_ns"] = st.best_offset;
     j["clock_offset_avg_ns"] = s.clock_offset().mean();
-    AddDelay(j, "forward_raw", s.one_way(stats::Direction::kForward), 0);
-    AddDelay(j, "backward_raw", s.one_way(stats::Direction::kBackward), 0);
-    AddDelay(j, "forward", s.one_way(stats::Direction::kForward), -st.best_offset);
-    AddDelay(j, "backward", s.one_way(stats::Direction::kBackward), st.best_offset);
+    // One-way delays are recorded relative to offset_ref (see StampSummary).
+    const Nanos ref = st.offset_ref;
+    AddDelay(j, "forward_raw", s.one_way(stats::Direction::kForward), ref);
+    AddDelay(j, "backward_raw", s.one_way(stats::Direction::kBackward), -ref);
+    AddDelay(j, "forward", s.one_way(stats::Direction::kForward), ref - st.best_offset);
+    AddDelay(j, "backward", s.one_way(stats::Direction::kBackward), st.best_offset - ref);
     j["reflector_stateful"] = st.reflector_stateful;
     if (st.reflector_stateful) {
       j["forward_lost"] = st.forward_lost;
@@ -236,14 +241,17 @@ void WriteRichStatistics(const stats::SessionStats& s, const StampSummary* stamp
       << absl::StrFormat(
              "clock offset = %+.3f ms (reflector %s; from the fastest exchange, rtt %.3f ms; "
              "mean over exchanges %+.3f ms)\n",
-             Ms(stamp->best_offset), stamp->best_offset >= 0 ? "ahead" : "behind",
+             Ms(stamp->best_offset),
+             stamp->best_offset >= 500 ? "ahead" : stamp->best_offset <= -500 ? "behind" : "in step",
              Ms(stamp->best_rtt), Ms(s.clock_offset().mean()));
+  // One-way delays are recorded relative to offset_ref (see StampSummary).
+  const Nanos ref = stamp->offset_ref;
   WriteDelayLine("forward one-way (offset-corrected)", s.one_way(stats::Direction::kForward),
-                 -stamp->best_offset, out);
+                 ref - stamp->best_offset, out);
   WriteDelayLine("backward one-way (offset-corrected)", s.one_way(stats::Direction::kBackward),
-                 stamp->best_offset, out);
-  WriteDelayLine("forward one-way (raw)", s.one_way(stats::Direction::kForward), 0, out);
-  WriteDelayLine("backward one-way (raw)", s.one_way(stats::Direction::kBackward), 0, out);
+                 stamp->best_offset - ref, out);
+  WriteDelayLine("forward one-way (raw)", s.one_way(stats::Direction::kForward), ref, out);
+  WriteDelayLine("backward one-way (raw)", s.one_way(stats::Direction::kBackward), -ref, out);
   if (stamp->reflector_stateful) {
     out << absl::StrFormat("loss forward %d, backward %d (stateful reflector)\n",
                            stamp->forward_lost, s.lost() - stamp->forward_lost);

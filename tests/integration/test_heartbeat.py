@@ -119,12 +119,18 @@ class HeartbeatLabServerTest(UdpbeatTestCase):
         self.assertEqual(sorted([int(m.group(1)) for m in replies] +
                                 [int(m.group(1)) for m in timeouts]),
                          list(range(1, n + 1)), r.describe())
-        # Outages and the final state follow from the order of replies and misses.
-        run, outages = 0, 0
+        # Outages and the final state follow from the order of replies and misses. A
+        # timeout of a heartbeat older than the newest answered one is no miss: the peer
+        # has answered since (it was sent before the last reply came in).
+        run, outages, newest = 0, 0, 0
         for line in lines:
-            if HB_REPLY_RE.match(line):
+            m = HB_REPLY_RE.match(line)
+            if m:
                 run = 0
-            elif HB_TIMEOUT_RE.match(line):
+                newest = max(newest, int(m.group(1)))
+                continue
+            m = HB_TIMEOUT_RE.match(line)
+            if m and int(m.group(1)) > newest:
                 run += 1
                 if run == 3:
                     outages += 1

@@ -30,7 +30,9 @@ struct HeartbeatOptions {
   size_t size = 0;
   int misses = kDefaultMisses;        // K consecutive misses: down
   std::optional<double> phi;          // phi-accrual threshold, when enabled
-  Nanos phi_pause = detect::PhiAccrualOptions::kDefaultAcceptableHeartbeatPause;
+  // Phi accrual's acceptable pause; unset: 3 × the interval. Its minimum standard
+  // deviation is the interval / 10. At -i 1s both are Akka's defaults (3 s, 100 ms).
+  std::optional<Nanos> phi_pause;
   bool exit_on_down = false;
   bool quiet = false;
   bool json = false;

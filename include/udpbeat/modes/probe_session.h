@@ -61,7 +61,15 @@ struct ReplyInfo {
 };
 
 // STAMP figures beyond the statistics engine's.
+//
+// One-way delays are recorded relative to `offset_ref`, the clock offset of the first
+// exchange (forward − ref, backward + ref), so that they stay near the true delays and
+// positive — the histogram covers positive values — even when the reflector's clock is
+// far off. Raw delays are recorded + ref (forward) and recorded − ref (backward);
+// offset-corrected ones are raw ∓ best_offset.
 struct StampSummary {
+  bool has_ref = false;
+  Nanos offset_ref = 0;
   stats::RunningSummary residence;
   Nanos best_rtt = -1;        // fastest exchange seen
   Nanos best_offset = 0;      // its clock offset: the least disturbed by queueing

@@ -73,6 +73,11 @@ size_t EncodeReflector(const ReflectorPacket& p, size_t length, std::span<uint8_
 // Used by `serve --reply auto`; `--reply stamp` reflects any packet of 44+ octets.
 bool LooksLikeSender(std::span<const uint8_t> data) noexcept;
 
+// The SSID of a session-sender packet (octets 14..15); 0 when shorter than 44 octets.
+uint16_t SenderSsid(std::span<const uint8_t> data) noexcept;
+// Overwrites the sequence number (octets 0..3) of an encoded reflector packet.
+void SetReflectorSeq(uint32_t seq, std::span<uint8_t> packet) noexcept;
+
 // Octets after the 44-octet base of a request, as the reflector returns them: RFC 8972
 // TLVs are copied with the U (unrecognized) flag set, except Extra Padding (type 1);
 // bytes that do not form TLVs are returned as zeros (padding).

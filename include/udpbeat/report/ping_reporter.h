@@ -33,6 +33,8 @@ struct PingSummary {
   // Replies the kernel dropped on our side (socket receive buffer full, SO_RXQ_OVFL):
   // part of `lost`, but lost here, not in the network.
   uint64_t local_drops = 0;
+  // How late probes left against their schedule (actual − scheduled send time).
+  const stats::DelayStats* send_lag = nullptr;
   Nanos elapsed = 0;
 };
 
@@ -61,6 +63,8 @@ std::unique_ptr<PingReporter> MakeJsonPingReporter(std::string target, std::ostr
 // and for STAMP sessions the reflector's residence, the clock offset and one-way delays.
 void WriteRichStatistics(const stats::SessionStats& s, const StampSummary* stamp,
                          std::ostream& out);
+// A reply event object of --json (ping and heartbeat).
+nlohmann::json ReplyJson(const ReplyInfo& r, const std::string& target);
 // The summary object of --json (also used per session by load tests).
 nlohmann::json SummaryJson(const PingSummary& p, const std::string& target);
 

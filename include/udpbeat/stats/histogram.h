@@ -55,13 +55,14 @@ class LogHistogram {
   ~LogHistogram() = default;
 
   // Records one value (clamped to [1, kMaxValue], see above).
-  void Record(int64_t value) noexcept {
+  // `n` copies of `value` (n > 0): merging a shifted histogram re-records its buckets.
+  void Record(int64_t value, uint64_t n = 1) noexcept {
     if (value < 1) [[unlikely]] {
       value = 1;
-      ++underflow_;
+      underflow_ += n;
     } else if (value > kMaxValue) [[unlikely]] {
       value = kMaxValue;
-      ++overflow_;
+      overflow_ += n;
     }
     const int index = BucketIndex(value);
     const int block = index >> kSubBucketBits;
@@ -69,18 +70,18 @@ class LogHistogram {
     if (slot == kNoSlot) [[unlikely]] {
       slot = AddBlock(block);
       if (slot == kNoSlot) {
-        ++dropped_;
+        dropped_ += n;
         return;
       }
     }
-    ++counters_[(size_t{slot} << kSubBucketBits) + (index & (kSubBuckets - 1))];
+    counters_[(size_t{slot} << kSubBucketBits) + (index & (kSubBuckets - 1))] += n;
     if (count_ == 0) {
       min_ = max_ = value;
     } else {
       if (value < min_) min_ = value;
       if (value > max_) max_ = value;
     }
-    ++count_;
+    count_ += n;
   }
 
   // Adds other's counts to this one (self-merge doubles every count).

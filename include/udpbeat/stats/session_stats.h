@@ -51,6 +51,20 @@ class DelayStats {
     jitter_.Merge(other.jitter_);
   }
 
+  // Merges `other` as if each of its samples had been `shift` larger. The histogram
+  // part is re-recorded from bucket midpoints (within its 1% bound); jitter is
+  // unaffected by a constant shift.
+  void MergeShifted(const DelayStats& other, int64_t shift) {
+    if (shift == 0) return Merge(other);
+    RunningSummary s = other.summary_;
+    s.Shift(static_cast<double>(shift));
+    summary_.Merge(s);
+    other.histogram_.ForEachBucket([&](int64_t low, int64_t high, uint64_t n) {
+      histogram_.Record(low + (high - low) / 2 + shift, n);
+    });
+    jitter_.Merge(other.jitter_);
+  }
+
   uint64_t count() const { return summary_.count(); }
   const RunningSummary& summary() const { return summary_; }
   const LogHistogram& histogram() const { return histogram_; }
@@ -131,11 +145,14 @@ class SessionStats {
   // the max, summaries/histograms merge exactly, jitter is the count-weighted
   // mean (jitter.h). The other's sequence window is not merged: Finish()
   // sessions before merging them when their loss must be final.
-  void Merge(const SessionStats& other) noexcept {
+  // `one_way_shift` is added to the other's forward delays and subtracted from its
+  // backward ones: sessions that recorded one-way delays against different clock-offset
+  // references merge onto this one's reference.
+  void Merge(const SessionStats& other, int64_t one_way_shift = 0) noexcept {
     tracker_.MergeCounters(other.tracker_.counters());
     rtt_.Merge(other.rtt_);
-    forward_.Merge(other.forward_);
-    backward_.Merge(other.backward_);
+    forward_.MergeShifted(other.forward_, one_way_shift);
+    backward_.MergeShifted(other.backward_, -one_way_shift);
     clock_offset_.Merge(other.clock_offset_);
     malformed_ += other.malformed_;
   }

@@ -28,6 +28,13 @@ class RunningSummary {
 
   // Forgets every sample.
   void Reset() noexcept { *this = RunningSummary(); }
+  // Adds `d` to every sample seen (mean, min, max move; the spread does not).
+  void Shift(double d) noexcept {
+    if (count_ == 0) return;
+    mean_ += d;
+    min_ += d;
+    max_ += d;
+  }
 
   // All accessors return 0 on an empty summary.
   uint64_t count() const { return count_; }
