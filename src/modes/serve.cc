@@ -182,6 +182,14 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   for (const absl::Status& s : results) UDPBEAT_RETURN_IF_ERROR(s);
   if (!opts.quiet) {
     out << "\n--- udpbeat serve statistics ---\n" << FormatServeCounters(supervisor.Total()) << "\n";
+    uint64_t turns = 0, datagrams = 0, submits = 0;
+    for (const Worker& w : workers) {
+      turns += w.loop->counters().turns;
+      datagrams += w.loop->counters().datagrams;
+      submits += w.loop->counters().submit_calls;
+    }
+    out << absl::StrFormat("event loop: %d turns, %.1f datagrams per turn, %d io_uring_enter calls\n",
+                           turns, turns > 0 ? static_cast<double>(datagrams) / turns : 0.0, submits);
     if (threads > 1) {
       for (int i = 0; i < threads; ++i) {
         const ServeCounters c = workers[i].server->Snapshot();

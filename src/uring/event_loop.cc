@@ -24,6 +24,7 @@ constexpr size_t kControlSpace = 128;
 // Bound on the final drain of sends still in flight when Run() ends.
 constexpr Nanos kDrainWait = 200 * kNanosPerMilli;
 
+
 }  // namespace
 
 struct EventLoop::SendSlot {
@@ -195,14 +196,14 @@ void EventLoop::StopFromAnotherThread() noexcept {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
 }
 
-int EventLoop::SubmitAndWait(Nanos max_wait) noexcept {
+int EventLoop::SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept {
   __kernel_timespec ts{};
   max_wait = std::max<Nanos>(max_wait, 0);
   ts.tv_sec = max_wait / kNanosPerSecond;
   ts.tv_nsec = max_wait % kNanosPerSecond;
   io_uring_cqe* cqe = nullptr;
   const unsigned queued = pending_sqes_;
-  const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &cqe, 1, &ts, nullptr);
+  const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &cqe, wait_nr, &ts, nullptr);
   ++counters_.submit_calls;
   // liburing returns the submitted count, or -ETIME/-EINTR when the wait ended empty;
   // either way the queued SQEs were consumed.
@@ -218,7 +219,7 @@ void EventLoop::ReapCompletions() noexcept {
   // Send slots are freed only by completions, and under DEFER_TASKRUN those are posted
   // only when we enter the kernel. Not re-entered from a handler called by DrainCq.
   if (draining_) return;
-  if (SubmitAndWait(0) == 0) DrainCq();
+  if (SubmitAndWait(0, 1) == 0) DrainCq();
 }
 
 void EventLoop::DrainCq() noexcept {
@@ -246,18 +247,55 @@ absl::Status EventLoop::RunOnce(Nanos max_wait) {
     max_wait = std::min(max_wait, *next - clock_.Now());
   }
   if (stop_) max_wait = 0;
-  const int rc = SubmitAndWait(max_wait);
+  const int rc = SubmitAndWait(max_wait, 1);
   if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring_enter");
+  FinishTurn();
+  return absl::OkStatus();
+}
+
+void EventLoop::FinishTurn() noexcept {
   turn_mono_ = clock_.Now();
   turn_wall_ = clock_.NowWall();
   DrainCq();
   timers_.RunDue(clock_.Now());
-  return absl::OkStatus();
+}
+
+void EventLoop::ArmLoopTimer(MonoTime deadline) noexcept {
+  // One IORING_OP_TIMEOUT (absolute CLOCK_MONOTONIC) stands for the earliest loop
+  // timer; it is moved only when an earlier deadline appears. A later-than-needed
+  // expiry after a cancel is a harmless spurious wake-up.
+  if (timer_armed_ && deadline >= timer_deadline_) return;
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;
+  timer_ts_.tv_sec = deadline.nanos() / kNanosPerSecond;
+  timer_ts_.tv_nsec = deadline.nanos() % kNanosPerSecond;
+  const uint64_t timer_ud = UserData{static_cast<uint8_t>(Op::kTimer), 0, 0}.Encode();
+  if (!timer_armed_) {
+    io_uring_prep_timeout(sqe, &timer_ts_, 0, IORING_TIMEOUT_ABS);
+    io_uring_sqe_set_data64(sqe, timer_ud);
+  } else {
+    io_uring_prep_timeout_update(sqe, &timer_ts_, timer_ud, IORING_TIMEOUT_ABS);
+    io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kTimerUpdate), 0, 0}.Encode());
+  }
+  timer_armed_ = true;
+  timer_deadline_ = deadline;
 }
 
 absl::Status EventLoop::Run() {
-  constexpr Nanos kIdleWait = kNanosPerSecond;
-  while (!stop_) UDPBEAT_RETURN_IF_ERROR(RunOnce(kIdleWait));
+  // Turns wait for completions with no timeout of their own: arming an hrtimer on every
+  // io_uring_enter costs a VM exit on these machines. Loop timers are one armed timeout
+  // request instead.
+  while (!stop_) {
+    ++counters_.turns;
+    if (auto next = timers_.NextDeadline()) ArmLoopTimer(*next);
+    const unsigned queued = pending_sqes_;
+    const int rc = io_uring_submit_and_wait(ring_->get(), 1);
+    ++counters_.submit_calls;
+    if (rc < 0 && rc != -EINTR && rc != -ETIME) return absl::ErrnoToStatus(-rc, "io_uring_enter");
+    counters_.sqes_submitted += rc > 0 ? static_cast<unsigned>(rc) : queued;
+    pending_sqes_ = 0;
+    FinishTurn();
+  }
   // Flush what the last turn queued (final replies, summary-time sends) and wait for it.
   return Drain();
 }
@@ -286,6 +324,11 @@ void EventLoop::HandleCqe(const io_uring_cqe* cqe) noexcept {
         signal_handler_->OnSignal(static_cast<int>(signal_info_.ssi_signo));
       if (cqe->res != -ECANCELED) ArmSignalRead();
       break;
+    case Op::kTimer:
+      timer_armed_ = false;  // fired (-ETIME) or cancelled
+      break;
+    case Op::kTimerUpdate:
+      break;  // -ENOENT when the timeout had already fired: its own CQE says so
     case Op::kWake:
       if (remote_stop_.load(std::memory_order_acquire)) Stop();
       break;

@@ -131,7 +131,8 @@ class EventLoop {
   unsigned ring_flags() const noexcept { return ring_->setup_flags(); }
 
  private:
-  enum class Op : uint8_t { kRecv = 1, kSend = 2, kSignal = 3, kWake = 4 };
+  enum class Op : uint8_t { kRecv = 1, kSend = 2, kSignal = 3, kWake = 4, kTimer = 5,
+                            kTimerUpdate = 6 };
   struct Socket {
     UniqueFd fd;
     DatagramHandler* handler = nullptr;
@@ -148,8 +149,10 @@ class EventLoop {
   void HandleCqe(const io_uring_cqe* cqe) noexcept;
   void HandleReceive(SocketId s, const io_uring_cqe* cqe) noexcept;
   void HandleSend(uint32_t slot, int res) noexcept;
-  int SubmitAndWait(Nanos max_wait) noexcept;
+  int SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept;
   void ReapCompletions() noexcept;
+  void FinishTurn() noexcept;
+  void ArmLoopTimer(MonoTime deadline) noexcept;
   void DrainCq() noexcept;
 
   LoopOptions opts_;
@@ -173,6 +176,9 @@ class EventLoop {
   unsigned pending_sqes_ = 0;
   bool stop_ = false;
   bool draining_ = false;
+  __kernel_timespec timer_ts_{};
+  bool timer_armed_ = false;
+  MonoTime timer_deadline_;
 };
 
 }  // namespace udpbeat::uring
