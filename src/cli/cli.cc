@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -41,46 +42,44 @@ void BlockLoopSignals() {
 }
 
 // Validators whose messages read as one plain sentence (CLI11's print the type's range).
+CLI::Validator Sentence(std::function<bool(const std::string&)> ok, std::string message) {
+  return CLI::Validator(
+      [ok = std::move(ok), message = std::move(message)](std::string& v) {
+        return ok(v) ? std::string() : message;
+      },
+      "", "");
+}
+
 CLI::Validator AtLeast(int64_t min) {
-  return CLI::Validator(
-      [min](std::string& v) -> std::string {
+  return Sentence(
+      [min](const std::string& v) {
         int64_t n = 0;
-        if (!absl::SimpleAtoi(v, &n) || n < min)
-          return absl::StrCat("must be a whole number, ", min, " or more");
-        return "";
+        return absl::SimpleAtoi(v, &n) && n >= min;
       },
-      "", "AtLeast");
+      absl::StrCat("must be a whole number, ", min, " or more"));
 }
 
-CLI::Validator Probability() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        double p = 0;
-        if (!absl::SimpleAtod(v, &p) || !(p >= 0 && p <= 1)) return "must be between 0 and 1";
-        return "";
-      },
-      "", "Probability");
-}
-
-CLI::Validator PositiveRate() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        double r = 0;
-        if (!absl::SimpleAtod(v, &r) || !(r > 0 && r <= 1e9)) return "must be a rate above 0";
-        return "";
-      },
-      "", "PositiveRate");
-}
-
-CLI::Validator AtMost(size_t max) {
-  return CLI::Validator(
-      [max](std::string& v) -> std::string {
+CLI::Validator AtMost(uint64_t max) {
+  return Sentence(
+      [max](const std::string& v) {
         uint64_t n = 0;
-        if (!absl::SimpleAtoi(v, &n) || n > max) return absl::StrCat("must be 0 to ", max);
-        return "";
+        return absl::SimpleAtoi(v, &n) && n <= max;
       },
-      "", "AtMost");
+      absl::StrCat("must be 0 to ", max));
 }
+
+// A real number in [min, max] (min excluded when `open_min`).
+CLI::Validator Between(double min, double max, bool open_min, std::string message) {
+  return Sentence(
+      [=](const std::string& v) {
+        double x = 0;
+        return absl::SimpleAtod(v, &x) && (open_min ? x > min : x >= min) && x <= max;
+      },
+      std::move(message));
+}
+
+CLI::Validator Probability() { return Between(0, 1, false, "must be between 0 and 1"); }
+CLI::Validator PositiveRate() { return Between(0, 1e9, true, "must be a rate above 0"); }
 
 // Duration options are taken as text and parsed by ParseDurationArg (250ms, 1.5s, 2).
 struct DurationArg {
@@ -162,12 +161,52 @@ int RunServeCommand(ServeArgs& a, CLI::App* sub) {
   return kExitOk;
 }
 
-struct PingArgs {
-  PingOptions opts;
-  DurationArg interval, timeout, duration;
-  double rate = 0;
+// The options ping and heartbeat share, and their text forms.
+struct ClientArgs {
   std::string proto = "stamp";
   bool v4 = false, v6 = false;
+};
+
+void AddClientOptions(CLI::App* sub, ClientOptions& o, ClientArgs& a, const char* quiet_help) {
+  sub->add_option("--proto", a.proto,
+                  "Protocol: stamp (RFC 8762) or seed (the lab's text protocol)")
+      ->capture_default_str()
+      ->type_name("PROTO");
+  sub->add_option("-s,--size", o.size, "Pad each request to SIZE bytes")
+      ->check(AtMost(ClientOptions::kMaxSize))
+      ->type_name("SIZE");
+  sub->add_flag("-q,--quiet", o.quiet, quiet_help);
+  sub->add_flag("--json", o.json, "JSON Lines on stdout: one object per event and a summary");
+  sub->add_option("--sessions", o.sessions,
+                  "Run N concurrent sessions, each its own socket and source port")
+      ->capture_default_str()
+      ->check(AtLeast(1))
+      ->type_name("N");
+  sub->add_option("--sockets", o.sockets,
+                  "Share M sockets among the sessions (default: one per session)")
+      ->check(AtLeast(1))
+      ->type_name("M");
+  sub->add_option("--plot", o.plot_file,
+                  "Write an SVG of RTT over time (timeouts marked) and its distribution")
+      ->type_name("FILE");
+  sub->add_flag("-4", a.v4, "Use IPv4 only");
+  sub->add_flag("-6", a.v6, "Use IPv6 only");
+}
+
+absl::Status FinishClientOptions(const ClientArgs& a, ClientOptions& o) {
+  auto proto = ParseProbeProto(a.proto);
+  if (!proto.ok()) return proto.status();
+  o.proto = *proto;
+  if (a.v4 && a.v6) return absl::InvalidArgumentError("-4 and -6 exclude each other");
+  o.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  return absl::OkStatus();
+}
+
+struct PingArgs {
+  PingOptions opts;
+  ClientArgs client;
+  DurationArg interval, timeout, duration;
+  double rate = 0;
 };
 
 CLI::App* AddPing(CLI::App& app, PingArgs& a) {
@@ -186,43 +225,17 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   sub->add_option("-W,--timeout", a.timeout.text, "Wait D for a reply; later replies are late")
       ->default_str("1s")
       ->type_name("D");
-  sub->add_option("-s,--size", a.opts.size, "Pad each request to SIZE bytes")
-      ->check(AtMost(PingOptions::kMaxSize))
-      ->type_name("SIZE");
-  sub->add_option("--proto", a.proto,
-                  "Protocol: stamp (RFC 8762) or seed (the lab's text protocol)")
-      ->capture_default_str()
-      ->type_name("PROTO");
-  sub->add_flag("-q,--quiet", a.opts.quiet, "Print only the statistics");
-  sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
-  sub->add_option("--sessions", a.opts.sessions,
-                  "Run N concurrent sessions, each its own socket and source port")
-      ->capture_default_str()
-      ->check(AtLeast(1))
-      ->type_name("N");
-  sub->add_option("--sockets", a.opts.sockets,
-                  "Share M sockets among the sessions (default: one per session)")
-      ->check(AtLeast(1))
-      ->type_name("M");
   sub->add_option("--rate", a.rate, "Send PPS probes per second per session (sets -i)")
       ->check(PositiveRate())
       ->type_name("PPS");
   sub->add_option("--duration", a.duration.text, "Send for D instead of -c probes")
       ->type_name("D");
-  sub->add_option("--plot", a.opts.plot_file,
-                  "Write an SVG of RTT over time (timeouts marked) and its distribution")
-      ->type_name("FILE");
-  sub->add_flag("-4", a.v4, "Use IPv4 only");
-  sub->add_flag("-6", a.v6, "Use IPv6 only");
+  AddClientOptions(sub, a.opts, a.client, "Print only the statistics");
   return sub;
 }
 
 int RunPingCommand(PingArgs& a) {
-  auto proto = ParseProbeProto(a.proto);
-  if (!proto.ok()) return Fail(proto.status());
-  a.opts.proto = *proto;
-  if (a.v4 && a.v6) return Fail("-4 and -6 exclude each other");
-  a.opts.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  if (auto s = FinishClientOptions(a.client, a.opts); !s.ok()) return Fail(s);
   if (a.rate > 0 && a.interval.set()) return Fail("--rate and --interval exclude each other");
   if (a.rate > 0) a.opts.interval = static_cast<Nanos>(1e9 / a.rate);
   if (auto s = ParseDurationInto(a.duration, "--duration", &a.opts.duration); !s.ok())
@@ -246,10 +259,9 @@ int RunPingCommand(PingArgs& a) {
 
 struct HeartbeatArgs {
   HeartbeatOptions opts;
+  ClientArgs client;
   DurationArg interval, timeout, phi_pause, metrics_interval;
-  std::string proto = "stamp";
   double phi = 0;
-  bool v4 = false, v6 = false;
 };
 
 CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
@@ -269,13 +281,6 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
   sub->add_option("-W,--timeout", a.timeout.text,
                   "A heartbeat not answered within D is missed (default: the interval)")
       ->type_name("D");
-  sub->add_option("--proto", a.proto,
-                  "Protocol: stamp (RFC 8762) or seed (the lab's text protocol)")
-      ->capture_default_str()
-      ->type_name("PROTO");
-  sub->add_option("-s,--size", a.opts.size, "Pad each heartbeat to SIZE bytes")
-      ->check(AtMost(PingOptions::kMaxSize))
-      ->type_name("SIZE");
   sub->add_option("--misses", a.opts.misses, "Declare the peer down after K consecutive misses")
       ->capture_default_str()
       ->check(AtLeast(1))
@@ -288,37 +293,18 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
                   "Phi accrual: acceptable pause between heartbeats (default: 3 intervals)")
       ->type_name("D");
   sub->add_flag("--exit-on-down", a.opts.exit_on_down, "End the run when the peer is declared down");
-  sub->add_option("--sessions", a.opts.sessions,
-                  "Run N concurrent sessions, each its own socket and source port")
-      ->capture_default_str()
-      ->check(AtLeast(1))
-      ->type_name("N");
-  sub->add_option("--sockets", a.opts.sockets,
-                  "Share M sockets among the sessions (default: one per session)")
-      ->check(AtLeast(1))
-      ->type_name("M");
   sub->add_option("--metrics-file", a.opts.metrics_file,
                   "Write Prometheus metrics to PATH (replaced atomically)")
       ->type_name("PATH");
   sub->add_option("--metrics-interval", a.metrics_interval.text, "Rewrite the metrics file every D")
       ->default_str("5s")
       ->type_name("D");
-  sub->add_flag("-q,--quiet", a.opts.quiet, "Print only state changes and the statistics");
-  sub->add_flag("--json", a.opts.json, "JSON Lines on stdout: one object per event and a summary");
-  sub->add_option("--plot", a.opts.plot_file,
-                  "Write an SVG of RTT over time (timeouts marked) and its distribution")
-      ->type_name("FILE");
-  sub->add_flag("-4", a.v4, "Use IPv4 only");
-  sub->add_flag("-6", a.v6, "Use IPv6 only");
+  AddClientOptions(sub, a.opts, a.client, "Print only state changes and the statistics");
   return sub;
 }
 
 int RunHeartbeatCommand(HeartbeatArgs& a, CLI::App* sub) {
-  auto proto = ParseProbeProto(a.proto);
-  if (!proto.ok()) return Fail(proto.status());
-  a.opts.proto = *proto;
-  if (a.v4 && a.v6) return Fail("-4 and -6 exclude each other");
-  a.opts.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  if (auto s = FinishClientOptions(a.client, a.opts); !s.ok()) return Fail(s);
   if (auto s = ParseDurationInto(a.interval, "--interval", &a.opts.interval); !s.ok()) return Fail(s);
   if (a.opts.interval <= 0) return Fail("--interval: must be greater than 0");
   if (a.timeout.set()) {

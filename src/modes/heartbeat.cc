@@ -359,13 +359,8 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   po.min_std_deviation = std::max<Nanos>(opts.interval / 10, 1);
   po.first_heartbeat_estimate = opts.interval;
   UDPBEAT_ASSIGN_OR_RETURN(detect::PhiAccrualDetector phi, detect::PhiAccrualDetector::Create(po));
-  uring::LoopOptions lo;
-  lo.max_datagram = std::max<size_t>(opts.size, 2048);
-  lo.receive_buffers = opts.sessions > 1 ? 4096 : 256;
-  lo.max_pending_sends = std::max<unsigned>(4096, opts.sessions * 2);
-  lo.ring.sq_entries = opts.sessions > 1 ? 4096 : 1024;
-  lo.ring.cq_entries = opts.sessions > 1 ? 65536 : 16384;
-  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(lo, SystemClock::Get()));
+  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(ClientLoopOptions(opts.sessions, opts.size),
+                                                             SystemClock::Get()));
 
   SessionGroupOptions go;
   go.sessions = std::max<uint32_t>(opts.sessions, 1);

@@ -249,13 +249,8 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   const uint16_t default_port = DefaultPort(opts.proto);
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer,
                            ResolveUdp(opts.target, default_port, opts.family));
-  uring::LoopOptions lo;
-  lo.max_datagram = std::max<size_t>(opts.size, 2048);
-  lo.receive_buffers = opts.sessions > 1 ? 4096 : 256;
-  lo.max_pending_sends = std::max<unsigned>(4096, opts.sessions * 2);
-  lo.ring.sq_entries = opts.sessions > 1 ? 4096 : 1024;
-  lo.ring.cq_entries = opts.sessions > 1 ? 65536 : 16384;
-  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(lo, SystemClock::Get()));
+  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(ClientLoopOptions(opts.sessions, opts.size),
+                                                             SystemClock::Get()));
   auto hp = SplitHostPort(opts.target, default_port);
   std::unique_ptr<PingReporter> reporter =
       opts.json ? MakeJsonPingReporter(peer.ToString(), out, err)

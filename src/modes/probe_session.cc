@@ -179,7 +179,7 @@ void ProbeSession::NoteError(int error) {
   // On a connected socket ECONNREFUSED is the kernel relaying ICMP port unreachable.
   if (error == ECONNREFUSED) {
     ++unreachable_;
-    unreachable_pending_ = true;
+    ++unreachable_unclaimed_;
   } else {
     last_error_ = error;
   }
@@ -200,11 +200,14 @@ void ProbeSession::OnTimer(uint64_t cookie) noexcept {
   // while the tracker iterates.
   expired_.clear();
   stats_.Expire(clock_.Now().nanos(), [this](uint32_t seq) { expired_.push_back(seq); });
+  // Each ICMP error labels one timeout: the errors and the timeouts they caused come in
+  // the same order, but a timeout may fire before the error of an earlier probe arrives.
   for (uint32_t seq : expired_) {
-    observer_.OnTimeout(*this, seq, unreachable_pending_);
+    const bool unreachable = unreachable_unclaimed_ > 0;
+    if (unreachable) --unreachable_unclaimed_;
+    observer_.OnTimeout(*this, seq, unreachable);
     Settled();
   }
-  if (!expired_.empty()) unreachable_pending_ = false;
 }
 
 }  // namespace udpbeat

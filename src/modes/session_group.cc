@@ -62,6 +62,17 @@ class SessionGroup::Demux final : public uring::DatagramHandler {
   std::vector<ProbeSession*> sessions_;
 };
 
+uring::LoopOptions ClientLoopOptions(uint32_t sessions, size_t size) {
+  uring::LoopOptions lo;
+  lo.max_datagram = std::max<size_t>(size, 2048);
+  const bool many = sessions > 1;
+  lo.receive_buffers = many ? 4096 : 256;
+  lo.max_pending_sends = std::max<unsigned>(4096, sessions * 2);
+  lo.ring.sq_entries = many ? 4096 : 1024;
+  lo.ring.cq_entries = many ? 65536 : 16384;
+  return lo;
+}
+
 uint64_t RaiseFileLimit() {
   rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;

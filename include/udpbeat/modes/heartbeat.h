@@ -12,36 +12,28 @@
 #include "absl/status/statusor.h"
 #include "udpbeat/base/exit_code.h"
 #include "udpbeat/detect/phi_accrual.h"
+#include "udpbeat/modes/client_options.h"
 #include "udpbeat/modes/probe_codec.h"
 #include "udpbeat/net/socket_address.h"
 
 namespace udpbeat {
 
-struct HeartbeatOptions {
+struct HeartbeatOptions : ClientOptions {
   static constexpr Nanos kDefaultInterval = kNanosPerSecond;
   static constexpr int kDefaultMisses = 3;
   static constexpr Nanos kDefaultMetricsPeriod = 5 * kNanosPerSecond;
 
-  std::string target;
   Nanos interval = kDefaultInterval;
   int64_t count = 0;                  // 0: until interrupted
   std::optional<Nanos> timeout;       // unset: the interval
-  ProbeProto proto = ProbeProto::kStamp;
-  size_t size = 0;
   int misses = kDefaultMisses;        // K consecutive misses: down
   std::optional<double> phi;          // phi-accrual threshold, when enabled
   // Phi accrual's acceptable pause; unset: 3 × the interval. Its minimum standard
   // deviation is the interval / 10. At -i 1s both are Akka's defaults (3 s, 100 ms).
   std::optional<Nanos> phi_pause;
   bool exit_on_down = false;
-  bool quiet = false;
-  bool json = false;
   std::string metrics_file;
   Nanos metrics_period = kDefaultMetricsPeriod;
-  AddressFamily family = AddressFamily::kAny;
-  uint32_t sessions = 1;              // load tests: N concurrent sessions
-  uint32_t sockets = 0;               // over M sockets (0: one per session)
-  std::string plot_file;              // --plot: an SVG of RTT over time and its distribution
 };
 
 // kExitOk when the run ends with the peer up (in every session), kExitBadOutcome when

@@ -153,7 +153,7 @@ class ProbeSession final : public uring::DatagramHandler, public TimerHandler {
   uint64_t sent_count_ = 0;
   uint64_t unsettled_ = 0;
   uint64_t unreachable_ = 0;
-  bool unreachable_pending_ = false;
+  uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout
   int last_error_ = 0;
   bool finished_ = false;
   bool stop_sending_ = false;

@@ -21,6 +21,10 @@ struct SessionGroupOptions {
   uint32_t sockets = 0;        // 0: one per session
 };
 
+// Event-loop sizing for a client running `sessions` sessions of `size`-byte probes:
+// more receive buffers and a deeper ring when many sessions share the loop.
+uring::LoopOptions ClientLoopOptions(uint32_t sessions, size_t size);
+
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the resulting soft limit.
 uint64_t RaiseFileLimit();
 
