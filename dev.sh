@@ -4,10 +4,12 @@
 #   ./dev.sh demo    install what is missing, build, run `udpbeat serve` on 127.0.0.1
 #                    and `udpbeat ping` against it, then stop the server
 #   ./dev.sh test    install what is missing, build, run the whole test suite: the
-#                    normal build and the AddressSanitizer+UndefinedBehaviorSanitizer one
+#                    normal build, the AddressSanitizer+UndefinedBehaviorSanitizer one,
+#                    and the libFuzzer harnesses (bounded runs)
 #   ./dev.sh bench   install what is missing, build, run the benchmarks (bench/)
 #
-# Build directories: build/ (debugoptimized, warnings are errors), build-asan/.
+# Build directories: build/ (debugoptimized, warnings are errors), build-asan/
+# (AddressSanitizer+UndefinedBehaviorSanitizer), build-fuzz/ (clang, libFuzzer harnesses).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -90,7 +92,7 @@ bench() {
   install_missing "${BENCH_PACKAGES[@]}"
   build
   meson test -C build --benchmark --verbose
-  bench/serve_vs_sockperf.sh
+  bench/side_by_side.sh
 }
 
 case "${1:-}" in
