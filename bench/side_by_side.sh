@@ -13,6 +13,7 @@
 # Prints one table with ratios. Every process is bounded in time and stopped by PID.
 #
 # usage: bench/side_by_side.sh [-q]     (-q: skip (a), the slowest part, ~2 min)
+#        SBS_OUT=FILE keeps the raw figures ("name value unit" lines).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -81,6 +82,7 @@ print(f"udpbeat_load.{n}.rtt_p99 {s.get('rtt_p99_ns', -1) / 1000:.1f} us")
 PY
 done
 
+[[ -n ${SBS_OUT:-} ]] && cp "$out" "$SBS_OUT"
 python3 - "$out" <<'PY'
 import sys, collections
 v = {}
@@ -97,15 +99,15 @@ if any(k.startswith("tput.") for k in v):
     for sect, label in (("tput", "saturated echo, server on one core"),
                         ("sess10k", "10,000 sessions x 10 pps (100k pps)")):
         print(f"\n(a) {label}: server CPU per echoed packet")
-        print(f"{'server':<14}{'replies/s':>11}{'loss %':>8}{'cpu ns/pkt':>12}{'udpbeat/x':>11}")
+        print(f"{'server':<18}{'replies/s':>11}{'loss %':>8}{'cpu ns/pkt':>12}{'udpbeat/x':>11}")
         ub = g(f"{sect}.udpbeat.srv_cpu_s_per_Mpkt")
         for s in ("udpbeat", "ref_echo", "ref_echo_rcvbuf4m", "sockperf_sr", "irtt_server", "seed_py"):
             c = g(f"{sect}.{s}.srv_cpu_s_per_Mpkt")
             if c is None:
                 continue
-            rate = g(f"{sect}.{s}.replies_per_s") or g(f"{sect}.{s}.recv_rate") or 0
+            rate = g(f"{sect}.{s}.replies_per_s") or g(f"{sect}.{s}.reply_rate") or 0
             loss = g(f"{sect}.{s}.loss")
-            print(f"{s:<14}{rate:>11.0f}{(f'{loss:.3f}' if loss is not None else '-'):>8}"
+            print(f"{s:<18}{rate:>11.0f}{(f'{loss:.3f}' if loss is not None else '-'):>8}"
                   f"{c * 1000:>12.0f}{ratio(ub, c):>11}")
 print("\n(b) client RTT on loopback, client and server on different cores (us)")
 print(f"{'client':<30}{'min':>8}{'p50':>8}{'p99':>9}{'p50 udpbeat-seed/x':>20}")

@@ -137,6 +137,8 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   so.receive_buffer = opts.receive_buffer;
   so.send_buffer = opts.receive_buffer;
   so.reuse_port = threads > 1;
+  // The lab's echo needs neither receive time nor TTL; every other mode does.
+  so.receive_metadata = opts.reply != ReplyMode::kEcho;
   std::vector<Worker> workers(threads);
   UDPBEAT_RETURN_IF_ERROR(SetUpWorker(opts, local, so, 0, workers[0]));
   // Port 0 picks a port once; the other threads' sockets join it with SO_REUSEPORT.

@@ -83,31 +83,44 @@ void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
     Bump(counters_.rate_limited);
     return;
   }
+  if (opts_.delay == 0 && opts_.jitter == 0) {
+    // Built straight into the send slot: no copy between reply and send.
+    sending_ = true;
+    answered_ = false;
+    loop_.SendWith(d.socket, d.from, d.payload.size(), [&](std::span<uint8_t> out) {
+      const int64_t len = Answer(d, out);
+      answered_ = len >= 0;
+      return len;
+    });
+    sending_ = false;
+    return;
+  }
+  const int64_t len = Answer(d, reply_buf_);
+  if (len >= 0) Delay(d, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)));
+}
+
+int64_t ServeWorker::Answer(const uring::Datagram& d, std::span<uint8_t> out) {
   RequestContext ctx;
   ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
-  ctx.now = loop_.clock().NowWall();
+  ctx.clock = &loop_.clock();  // T3 read only for STAMP, as late as it can be
   ctx.ttl = d.ttl;
   // Stateless first: a stateful reflector numbers only what it reflects, so a request
   // the loss simulation drops must not consume a number (it then reads as forward loss).
-  const Reply reply = BuildReply(opts_.reply, d.payload, ctx, reply_buf_);
+  const Reply reply = BuildReply(opts_.reply, d.payload, ctx, out);
   if (!reply.ok()) {
     Bump(counters_.malformed);
-    return;
+    return -1;
   }
   if (opts_.loss > 0 && Uniform01() < opts_.loss) {
     Bump(counters_.dropped);
-    return;
+    return -1;
   }
   if (opts_.stamp_stateful && reply.kind == ReplyKind::kStamp) {
     current_ = &d;
-    stamp::SetReflectorSeq(NextSeq(stamp::SenderSsid(d.payload)), reply_buf_);
+    stamp::SetReflectorSeq(NextSeq(stamp::SenderSsid(d.payload)), out);
   }
-  const std::span<const uint8_t> bytes(reply_buf_.data(), reply.length);
-  if (opts_.delay == 0 && opts_.jitter == 0) {
-    SendReply(d.socket, *d.from, bytes);
-  } else {
-    Delay(d, bytes);
-  }
+  if (opts_.delay == 0 && opts_.jitter == 0) Bump(counters_.replied);
+  return static_cast<int64_t>(reply.length);
 }
 
 uint32_t ServeWorker::NextSeq(uint16_t ssid) noexcept {
@@ -118,8 +131,9 @@ uint32_t ServeWorker::NextSeq(uint16_t ssid) noexcept {
 }
 
 void ServeWorker::OnSendError(uring::SocketId, int) noexcept {
-  // Counted as replied when queued; move it over so the counters still add up.
-  Set(counters_.replied, counters_.replied - 1);
+  // A reply counted as replied when it was built moves over, so the counters still add
+  // up; a request refused before its reply was built (no send slot) was never counted.
+  if (!sending_ || answered_) Set(counters_.replied, counters_.replied - 1);
   Bump(counters_.send_errors);
 }
 

@@ -28,13 +28,15 @@ absl::StatusOr<UniqueFd> OpenUdp(int family, const UdpSocketOptions& opts) {
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
   UniqueFd owned(UniqueFd::kAdopt, fd);
-  UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
   UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
-  if (family == AF_INET) {
-    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
-  } else {
-    UDPBEAT_RETURN_IF_ERROR(
-        SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+  if (opts.receive_metadata) {
+    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
+    if (family == AF_INET) {
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+    } else {
+      UDPBEAT_RETURN_IF_ERROR(
+          SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+    }
   }
   if (opts.reuse_port)
     UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));

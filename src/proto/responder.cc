@@ -40,7 +40,7 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
   r.sender_error = s.error;
   r.sender_ttl = ctx.ttl >= 0 && ctx.ttl <= 255 ? static_cast<uint8_t>(ctx.ttl) : 255;
   // T3 last, as close to the send as this function can be.
-  r.timestamp = ToNtp(ctx.now);
+  r.timestamp = ToNtp(ctx.clock != nullptr ? ctx.clock->NowWall() : ctx.now);
   const size_t len = stamp::EncodeReflector(r, request.size(), out);
   stamp::ReflectTrailer(request.subspan(stamp::kMinPacketSize),
                         out.subspan(stamp::kMinPacketSize, len - stamp::kMinPacketSize));

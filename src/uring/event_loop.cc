@@ -35,6 +35,7 @@ struct EventLoop::SendSlot {
   size_t capacity = 0;
   SocketId socket = 0;
   uint16_t generation = 0;
+  bool used_address = false;  // sent as IORING_OP_SEND with a destination address
 };
 
 EventLoop::EventLoop(const LoopOptions& opts, const Clock& clock) : opts_(opts), clock_(clock) {}
@@ -140,28 +141,37 @@ void EventLoop::ArmSignalRead() noexcept {
 
 bool EventLoop::Send(SocketId s, const SocketAddress* to,
                      std::span<const uint8_t> payload) noexcept {
+  return SendWith(s, to, payload.size(), [payload](std::span<uint8_t> out) -> int64_t {
+    if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
+    return static_cast<int64_t>(payload.size());
+  });
+}
+
+bool EventLoop::SendWith(SocketId s, const SocketAddress* to, size_t max_len,
+                         absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept {
   if (free_send_slots_.empty()) ReapCompletions();
   if (free_send_slots_.empty()) {
     ++counters_.send_errors;
     sockets_[s].handler->OnSendError(s, ENOBUFS);
     return false;
   }
+  const uint32_t index = free_send_slots_.back();
+  SendSlot& slot = send_slots_[index];
+  if (slot.capacity < max_len) {
+    // Grows once to the largest datagram seen; never on the steady-state path.
+    slot.capacity = std::max<size_t>(max_len, 256);
+    slot.data = std::make_unique<uint8_t[]>(slot.capacity);
+  }
+  const int64_t len = fill(std::span<uint8_t>(slot.data.get(), max_len));
+  if (len < 0) return false;  // nothing to send; the slot stays free
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) {
     ++counters_.send_errors;
     sockets_[s].handler->OnSendError(s, ENOBUFS);
     return false;
   }
-  const uint32_t index = free_send_slots_.back();
   free_send_slots_.pop_back();
-  SendSlot& slot = send_slots_[index];
-  if (slot.capacity < payload.size()) {
-    // Grows once to the largest datagram seen; never on the steady-state path.
-    slot.capacity = std::max<size_t>(payload.size(), 256);
-    slot.data = std::make_unique<uint8_t[]>(slot.capacity);
-  }
-  if (!payload.empty()) std::memcpy(slot.data.get(), payload.data(), payload.size());
-  slot.iov = {slot.data.get(), payload.size()};
+  slot.iov = {slot.data.get(), static_cast<size_t>(len)};
   slot.msg = {};
   slot.msg.msg_iov = &slot.iov;
   slot.msg.msg_iovlen = 1;
@@ -171,7 +181,21 @@ bool EventLoop::Send(SocketId s, const SocketAddress* to,
     slot.msg.msg_namelen = to->size();
   }
   slot.socket = s;
-  io_uring_prep_sendmsg(sqe, sockets_[s].fd.get(), &slot.msg, 0);
+  if (to != nullptr && send_with_address_) {
+    // sendto(2) semantics: IORING_OP_SEND with a destination address (Linux 6.0) skips
+    // sendmsg's per-datagram msghdr and iovec copies.
+    io_uring_prep_send(sqe, sockets_[s].fd.get(), slot.data.get(), static_cast<size_t>(len), 0);
+    sqe->addr2 = reinterpret_cast<uint64_t>(&slot.name);
+    sqe->addr_len = static_cast<uint16_t>(to->size());
+    slot.used_address = true;
+  } else if (to == nullptr) {
+    // A connected socket: plain send(2).
+    io_uring_prep_send(sqe, sockets_[s].fd.get(), slot.data.get(), static_cast<size_t>(len), 0);
+    slot.used_address = false;
+  } else {
+    io_uring_prep_sendmsg(sqe, sockets_[s].fd.get(), &slot.msg, 0);
+    slot.used_address = false;
+  }
   io_uring_sqe_set_data64(
       sqe, UserData{static_cast<uint8_t>(Op::kSend), slot.generation, index}.Encode());
   ++counters_.sends_queued;
@@ -341,6 +365,11 @@ void EventLoop::HandleSend(uint32_t index, int res) noexcept {
   SendSlot& slot = send_slots_[index];
   ++slot.generation;
   free_send_slots_.push_back(index);
+  if (res == -EDESTADDRREQ && slot.used_address) {
+    // A kernel older than 6.0 ignored the address: use sendmsg from now on (this one
+    // datagram is reported as a send error).
+    send_with_address_ = false;
+  }
   if (res < 0) {
     ++counters_.send_errors;
     sockets_[slot.socket].handler->OnSendError(slot.socket, -res);

@@ -52,6 +52,9 @@ class ServeWorker final : public uring::DatagramHandler, public StampSessions, p
   };
 
   bool RateLimited(const uring::Datagram& d);
+  // Builds the reply to `d` into `out`; its length, or -1 when it is not to be sent
+  // (malformed, or dropped by the loss simulation; counted either way).
+  int64_t Answer(const uring::Datagram& d, std::span<uint8_t> out);
   double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
   void SendReply(uring::SocketId s, const SocketAddress& to, std::span<const uint8_t> bytes);
   void Delay(const uring::Datagram& d, std::span<const uint8_t> bytes);
@@ -68,6 +71,8 @@ class ServeWorker final : public uring::DatagramHandler, public StampSessions, p
   MonoTime delay_timer_due_;
   PeerTable<PeerState> peers_;
   const uring::Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
+  bool sending_ = false;   // inside SendWith for the current datagram
+  bool answered_ = false;  // ... and its reply was built (counted replied)
   ServeCounters counters_;
   uint64_t peers_now_ = 0;
   uint64_t peer_evictions_ = 0;

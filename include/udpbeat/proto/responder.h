@@ -49,7 +49,8 @@ class StampSessions {
 
 struct RequestContext {
   WallTime received;               // receive time: the kernel timestamp where available (T2)
-  WallTime now;                    // the reflector's clock when the reply is built (T3)
+  WallTime now;                    // the reflector's clock when the reply is built (T3),
+  const Clock* clock = nullptr;    // or, when set, read from this clock then (STAMP only)
   int ttl = -1;                    // TTL / hop limit the request arrived with; -1 unknown
   StampSessions* sessions = nullptr;  // null: stateless (reflector seq = sender's seq)
 };

@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "udpbeat/base/unique_fd.h"
 #include "udpbeat/net/socket_address.h"
@@ -103,6 +104,11 @@ class EventLoop {
   // Returns false only when the datagram could not be queued (it is then counted as a
   // send error and reported through OnSendError with -ENOBUFS).
   bool Send(SocketId s, const SocketAddress* to, std::span<const uint8_t> payload) noexcept;
+  // Like Send, but `fill` writes the datagram (at most `max_len` bytes) straight into
+  // the send slot and returns its length, or -1 to send nothing: no intermediate copy.
+  // `fill` must not call Send or SendWith.
+  bool SendWith(SocketId s, const SocketAddress* to, size_t max_len,
+                absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
 
   TimerId ScheduleAt(MonoTime when, TimerHandler* handler, uint64_t cookie = 0) {
     return timers_.Schedule(when, handler, cookie);
@@ -176,6 +182,7 @@ class EventLoop {
   unsigned pending_sqes_ = 0;
   bool stop_ = false;
   bool draining_ = false;
+  bool send_with_address_ = true;
   __kernel_timespec timer_ts_{};
   bool timer_armed_ = false;
   MonoTime timer_deadline_;

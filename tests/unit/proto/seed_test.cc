@@ -102,6 +102,26 @@ TEST(SeedEcho, UppercasesAsciiOnly) {
   EXPECT_EQ(S(out, out.size()), "PING 1 2.5 \x80\xe9Z");
 }
 
+TEST(SeedEcho, EveryByteValueAtEveryPosition) {
+  // The eight-bytes-at-a-time path must agree with the byte rule for all 256 values.
+  for (int b = 0; b < 256; ++b) {
+    for (size_t len : {1u, 7u, 8u, 9u, 17u}) {
+      for (size_t pos = 0; pos < len; ++pos) {
+        std::vector<uint8_t> in(len, 'q'), out(len);
+        in[pos] = static_cast<uint8_t>(b);
+        EncodeEchoReply(in, out);
+        const uint8_t want = (b >= 'a' && b <= 'z') ? static_cast<uint8_t>(b - 32) : b;
+        ASSERT_EQ(out[pos], want) << "byte " << b << " at " << pos << " of " << len;
+        for (size_t k = 0; k < len; ++k) {
+          if (k != pos) {
+            ASSERT_EQ(out[k], 'Q');
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SeedHeartbeat, ReplyFormatAndParse) {
   uint8_t buf[64];
   const size_t n = EncodeHeartbeatReply("17", 0.0001234, buf);
