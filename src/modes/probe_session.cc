@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdlib>
 
 namespace udpbeat {
 namespace {
@@ -124,7 +125,14 @@ void ProbeSession::OnDatagram(const uring::Datagram& d) noexcept {
   info.payload = {reinterpret_cast<const char*>(d.payload.data()), d.payload.size()};
   info.has_time_difference = p.has_time_difference;
   info.time_difference = p.time_difference;
-  Nanos rtt = received - sent.mono;
+  // The RTT is T4 − T1 on one clock: the kernel's receive stamp minus the wall time the
+  // probe was stamped with (as the STAMP fields are), not a difference of two
+  // mono/wall reading pairs, which a preemption between the two reads of a pair would
+  // skew by microseconds. The monotonic RTT only guards against a wall-clock step.
+  const Nanos rtt_mono = received - sent.mono;
+  const Nanos rtt_wall = t4 - sent.wall;
+  constexpr Nanos kClockStepGuard = kNanosPerMilli;
+  Nanos rtt = rtt_wall >= 0 && std::abs(rtt_wall - rtt_mono) < kClockStepGuard ? rtt_wall : rtt_mono;
   if (p.has_timestamps) {
     FillStamp(p, sent, t4, &info);
     // Residence is the reflector's own delay, not the network's; trust it only when

@@ -5,12 +5,13 @@ namespace udpbeat {
 void SessionAggregate::Add(const ProbeSession& s) {
   const StampSummary& o = s.stamp();
   // The first session with STAMP data sets the aggregate's one-way reference; the
-  // others' delays are shifted onto it.
+  // others' delays are shifted onto it: a forward delay recorded as raw − ref_i is
+  // raw − ref_agg = recorded + (ref_i − ref_agg); a backward one the opposite way.
   if (o.has_ref && !stamp.has_ref) {
     stamp.has_ref = true;
     stamp.offset_ref = o.offset_ref;
   }
-  stats.Merge(s.stats(), o.has_ref ? stamp.offset_ref - o.offset_ref : 0);
+  stats.Merge(s.stats(), o.has_ref ? o.offset_ref - stamp.offset_ref : 0);
   send_lag.Merge(s.send_lag());
   unreachable += s.unreachable();
   stamp.residence.Merge(o.residence);

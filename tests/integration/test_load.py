@@ -45,6 +45,13 @@ class LoadTest(UdpbeatTestCase):
         # 20 pps for 3 s: 60 probes per session, give or take the one on the boundary.
         for x in sessions:
             self.assertIn(x["sent"], (59, 60, 61), x)
+        # The merged one-way delays: on loopback with one clock both directions are small
+        # and never negative, whatever each session's clock-offset reference was (sessions
+        # record one-way delays against their own reference; the merge shifts them).
+        for d in ("forward", "backward"):
+            self.assertGreaterEqual(summary[d + "_min_ns"], 0, summary)
+            self.assertLess(summary[d + "_avg_ns"], 20e6, summary)
+            self.assertGreaterEqual(summary[d + "_raw_min_ns"], 0, summary)
         c = s.stop()
         self.assertCounters(c, received=summary["sent"], replied=summary["sent"], dropped=0,
                             malformed=0, send_errors=0, kernel_drops=0)

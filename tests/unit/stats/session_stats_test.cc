@@ -134,3 +134,38 @@ TEST(SessionStatsTest, MergeCombinesEverything) {
 
 }  // namespace
 }  // namespace udpbeat::stats
+
+namespace udpbeat::stats {
+namespace {
+
+TEST(DelayStatsMergeShifted, ShiftsSummaryAndHistogram) {
+  DelayStats a, b, want;
+  for (int64_t v : {1000, 2000, 3000}) {
+    b.Record(v);
+    want.Record(v + 500);
+  }
+  a.MergeShifted(b, 500);
+  EXPECT_EQ(a.count(), 3u);
+  EXPECT_DOUBLE_EQ(a.summary().min(), 1500);
+  EXPECT_DOUBLE_EQ(a.summary().max(), 3500);
+  EXPECT_DOUBLE_EQ(a.summary().mean(), want.summary().mean());
+  EXPECT_NEAR(a.summary().mdev(), want.summary().mdev(), 1e-9);
+  for (double p : {0.0, 50.0, 100.0}) {
+    EXPECT_NEAR(static_cast<double>(a.histogram().Percentile(p)),
+                static_cast<double>(want.histogram().Percentile(p)),
+                0.01 * static_cast<double>(want.histogram().Percentile(p)));
+  }
+  EXPECT_DOUBLE_EQ(a.jitter().jitter_ns(), b.jitter().jitter_ns());
+}
+
+TEST(SessionStatsMerge, OneWayShiftMovesForwardAndBackwardOppositeWays) {
+  SessionStats agg(1), s(16);
+  s.RecordOneWay(Direction::kForward, 10'000);
+  s.RecordOneWay(Direction::kBackward, 20'000);
+  agg.Merge(s, 3'000);
+  EXPECT_DOUBLE_EQ(agg.one_way(Direction::kForward).summary().min(), 13'000);
+  EXPECT_DOUBLE_EQ(agg.one_way(Direction::kBackward).summary().min(), 17'000);
+}
+
+}  // namespace
+}  // namespace udpbeat::stats
