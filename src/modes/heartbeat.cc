@@ -156,12 +156,11 @@ class HeartbeatMonitor final : public ProbeObserver,
 
   void PrintSummary() {
     const MonoTime now = clock_.Now();
-    SessionAggregate aggregate;
+    const SessionAggregate aggregate = SessionAggregate::Of(*group_, false);
     uint64_t unreachable = 0;
     int outages = 0;
     Nanos down = 0;
     for (size_t i = 0; i < group_->size(); ++i) {
-      aggregate.Add(group_->session(i));
       outages += watches_[i].state.outages();
       down += watches_[i].state.TimeDown(now);
     }

@@ -109,14 +109,7 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   }
 
   // Merges every session (finishing them first when `finish`).
-  SessionAggregate Collect(bool finish) const {
-    SessionAggregate a;
-    for (size_t i = 0; i < group_->size(); ++i) {
-      if (finish) group_->session(i).Finish();
-      a.Add(group_->session(i));
-    }
-    return a;
-  }
+  SessionAggregate Collect(bool finish) const { return SessionAggregate::Of(*group_, finish); }
 
   PingSummary Summary(const SessionAggregate& a) const {
     PingSummary p;

@@ -153,10 +153,12 @@ void ProbeSession::OnDatagram(const uring::Datagram& d) noexcept {
   if (info.has_timestamps && info.kind != ReplyClass::kDuplicate) {
     if (!stamp_.has_ref) {
       stamp_.has_ref = true;
-      stamp_.offset_ref = info.clock_offset;
+      const Nanos half_rtt = (info.forward + info.backward + 1) / 2;  // ((T4−T1)−(T3−T2))/2
+      stamp_.forward_ref = info.clock_offset - half_rtt;
+      stamp_.backward_ref = info.clock_offset + half_rtt;
     }
-    stats_.RecordOneWay(stats::Direction::kForward, info.forward - stamp_.offset_ref);
-    stats_.RecordOneWay(stats::Direction::kBackward, info.backward + stamp_.offset_ref);
+    stats_.RecordOneWay(stats::Direction::kForward, info.forward - stamp_.forward_ref);
+    stats_.RecordOneWay(stats::Direction::kBackward, info.backward + stamp_.backward_ref);
     stats_.RecordClockOffset(info.clock_offset);
     stamp_.residence.Add(static_cast<double>(info.residence));
     if (stamp_.best_rtt < 0 || rtt < stamp_.best_rtt) {

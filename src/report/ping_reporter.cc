@@ -182,12 +182,12 @@ nlohmann::json SummaryJson(const PingSummary& p, const std::string& target) {
     j["residence_max_ns"] = st.residence.max();
     j["clock_offset_ns"] = st.best_offset;
     j["clock_offset_avg_ns"] = s.clock_offset().mean();
-    // One-way delays are recorded relative to offset_ref (see StampSummary).
-    const Nanos ref = st.offset_ref;
-    AddDelay(j, "forward_raw", s.one_way(stats::Direction::kForward), ref);
-    AddDelay(j, "backward_raw", s.one_way(stats::Direction::kBackward), -ref);
-    AddDelay(j, "forward", s.one_way(stats::Direction::kForward), ref - st.best_offset);
-    AddDelay(j, "backward", s.one_way(stats::Direction::kBackward), st.best_offset - ref);
+    // One-way delays are recorded against references (see StampSummary).
+    const Nanos fref = st.forward_ref, bref = st.backward_ref;
+    AddDelay(j, "forward_raw", s.one_way(stats::Direction::kForward), fref);
+    AddDelay(j, "backward_raw", s.one_way(stats::Direction::kBackward), -bref);
+    AddDelay(j, "forward", s.one_way(stats::Direction::kForward), fref - st.best_offset);
+    AddDelay(j, "backward", s.one_way(stats::Direction::kBackward), st.best_offset - bref);
     j["reflector_stateful"] = st.reflector_stateful;
     if (st.reflector_stateful) {
       j["forward_lost"] = st.forward_lost;
@@ -244,14 +244,14 @@ void WriteRichStatistics(const stats::SessionStats& s, const StampSummary* stamp
              Ms(stamp->best_offset),
              stamp->best_offset >= 500 ? "ahead" : stamp->best_offset <= -500 ? "behind" : "in step",
              Ms(stamp->best_rtt), Ms(s.clock_offset().mean()));
-  // One-way delays are recorded relative to offset_ref (see StampSummary).
-  const Nanos ref = stamp->offset_ref;
+  // One-way delays are recorded against references (see StampSummary).
+  const Nanos fref = stamp->forward_ref, bref = stamp->backward_ref;
   WriteDelayLine("forward one-way (offset-corrected)", s.one_way(stats::Direction::kForward),
-                 ref - stamp->best_offset, out);
+                 fref - stamp->best_offset, out);
   WriteDelayLine("backward one-way (offset-corrected)", s.one_way(stats::Direction::kBackward),
-                 stamp->best_offset - ref, out);
-  WriteDelayLine("forward one-way (raw)", s.one_way(stats::Direction::kForward), ref, out);
-  WriteDelayLine("backward one-way (raw)", s.one_way(stats::Direction::kBackward), -ref, out);
+                 stamp->best_offset - bref, out);
+  WriteDelayLine("forward one-way (raw)", s.one_way(stats::Direction::kForward), fref, out);
+  WriteDelayLine("backward one-way (raw)", s.one_way(stats::Direction::kBackward), -bref, out);
   if (stamp->reflector_stateful) {
     out << absl::StrFormat("loss forward %d, backward %d (stateful reflector)\n",
                            stamp->forward_lost, s.lost() - stamp->forward_lost);

@@ -52,6 +52,11 @@ class LoadTest(UdpbeatTestCase):
             self.assertGreaterEqual(summary[d + "_min_ns"], 0, summary)
             self.assertLess(summary[d + "_avg_ns"], 20e6, summary)
             self.assertGreaterEqual(summary[d + "_raw_min_ns"], 0, summary)
+            # Percentiles agree with the round trips: no direction's median can exceed
+            # the RTT's 99th percentile on an idle loopback (a broken merge put every
+            # percentile at one clamped value far above it).
+            self.assertLessEqual(summary[d + "_p50_ns"], summary["rtt_p99_ns"], summary)
+            self.assertLessEqual(summary[d + "_p50_ns"], summary[d + "_p99_ns"], summary)
         c = s.stop()
         self.assertCounters(c, received=summary["sent"], replied=summary["sent"], dropped=0,
                             malformed=0, send_errors=0, kernel_drops=0)

@@ -62,14 +62,18 @@ struct ReplyInfo {
 
 // STAMP figures beyond the statistics engine's.
 //
-// One-way delays are recorded relative to `offset_ref`, the clock offset of the first
-// exchange (forward − ref, backward + ref), so that they stay near the true delays and
-// positive — the histogram covers positive values — even when the reflector's clock is
-// far off. Raw delays are recorded + ref (forward) and recorded − ref (backward);
-// offset-corrected ones are raw ∓ best_offset.
+// One-way delays are recorded against references taken from the first exchange, so
+// that they stay near the true delays and never negative (the histogram covers positive
+// values) however far off the reflector's clock is. With that exchange's offset
+// estimate o and round trip r, the true offset lies in [o − r/2, o + r/2], so
+//   forward recorded  = (T2 − T1) − forward_ref,  forward_ref  = o − r/2, and
+//   backward recorded = (T4 − T3) + backward_ref, backward_ref = o + r/2
+// are both ≥ the true one-way delay ≥ 0. Raw delays are recorded + forward_ref and
+// recorded − backward_ref; offset-corrected ones are raw ∓ best_offset.
 struct StampSummary {
   bool has_ref = false;
-  Nanos offset_ref = 0;
+  Nanos forward_ref = 0;
+  Nanos backward_ref = 0;
   stats::RunningSummary residence;
   Nanos best_rtt = -1;        // fastest exchange seen
   Nanos best_offset = 0;      // its clock offset: the least disturbed by queueing

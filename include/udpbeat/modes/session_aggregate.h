@@ -3,7 +3,10 @@
 #ifndef UDPBEAT_MODES_SESSION_AGGREGATE_H_
 #define UDPBEAT_MODES_SESSION_AGGREGATE_H_
 
+#include <span>
+
 #include "udpbeat/modes/probe_session.h"
+#include "udpbeat/modes/session_group.h"
 #include "udpbeat/stats/session_stats.h"
 
 namespace udpbeat {
@@ -14,7 +17,8 @@ struct SessionAggregate {
   stats::DelayStats send_lag;
   uint64_t unreachable = 0;
 
-  void Add(const ProbeSession& s);
+  // Merges every session of `group`, finishing each first when `finish`.
+  static SessionAggregate Of(SessionGroup& group, bool finish);
 };
 
 }  // namespace udpbeat

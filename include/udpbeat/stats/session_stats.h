@@ -145,14 +145,14 @@ class SessionStats {
   // the max, summaries/histograms merge exactly, jitter is the count-weighted
   // mean (jitter.h). The other's sequence window is not merged: Finish()
   // sessions before merging them when their loss must be final.
-  // `one_way_shift` is added to the other's forward delays and subtracted from its
-  // backward ones: sessions that recorded one-way delays against different clock-offset
-  // references merge onto this one's reference.
-  void Merge(const SessionStats& other, int64_t one_way_shift = 0) noexcept {
+  // The shifts are added to the other's forward and backward one-way delays: sessions
+  // that recorded them against different references merge onto this one's.
+  void Merge(const SessionStats& other, int64_t forward_shift = 0,
+             int64_t backward_shift = 0) noexcept {
     tracker_.MergeCounters(other.tracker_.counters());
     rtt_.Merge(other.rtt_);
-    forward_.MergeShifted(other.forward_, one_way_shift);
-    backward_.MergeShifted(other.backward_, -one_way_shift);
+    forward_.MergeShifted(other.forward_, forward_shift);
+    backward_.MergeShifted(other.backward_, backward_shift);
     clock_offset_.Merge(other.clock_offset_);
     malformed_ += other.malformed_;
   }

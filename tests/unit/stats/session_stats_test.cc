@@ -158,13 +158,13 @@ TEST(DelayStatsMergeShifted, ShiftsSummaryAndHistogram) {
   EXPECT_DOUBLE_EQ(a.jitter().jitter_ns(), b.jitter().jitter_ns());
 }
 
-TEST(SessionStatsMerge, OneWayShiftMovesForwardAndBackwardOppositeWays) {
+TEST(SessionStatsMerge, OneWayShiftsApplyPerDirection) {
   SessionStats agg(1), s(16);
   s.RecordOneWay(Direction::kForward, 10'000);
   s.RecordOneWay(Direction::kBackward, 20'000);
-  agg.Merge(s, 3'000);
+  agg.Merge(s, 3'000, 5'000);
   EXPECT_DOUBLE_EQ(agg.one_way(Direction::kForward).summary().min(), 13'000);
-  EXPECT_DOUBLE_EQ(agg.one_way(Direction::kBackward).summary().min(), 17'000);
+  EXPECT_DOUBLE_EQ(agg.one_way(Direction::kBackward).summary().min(), 25'000);
 }
 
 }  // namespace
