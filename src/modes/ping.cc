@@ -42,7 +42,6 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
 
   // ProbeObserver: per-event output only when there is one session to follow.
   void OnReply(ProbeSession&, const ReplyInfo& r) override {
-    ++replies_;
     if (!opts_.plot_file.empty() && r.kind != ReplyClass::kDuplicate)
       plot_.AddRtt(loop_.clock().Now() - start_, r.rtt);
     if (single()) reporter_.OnReply(r);
@@ -141,7 +140,6 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
 
   // --duration reached: no new probes; what is in flight settles (or times out).
   void StopSending() {
-    stop_sending_ = true;
     bool any_pending = false;
     for (size_t i = 0; i < group_->size(); ++i)
       any_pending |= group_->session(i).stats().in_flight() > 0;
@@ -189,8 +187,6 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
   PlotRecorder plot_;
   MonoTime start_;
   size_t done_ = 0;
-  uint64_t replies_ = 0;
-  bool stop_sending_ = false;
   bool lingering_ = false;
   bool progress_shown_ = false;
   uint64_t last_sent_ = 0, last_received_ = 0;

@@ -16,7 +16,6 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& opts) {
     rc = io_uring_queue_init_params(opts.sq_entries, &ring->ring_, &params);
     if (rc == 0) {
       ring->flags_ = flags;
-      ring->features_ = params.features;
       return ring;
     }
     if (rc != -EINVAL) break;  // only an unknown flag is worth retrying without

@@ -31,13 +31,11 @@ class Ring {
 
   io_uring* get() noexcept { return &ring_; }
   unsigned setup_flags() const noexcept { return flags_; }
-  unsigned features() const noexcept { return features_; }
 
  private:
   Ring() = default;
   io_uring ring_{};
   unsigned flags_ = 0;
-  unsigned features_ = 0;  // IORING_FEAT_* the kernel reported
 };
 
 }  // namespace udpbeat::uring
