@@ -123,6 +123,7 @@ absl::Status SetUpWorker(const ServeOptions& opts, const SocketAddress& addr,
   w.server = std::make_unique<ServeWorker>(opts, *w.loop, i);
   UDPBEAT_RETURN_IF_ERROR(w.loop->AddSocket(std::move(fd), w.server.get()).status());
   if (i > 0) UDPBEAT_RETURN_IF_ERROR(w.loop->EnableRemoteStop());
+  w.loop->SetPreSubmitHook(w.server.get());
   w.server->StartTimers();
   return absl::OkStatus();
 }

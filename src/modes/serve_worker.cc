@@ -90,6 +90,7 @@ void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
     loop_.SendWith(d.socket, d.from, d.payload.size(), [&](std::span<uint8_t> out) {
       const int64_t len = Answer(d, out);
       answered_ = len >= 0;
+      if (answered_ && reply_is_stamp_) late_stamps_.push_back(out.data());
       return len;
     });
     sending_ = false;
@@ -97,6 +98,13 @@ void ServeWorker::OnDatagram(const uring::Datagram& d) noexcept {
   }
   const int64_t len = Answer(d, reply_buf_);
   if (len >= 0) Delay(d, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)));
+}
+
+void ServeWorker::BeforeSubmit(WallTime now) noexcept {
+  // T3 as late as user space can stamp it: microseconds before the kernel sends the
+  // reply, however many requests this loop turn answered before it.
+  for (uint8_t* reply : late_stamps_) stamp::SetReflectorTimestamp(ToNtp(now), reply);
+  late_stamps_.clear();
 }
 
 int64_t ServeWorker::Answer(const uring::Datagram& d, std::span<uint8_t> out) {
@@ -107,6 +115,7 @@ int64_t ServeWorker::Answer(const uring::Datagram& d, std::span<uint8_t> out) {
   // Stateless first: a stateful reflector numbers only what it reflects, so a request
   // the loss simulation drops must not consume a number (it then reads as forward loss).
   const Reply reply = BuildReply(opts_.reply, d.payload, ctx, out);
+  reply_is_stamp_ = reply.ok() && reply.kind == ReplyKind::kStamp;
   if (!reply.ok()) {
     Bump(counters_.malformed);
     return -1;
@@ -151,12 +160,6 @@ void ServeWorker::OnTimer(uint64_t cookie) noexcept {
   ArmDelayTimer();
 }
 
-void ServeWorker::SendReply(uring::SocketId s, const SocketAddress& to,
-                            std::span<const uint8_t> bytes) {
-  Bump(counters_.replied);
-  loop_.Send(s, &to, bytes);
-}
-
 void ServeWorker::Delay(const uring::Datagram& d, std::span<const uint8_t> bytes) {
   if (delayed_.size() >= kMaxDelayedReplies) {
     Bump(counters_.dropped);
@@ -173,7 +176,10 @@ void ServeWorker::Delay(const uring::Datagram& d, std::span<const uint8_t> bytes
 
 void ServeWorker::SendTop() {
   const Delayed& top = delayed_.top();
-  SendReply(top.socket, top.to, top.bytes);
+  Bump(counters_.replied);
+  // A delayed STAMP reply keeps the T3 it was built with: the simulated delay stands
+  // for the network's, so it must not show as the reflector's residence.
+  loop_.Send(top.socket, &top.to, top.bytes);
   delayed_.pop();
 }
 

@@ -109,6 +109,8 @@ void SetReflectorSeq(uint32_t seq, std::span<uint8_t> packet) noexcept {
   if (packet.size() >= 4) Put32(packet.data(), seq);
 }
 
+void SetReflectorTimestamp(NtpTimestamp t3, uint8_t* packet) noexcept { PutNtp(packet + 4, t3); }
+
 bool LooksLikeSender(std::span<const uint8_t> data) noexcept {
   if (data.size() < kMinPacketSize) return false;
   const auto mbz = data.subspan(16, kMinPacketSize - 16);

@@ -99,6 +99,7 @@ io_uring_sqe* EventLoop::GetSqe() noexcept {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_->get());
   if (sqe == nullptr) {
     // SQ full: push what is queued now (rare: the SQ is sized for a turn's batch).
+    BeforeSubmit();
     const int n = io_uring_submit(ring_->get());
     ++counters_.submit_calls;
     if (n > 0) counters_.sqes_submitted += n;
@@ -227,6 +228,7 @@ int EventLoop::SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept {
   ts.tv_nsec = max_wait % kNanosPerSecond;
   io_uring_cqe* cqe = nullptr;
   const unsigned queued = pending_sqes_;
+  BeforeSubmit();
   const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &cqe, wait_nr, &ts, nullptr);
   ++counters_.submit_calls;
   // liburing returns the submitted count, or -ETIME/-EINTR when the wait ended empty;
@@ -277,6 +279,10 @@ absl::Status EventLoop::RunOnce(Nanos max_wait) {
   return absl::OkStatus();
 }
 
+void EventLoop::BeforeSubmit() noexcept {
+  if (pre_submit_ != nullptr && pending_sqes_ > 0) pre_submit_->BeforeSubmit(clock_.NowWall());
+}
+
 void EventLoop::FinishTurn() noexcept {
   turn_mono_ = clock_.Now();
   turn_wall_ = clock_.NowWall();
@@ -313,6 +319,7 @@ absl::Status EventLoop::Run() {
     ++counters_.turns;
     if (auto next = timers_.NextDeadline()) ArmLoopTimer(*next);
     const unsigned queued = pending_sqes_;
+    BeforeSubmit();
     const int rc = io_uring_submit_and_wait(ring_->get(), 1);
     ++counters_.submit_calls;
     if (rc < 0 && rc != -EINTR && rc != -ETIME) return absl::ErrnoToStatus(-rc, "io_uring_enter");

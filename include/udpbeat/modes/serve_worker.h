@@ -18,7 +18,10 @@
 
 namespace udpbeat {
 
-class ServeWorker final : public uring::DatagramHandler, public StampSessions, public TimerHandler {
+class ServeWorker final : public uring::DatagramHandler,
+                          public uring::PreSubmitHook,
+                          public StampSessions,
+                          public TimerHandler {
  public:
   // `seed_offset` keeps workers' random streams apart while one --seed fixes them all.
   ServeWorker(const ServeOptions& opts, uring::EventLoop& loop, uint64_t seed_offset);
@@ -32,6 +35,8 @@ class ServeWorker final : public uring::DatagramHandler, public StampSessions, p
   void OnSendError(uring::SocketId, int) noexcept override;
   uint32_t NextSeq(uint16_t ssid) noexcept override;
   void OnTimer(uint64_t cookie) noexcept override;
+  // Writes T3 into the STAMP replies queued since the last submit.
+  void BeforeSubmit(WallTime now) noexcept override;
 
  private:
   // What the server remembers per peer.
@@ -56,7 +61,6 @@ class ServeWorker final : public uring::DatagramHandler, public StampSessions, p
   // (malformed, or dropped by the loss simulation; counted either way).
   int64_t Answer(const uring::Datagram& d, std::span<uint8_t> out);
   double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  void SendReply(uring::SocketId s, const SocketAddress& to, std::span<const uint8_t> bytes);
   void Delay(const uring::Datagram& d, std::span<const uint8_t> bytes);
   void SendTop();
   void ArmDelayTimer();
@@ -71,6 +75,8 @@ class ServeWorker final : public uring::DatagramHandler, public StampSessions, p
   MonoTime delay_timer_due_;
   PeerTable<PeerState> peers_;
   const uring::Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
+  std::vector<uint8_t*> late_stamps_;  // queued STAMP replies awaiting their T3
+  bool reply_is_stamp_ = false;        // the last reply Answer built was STAMP
   bool sending_ = false;   // inside SendWith for the current datagram
   bool answered_ = false;  // ... and its reply was built (counted replied)
   ServeCounters counters_;

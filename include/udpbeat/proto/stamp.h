@@ -77,6 +77,9 @@ bool LooksLikeSender(std::span<const uint8_t> data) noexcept;
 uint16_t SenderSsid(std::span<const uint8_t> data) noexcept;
 // Overwrites the sequence number (octets 0..3) of an encoded reflector packet.
 void SetReflectorSeq(uint32_t seq, std::span<uint8_t> packet) noexcept;
+// Overwrites the transmit timestamp T3 (octets 4..11) of an encoded reflector packet
+// of at least 44 octets.
+void SetReflectorTimestamp(NtpTimestamp t3, uint8_t* packet) noexcept;
 
 // Octets after the 44-octet base of a request, as the reflector returns them: RFC 8972
 // TLVs are copied with the U (unrecognized) flag set, except Extra Padding (type 1);

@@ -61,6 +61,16 @@ class DatagramHandler {
   virtual void OnSendError(SocketId, int /*error*/) noexcept {}
 };
 
+// Called right before queued requests go to the kernel (each io_uring_enter that
+// submits), with the time then: lets a handler write a transmit timestamp (STAMP's T3)
+// into datagrams it queued during the turn, as close to their departure as user space
+// can. Slot buffers returned to SendWith's `fill` stay writable until then.
+class PreSubmitHook {
+ public:
+  virtual ~PreSubmitHook() = default;
+  virtual void BeforeSubmit(WallTime now) noexcept = 0;
+};
+
 class SignalHandler {
  public:
   virtual ~SignalHandler() = default;
@@ -116,6 +126,7 @@ class EventLoop {
   void CancelTimer(TimerId id) { timers_.Cancel(id); }
 
   void SetSignalHandler(SignalHandler* h) noexcept { signal_handler_ = h; }
+  void SetPreSubmitHook(PreSubmitHook* h) noexcept { pre_submit_ = h; }
 
   // Runs turns until Stop(); then sends everything still queued and waits (bounded) for
   // those sends to complete.
@@ -158,6 +169,7 @@ class EventLoop {
   int SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept;
   void ReapCompletions() noexcept;
   void FinishTurn() noexcept;
+  void BeforeSubmit() noexcept;
   void ArmLoopTimer(MonoTime deadline) noexcept;
   void DrainCq() noexcept;
 
@@ -176,6 +188,7 @@ class EventLoop {
   std::atomic<bool> remote_stop_{false};
   signalfd_siginfo signal_info_{};
   SignalHandler* signal_handler_ = nullptr;
+  PreSubmitHook* pre_submit_ = nullptr;
   LoopCounters counters_;
   MonoTime turn_mono_;
   WallTime turn_wall_;
