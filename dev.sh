@@ -53,21 +53,36 @@ build() {
   meson compile -C build >/dev/null
 }
 
+# The demo server's PID and output file: globals, so the EXIT trap still sees them.
+DEMO_PID=""
+DEMO_OUT=""
+stop_demo_server() {
+  if [[ -n $DEMO_PID ]]; then
+    kill -INT "$DEMO_PID" 2>/dev/null || true
+    wait "$DEMO_PID" 2>/dev/null || true
+    DEMO_PID=""
+    cat "$DEMO_OUT"
+  fi
+  [[ -n $DEMO_OUT ]] && rm -f "$DEMO_OUT"
+  DEMO_OUT=""
+}
+
 demo() {
   build
-  local out port pid
-  out=$(mktemp)
-  ./build/udpbeat serve --bind 127.0.0.1:0 >"$out" &
-  pid=$!
-  trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; cat "$out"; rm -f "$out"' EXIT
+  local port=""
+  DEMO_OUT=$(mktemp)
+  trap stop_demo_server EXIT
+  ./build/udpbeat serve --bind 127.0.0.1:0 >"$DEMO_OUT" 2>&1 &
+  DEMO_PID=$!
   for _ in $(seq 50); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out")
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$DEMO_OUT")
     [[ -n $port ]] && break
     sleep 0.1
   done
-  [[ -n ${port:-} ]] || { echo "dev.sh: udpbeat serve did not start" >&2; exit 1; }
+  [[ -n $port ]] || { echo "dev.sh: udpbeat serve did not start" >&2; exit 1; }
   echo "\$ udpbeat ping 127.0.0.1:$port -c 10"
   ./build/udpbeat ping "127.0.0.1:$port" -c 10
+  stop_demo_server
 }
 
 run_tests() {
