@@ -28,6 +28,31 @@ void PutNtp(uint8_t* p, NtpTimestamp t) {
   Put32(p + 4, t.fraction);
 }
 
+// Octets 0..15 are laid out alike in both packets (RFC 8762 §4.2.1, §4.3.1):
+// sequence | timestamp | error estimate | SSID (RFC 8972).
+template <typename Packet>
+void GetHeader(const uint8_t* p, Packet* out) {
+  out->seq = Get32(p);
+  out->timestamp = GetNtp(p + 4);
+  out->error = ErrorEstimate::Decode(Get16(p + 12));
+  out->ssid = Get16(p + 14);
+}
+
+template <typename Packet>
+void PutHeader(uint8_t* p, const Packet& in) {
+  Put32(p, in.seq);
+  PutNtp(p + 4, in.timestamp);
+  Put16(p + 12, in.error.Encode());
+  Put16(p + 14, in.ssid);
+}
+
+// The `length` zeroed octets a packet is encoded into, or null when it cannot be.
+uint8_t* Zeroed(size_t length, std::span<uint8_t> out) {
+  if (length < kMinPacketSize || out.size() < length) return nullptr;
+  std::memset(out.data(), 0, length);
+  return out.data();
+}
+
 // RFC 8972 §4: TLV header = flags (U M I R R R R R) | type | 16-bit length.
 constexpr size_t kTlvHeader = 4;
 constexpr uint8_t kTlvUnrecognized = 0x80;
@@ -51,21 +76,14 @@ double ErrorEstimate::seconds() const noexcept {
 
 DecodeError DecodeSender(std::span<const uint8_t> data, SenderPacket* out) noexcept {
   if (data.size() < kMinPacketSize) return DecodeError::kTooShort;
-  const uint8_t* p = data.data();
-  out->seq = Get32(p);
-  out->timestamp = GetNtp(p + 4);
-  out->error = ErrorEstimate::Decode(Get16(p + 12));
-  out->ssid = Get16(p + 14);
+  GetHeader(data.data(), out);
   return DecodeError::kNone;
 }
 
 DecodeError DecodeReflector(std::span<const uint8_t> data, ReflectorPacket* out) noexcept {
   if (data.size() < kMinPacketSize) return DecodeError::kTooShort;
   const uint8_t* p = data.data();
-  out->seq = Get32(p);
-  out->timestamp = GetNtp(p + 4);
-  out->error = ErrorEstimate::Decode(Get16(p + 12));
-  out->ssid = Get16(p + 14);
+  GetHeader(p, out);
   out->receive_timestamp = GetNtp(p + 16);
   out->sender_seq = Get32(p + 24);
   out->sender_timestamp = GetNtp(p + 28);
@@ -75,24 +93,16 @@ DecodeError DecodeReflector(std::span<const uint8_t> data, ReflectorPacket* out)
 }
 
 size_t EncodeSender(const SenderPacket& s, size_t length, std::span<uint8_t> out) noexcept {
-  if (length < kMinPacketSize || out.size() < length) return 0;
-  uint8_t* p = out.data();
-  std::memset(p, 0, length);
-  Put32(p, s.seq);
-  PutNtp(p + 4, s.timestamp);
-  Put16(p + 12, s.error.Encode());
-  Put16(p + 14, s.ssid);
+  uint8_t* p = Zeroed(length, out);
+  if (p == nullptr) return 0;
+  PutHeader(p, s);
   return length;
 }
 
 size_t EncodeReflector(const ReflectorPacket& r, size_t length, std::span<uint8_t> out) noexcept {
-  if (length < kMinPacketSize || out.size() < length) return 0;
-  uint8_t* p = out.data();
-  std::memset(p, 0, length);
-  Put32(p, r.seq);
-  PutNtp(p + 4, r.timestamp);
-  Put16(p + 12, r.error.Encode());
-  Put16(p + 14, r.ssid);
+  uint8_t* p = Zeroed(length, out);
+  if (p == nullptr) return 0;
+  PutHeader(p, r);
   PutNtp(p + 16, r.receive_timestamp);
   Put32(p + 24, r.sender_seq);
   PutNtp(p + 28, r.sender_timestamp);
