@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "udpbeat/proto/responder.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
 namespace udpbeat {
 namespace {
@@ -17,14 +17,14 @@ void BM_SeedEncodeRequest(benchmark::State& state) {
   uint8_t buf[128];
   uint64_t seq = 1;
   const WallTime t = WallTime::FromNanos(1'700'000'000'123'456'789);
-  for (auto _ : state) benchmark::DoNotOptimize(seed::EncodeRequest(seed::Keyword::kPing, seq++, t, 0, buf));
+  for (auto _ : state) benchmark::DoNotOptimize(lab::EncodeRequest(lab::Keyword::kPing, seq++, t, 0, buf));
 }
 BENCHMARK(BM_SeedEncodeRequest);
 
 void BM_SeedParseRequest(benchmark::State& state) {
   const auto req = Bytes("Ping 12345 1700000000.123456789");
-  seed::Request r;
-  for (auto _ : state) benchmark::DoNotOptimize(seed::ParseRequest(req, &r));
+  lab::Request r;
+  for (auto _ : state) benchmark::DoNotOptimize(lab::ParseRequest(req, &r));
 }
 BENCHMARK(BM_SeedParseRequest);
 

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
-#include "udpbeat/modes/session_aggregate.h"
-#include "udpbeat/modes/session_group.h"
+#include "udpbeat/engine/session_aggregate.h"
+#include "udpbeat/engine/session_group.h"
 #include "udpbeat/report/ping_reporter.h"
 #include "udpbeat/report/svg_plot.h"
 #include "udpbeat/uring/event_loop.h"

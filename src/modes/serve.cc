@@ -7,24 +7,13 @@
 
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
-#include "udpbeat/modes/serve_worker.h"
+#include "udpbeat/engine/serve_worker.h"
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/report/metrics_file.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
 
-void ServeCounters::Merge(const ServeCounters& o) {
-  received += o.received;
-  replied += o.replied;
-  dropped += o.dropped;
-  malformed += o.malformed;
-  rate_limited += o.rate_limited;
-  send_errors += o.send_errors;
-  kernel_drops += o.kernel_drops;
-  peers += o.peers;
-  peer_evictions += o.peer_evictions;
-}
 
 std::string FormatServeCounters(const ServeCounters& c) {
   return absl::StrFormat(

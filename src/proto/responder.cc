@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 #include "udpbeat/proto/stamp.h"
 
 namespace udpbeat {
@@ -11,16 +11,16 @@ namespace {
 Reply Malformed(DecodeError e) { return Reply{e, ReplyKind::kNone, 0}; }
 
 Reply Echo(std::span<const uint8_t> request, std::span<uint8_t> out) {
-  return Reply{DecodeError::kNone, ReplyKind::kEcho, seed::EncodeEchoReply(request, out)};
+  return Reply{DecodeError::kNone, ReplyKind::kEcho, lab::EncodeEchoReply(request, out)};
 }
 
-Reply Heartbeat(const seed::Request& req, std::span<const uint8_t> request, WallTime received,
+Reply Heartbeat(const lab::Request& req, std::span<const uint8_t> request, WallTime received,
                 std::span<uint8_t> out) {
   // The lab's "time difference": receive time minus the sender's clock, so it includes
   // the clock offset between the hosts (STAMP separates the two).
   const double diff = received.seconds() - req.sent_seconds;
   // Bounded by the request's size: the reply may never be the larger datagram.
-  const size_t len = seed::EncodeHeartbeatReply(req.seq_text, diff, out.first(request.size()));
+  const size_t len = lab::EncodeHeartbeatReply(req.seq_text, diff, out.first(request.size()));
   if (len == 0) return Malformed(DecodeError::kReplyTooLarge);
   return Reply{DecodeError::kNone, ReplyKind::kHeartbeat, len};
 }
@@ -73,8 +73,8 @@ Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const Request
   if (out.size() < request.size()) return Malformed(DecodeError::kReplyTooLarge);
   if (mode == ReplyMode::kEcho) return Echo(request, out);
   if (mode == ReplyMode::kStamp) return Reflect(request, ctx, out);
-  seed::Request req;
-  const DecodeError e = seed::ParseRequest(request, &req);
+  lab::Request req;
+  const DecodeError e = lab::ParseRequest(request, &req);
   if (e != DecodeError::kNone) {
     // Text first: a STAMP packet always has a non-text byte (its zero MBZ octets).
     if (mode == ReplyMode::kAuto && stamp::LooksLikeSender(request))
@@ -83,9 +83,9 @@ Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const Request
   }
   if (mode == ReplyMode::kHeartbeat) return Heartbeat(req, request, ctx.received, out);
   switch (req.keyword) {
-    case seed::Keyword::kPing: return Echo(request, out);
-    case seed::Keyword::kHeartbeat: return Heartbeat(req, request, ctx.received, out);
-    case seed::Keyword::kOther: break;
+    case lab::Keyword::kPing: return Echo(request, out);
+    case lab::Keyword::kHeartbeat: return Heartbeat(req, request, ctx.received, out);
+    case lab::Keyword::kOther: break;
   }
   return Malformed(DecodeError::kBadKeyword);
 }

@@ -3,7 +3,7 @@
 
 usage: tests/fuzz/make_corpus.py   (rewrites the corpus; deterministic output)
 
-seed:      seed requests, echo and heartbeat replies, near misses, garbage
+lab_protocol: the lab text protocol requests, echo and heartbeat replies, near misses, garbage
 stamp:     STAMP sender/reflector packets of 44/45/100 octets, RFC 8972 TLV trailers,
            garbage
 responder: the same datagrams behind responder_fuzz.cc's 18-octet header
@@ -101,7 +101,7 @@ RESPONDER = {
 
 
 def main() -> None:
-    for name, files in (("seed", SEED), ("stamp", STAMP), ("responder", RESPONDER)):
+    for name, files in (("lab_protocol", SEED), ("stamp", STAMP), ("responder", RESPONDER)):
         d = HERE / "corpus" / name
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)

@@ -28,7 +28,7 @@
 #include "fuzz_check.h"
 #include "udpbeat/proto/ntp_timestamp.h"
 #include "udpbeat/proto/responder.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 #include "udpbeat/proto/stamp.h"
 
 namespace udpbeat {
@@ -62,15 +62,15 @@ void CheckEcho(std::span<const uint8_t> req, std::span<const uint8_t> reply) {
 }
 
 void CheckHeartbeat(std::span<const uint8_t> req, std::span<const uint8_t> reply) {
-  seed::Request r;
-  FUZZ_CHECK(seed::ParseRequest(req, &r) == DecodeError::kNone, "heartbeat for a bad request");
+  lab::Request r;
+  FUZZ_CHECK(lab::ParseRequest(req, &r) == DecodeError::kNone, "heartbeat for a bad request");
   FUZZ_CHECK(reply.size() > r.seq_text.size() &&
                  std::memcmp(reply.data(), r.seq_text.data(), r.seq_text.size()) == 0 &&
                  reply[r.seq_text.size()] == ' ',
              "heartbeat reply does not start with the request's seq text");
   // A huge time difference prints wider than the parser reads (crashes/README.md, bug 2).
-  seed::HeartbeatReply hb;
-  FUZZ_CHECK(seed::ParseHeartbeatReply(reply, &hb) == DecodeError::kNone,
+  lab::HeartbeatReply hb;
+  FUZZ_CHECK(lab::ParseHeartbeatReply(reply, &hb) == DecodeError::kNone,
              "heartbeat reply '%.*s' does not parse", static_cast<int>(reply.size()),
              reinterpret_cast<const char*>(reply.data()));
   FUZZ_CHECK(hb.seq == r.seq, "heartbeat reply seq differs");
@@ -153,8 +153,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(r.kind != ReplyKind::kNone, "an answered reply has no kind");
   const std::span<const uint8_t> reply(out.data(), r.length);
 
-  seed::Request text;
-  const bool is_text = seed::ParseRequest(request, &text) == DecodeError::kNone;
+  lab::Request text;
+  const bool is_text = lab::ParseRequest(request, &text) == DecodeError::kNone;
   ReplyKind want = ReplyKind::kNone;
   switch (mode) {
     case ReplyMode::kEcho:
@@ -168,8 +168,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case ReplyMode::kAuto:
       want = !is_text                                    ? ReplyKind::kStamp
-             : text.keyword == seed::Keyword::kPing      ? ReplyKind::kEcho
-             : text.keyword == seed::Keyword::kHeartbeat ? ReplyKind::kHeartbeat
+             : text.keyword == lab::Keyword::kPing      ? ReplyKind::kEcho
+             : text.keyword == lab::Keyword::kHeartbeat ? ReplyKind::kHeartbeat
                                                          : ReplyKind::kNone;
       if (want == ReplyKind::kStamp)
         FUZZ_CHECK(stamp::LooksLikeSender(request), "auto reflected a non-STAMP datagram");

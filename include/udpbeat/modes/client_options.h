@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "udpbeat/modes/probe_codec.h"
+#include "udpbeat/proto/probe_codec.h"
 #include "udpbeat/net/socket_address.h"
 
 namespace udpbeat {

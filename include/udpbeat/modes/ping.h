@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "udpbeat/base/exit_code.h"
 #include "udpbeat/modes/client_options.h"
-#include "udpbeat/modes/probe_codec.h"
+#include "udpbeat/proto/probe_codec.h"
 #include "udpbeat/net/socket_address.h"
 #include "udpbeat/time/clock.h"
 

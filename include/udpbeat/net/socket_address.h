@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "udpbeat/session/peer_table.h"
+#include "udpbeat/peers/peer_table.h"
 
 namespace udpbeat {
 

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "nlohmann/json.hpp"
-#include "udpbeat/modes/probe_session.h"
+#include "udpbeat/engine/probe_session.h"
 #include "udpbeat/stats/session_stats.h"
 #include "udpbeat/time/clock.h"
 

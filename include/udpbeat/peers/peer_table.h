@@ -5,8 +5,8 @@
 // `idle_timeout` are evicted first. Evictions are counted.
 //
 // Thread: one table per server loop (no locking). Pure: times are passed in.
-#ifndef UDPBEAT_SESSION_PEER_TABLE_H_
-#define UDPBEAT_SESSION_PEER_TABLE_H_
+#ifndef UDPBEAT_PEERS_PEER_TABLE_H_
+#define UDPBEAT_PEERS_PEER_TABLE_H_
 
 #include <array>
 #include <cstdint>
@@ -128,4 +128,4 @@ class PeerTable {
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_SESSION_PEER_TABLE_H_
+#endif  // UDPBEAT_PEERS_PEER_TABLE_H_

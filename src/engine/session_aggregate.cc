@@ -1,4 +1,4 @@
-#include "udpbeat/modes/session_aggregate.h"
+#include "udpbeat/engine/session_aggregate.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "udpbeat/session/peer_table.h"
+#include "udpbeat/peers/peer_table.h"
 
 #include <gtest/gtest.h>
 

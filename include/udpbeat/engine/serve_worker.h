@@ -4,16 +4,16 @@
 //
 // Thread: the worker's loop thread; Snapshot() may be called from any thread (the
 // counters are written with relaxed atomic stores by their one writer).
-#ifndef UDPBEAT_MODES_SERVE_WORKER_H_
-#define UDPBEAT_MODES_SERVE_WORKER_H_
+#ifndef UDPBEAT_ENGINE_SERVE_WORKER_H_
+#define UDPBEAT_ENGINE_SERVE_WORKER_H_
 
 #include <queue>
 #include <random>
 #include <vector>
 
-#include "udpbeat/modes/serve.h"
+#include "udpbeat/engine/serve_config.h"
 #include "udpbeat/proto/responder.h"
-#include "udpbeat/session/peer_table.h"
+#include "udpbeat/peers/peer_table.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
@@ -86,4 +86,4 @@ class ServeWorker final : public uring::DatagramHandler,
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_MODES_SERVE_WORKER_H_
+#endif  // UDPBEAT_ENGINE_SERVE_WORKER_H_

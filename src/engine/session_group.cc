@@ -1,4 +1,4 @@
-#include "udpbeat/modes/session_group.h"
+#include "udpbeat/engine/session_group.h"
 
 #include <sys/resource.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/net/udp_socket.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
 namespace udpbeat {
 
@@ -44,12 +44,12 @@ class SessionGroup::Demux final : public uring::DatagramHandler {
       const uint16_t ssid = static_cast<uint16_t>(payload[14] << 8 | payload[15]);
       return ssid == 0 ? SIZE_MAX : ssid - 1u;
     }
-    seed::Request echo;
-    seed::HeartbeatReply hb;
+    lab::Request echo;
+    lab::HeartbeatReply hb;
     uint64_t seq;
-    if (seed::ParseRequest(payload, &echo) == DecodeError::kNone) {
+    if (lab::ParseRequest(payload, &echo) == DecodeError::kNone) {
       seq = echo.seq;
-    } else if (seed::ParseHeartbeatReply(payload, &hb) == DecodeError::kNone) {
+    } else if (lab::ParseHeartbeatReply(payload, &hb) == DecodeError::kNone) {
       seq = hb.seq;
     } else {
       return SIZE_MAX;
@@ -123,7 +123,7 @@ absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
       ProbeSessionConfig cfg = opts.session;
       cfg.start_offset = stagger * i;
       cfg.ssid = m == n ? ssid_base : static_cast<uint16_t>(j + 1);
-      if (per_socket > 1 && cfg.proto == ProbeProto::kSeed) cfg.first_seq = j * seq_range + 1;
+      if (per_socket > 1 && cfg.proto == ProbeProto::kLab) cfg.first_seq = j * seq_range + 1;
       auto s = std::make_unique<ProbeSession>(cfg, loop, observer, g->scratch_, i);
       s->Attach(sid);
       demux->Add(s.get());

@@ -1,4 +1,4 @@
-#include "udpbeat/modes/probe_session.h"
+#include "udpbeat/engine/probe_session.h"
 
 #include <algorithm>
 #include <bit>

@@ -2,15 +2,15 @@
 // (each its own source port when M == N). Sessions that share a socket are told apart
 // by their STAMP SSID or, for the seed protocol, by disjoint sequence-number ranges.
 // Send times are staggered evenly over one interval so sessions do not burst together.
-#ifndef UDPBEAT_MODES_SESSION_GROUP_H_
-#define UDPBEAT_MODES_SESSION_GROUP_H_
+#ifndef UDPBEAT_ENGINE_SESSION_GROUP_H_
+#define UDPBEAT_ENGINE_SESSION_GROUP_H_
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "udpbeat/modes/probe_session.h"
+#include "udpbeat/engine/probe_session.h"
 #include "udpbeat/net/socket_address.h"
 
 namespace udpbeat {
@@ -59,4 +59,4 @@ class SessionGroup {
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_MODES_SESSION_GROUP_H_
+#endif  // UDPBEAT_ENGINE_SESSION_GROUP_H_

@@ -1,4 +1,4 @@
-#include "udpbeat/modes/serve_worker.h"
+#include "udpbeat/engine/serve_worker.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +28,18 @@ uint64_t Load(const uint64_t& c) {
 }
 
 }  // namespace
+
+void ServeCounters::Merge(const ServeCounters& o) {
+  received += o.received;
+  replied += o.replied;
+  dropped += o.dropped;
+  malformed += o.malformed;
+  rate_limited += o.rate_limited;
+  send_errors += o.send_errors;
+  kernel_drops += o.kernel_drops;
+  peers += o.peers;
+  peer_evictions += o.peer_evictions;
+}
 
 ServeWorker::ServeWorker(const ServeOptions& opts, uring::EventLoop& loop, uint64_t seed_offset)
     : opts_(opts),

@@ -1,8 +1,8 @@
 // What a client mode puts on the wire and reads back, per protocol: the lab's seed text
 // ("Ping <seq> <time>" / "Heartbeat <seq> <time>", echo or heartbeat replies) or STAMP
 // (RFC 8762 session-sender packets, session-reflector replies with four timestamps).
-#ifndef UDPBEAT_MODES_PROBE_CODEC_H_
-#define UDPBEAT_MODES_PROBE_CODEC_H_
+#ifndef UDPBEAT_PROTO_PROBE_CODEC_H_
+#define UDPBEAT_PROTO_PROBE_CODEC_H_
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +15,7 @@
 
 namespace udpbeat {
 
-enum class ProbeProto { kSeed, kStamp };
+enum class ProbeProto { kLab, kStamp };
 
 absl::StatusOr<ProbeProto> ParseProbeProto(std::string_view text);
 std::string_view ProbeProtoName(ProbeProto p);
@@ -53,4 +53,4 @@ std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat, uin
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_MODES_PROBE_CODEC_H_
+#endif  // UDPBEAT_PROTO_PROBE_CODEC_H_

@@ -1,4 +1,4 @@
-// libFuzzer harness for the seed text protocol (udpbeat/proto/seed.h).
+// libFuzzer harness for the seed text protocol (udpbeat/proto/lab_protocol.h).
 //
 // The input is one datagram. Properties, each a trap when violated:
 //   - ParseRequest / ParseHeartbeatReply never crash or read outside the datagram, and
@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
-namespace udpbeat::seed {
+namespace udpbeat::lab {
 namespace {
 
 constexpr double kMaxSeconds = 9.2e9;  // WallTime (int64 ns) holds up to ~9.22e9 s
@@ -113,13 +113,13 @@ void CheckHeartbeatReply(std::span<const uint8_t> data) {
 }
 
 }  // namespace
-}  // namespace udpbeat::seed
+}  // namespace udpbeat::lab
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace udpbeat;
   const std::span<const uint8_t> datagram(data, size);
-  seed::CheckRequest(datagram);
-  seed::CheckHeartbeatReply(datagram);
+  lab::CheckRequest(datagram);
+  lab::CheckHeartbeatReply(datagram);
 
   // Encoder alone, parameters from the first 18 bytes, times before 1970 included.
   fuzz::Reader in(data, size);
@@ -128,9 +128,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t ns_bits = in.U64();
   const auto ns = static_cast<int64_t>(ns_bits);
   const size_t pad_to = in.U8() * (flags & 0x80 ? 8 : 1);
-  seed::CheckEncodeRequest(flags & 1   ? seed::Keyword::kHeartbeat
-                           : flags & 2 ? seed::Keyword::kOther
-                                       : seed::Keyword::kPing,
+  lab::CheckEncodeRequest(flags & 1   ? lab::Keyword::kHeartbeat
+                           : flags & 2 ? lab::Keyword::kOther
+                                       : lab::Keyword::kPing,
                            seq, WallTime::FromNanos(ns), pad_to);
   return 0;
 }

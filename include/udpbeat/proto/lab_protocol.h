@@ -9,8 +9,8 @@
 //                    (the lab's UDPHeartbeatServer.py), seq copied as sent.
 //
 // Fields are separated by single spaces. All functions are pure and noexcept.
-#ifndef UDPBEAT_PROTO_SEED_H_
-#define UDPBEAT_PROTO_SEED_H_
+#ifndef UDPBEAT_PROTO_LAB_PROTOCOL_H_
+#define UDPBEAT_PROTO_LAB_PROTOCOL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +20,7 @@
 #include "udpbeat/proto/decode_error.h"
 #include "udpbeat/time/clock.h"
 
-namespace udpbeat::seed {
+namespace udpbeat::lab {
 
 enum class Keyword { kPing, kHeartbeat, kOther };
 
@@ -55,6 +55,6 @@ size_t EncodeEchoReply(std::span<const uint8_t> in, std::span<uint8_t> out) noex
 size_t EncodeHeartbeatReply(std::string_view seq_text, double time_difference,
                             std::span<uint8_t> out) noexcept;
 
-}  // namespace udpbeat::seed
+}  // namespace udpbeat::lab
 
-#endif  // UDPBEAT_PROTO_SEED_H_
+#endif  // UDPBEAT_PROTO_LAB_PROTOCOL_H_

@@ -1,12 +1,12 @@
 // The merged view of many probe sessions (load tests, heartbeat --sessions): statistics,
 // STAMP figures and send lag, as one session's would read.
-#ifndef UDPBEAT_MODES_SESSION_AGGREGATE_H_
-#define UDPBEAT_MODES_SESSION_AGGREGATE_H_
+#ifndef UDPBEAT_ENGINE_SESSION_AGGREGATE_H_
+#define UDPBEAT_ENGINE_SESSION_AGGREGATE_H_
 
 #include <span>
 
-#include "udpbeat/modes/probe_session.h"
-#include "udpbeat/modes/session_group.h"
+#include "udpbeat/engine/probe_session.h"
+#include "udpbeat/engine/session_group.h"
 #include "udpbeat/stats/session_stats.h"
 
 namespace udpbeat {
@@ -23,4 +23,4 @@ struct SessionAggregate {
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_MODES_SESSION_AGGREGATE_H_
+#endif  // UDPBEAT_ENGINE_SESSION_AGGREGATE_H_

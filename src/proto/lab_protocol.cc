@@ -1,4 +1,4 @@
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
 #include <cmath>
 #include <cstdio>
@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "udpbeat/base/absl_view.h"
 
-namespace udpbeat::seed {
+namespace udpbeat::lab {
 namespace {
 
 // Longest field we accept; keeps parsing bounded and rejects absurd numbers early.
@@ -145,4 +145,4 @@ size_t EncodeHeartbeatReply(std::string_view seq_text, double time_difference,
   return static_cast<size_t>(len);
 }
 
-}  // namespace udpbeat::seed
+}  // namespace udpbeat::lab

@@ -9,8 +9,8 @@
 // subtract the reflector's residence time T3 − T2.
 //
 // Thread: the loop's. Owner: the mode. Borrowed: loop, observer, scratch buffer.
-#ifndef UDPBEAT_MODES_PROBE_SESSION_H_
-#define UDPBEAT_MODES_PROBE_SESSION_H_
+#ifndef UDPBEAT_ENGINE_PROBE_SESSION_H_
+#define UDPBEAT_ENGINE_PROBE_SESSION_H_
 
 #include <cstdint>
 #include <memory>
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "udpbeat/modes/probe_codec.h"
+#include "udpbeat/proto/probe_codec.h"
 #include "udpbeat/stats/session_stats.h"
 #include "udpbeat/uring/event_loop.h"
 
@@ -165,4 +165,4 @@ class ProbeSession final : public uring::DatagramHandler, public TimerHandler {
 
 }  // namespace udpbeat
 
-#endif  // UDPBEAT_MODES_PROBE_SESSION_H_
+#endif  // UDPBEAT_ENGINE_PROBE_SESSION_H_

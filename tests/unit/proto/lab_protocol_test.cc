@@ -1,4 +1,4 @@
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace udpbeat::seed {
+namespace udpbeat::lab {
 namespace {
 
 std::span<const uint8_t> B(std::string_view s) {
@@ -142,4 +142,4 @@ TEST(SeedHeartbeat, ReplyFormatAndParse) {
 }
 
 }  // namespace
-}  // namespace udpbeat::seed
+}  // namespace udpbeat::lab

@@ -1,30 +1,30 @@
-#include "udpbeat/modes/probe_codec.h"
+#include "udpbeat/proto/probe_codec.h"
 
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
-#include "udpbeat/proto/seed.h"
+#include "udpbeat/proto/lab_protocol.h"
 
 namespace udpbeat {
 namespace {
 
-class SeedCodec final : public ProbeCodec {
+class LabCodec final : public ProbeCodec {
  public:
-  explicit SeedCodec(bool heartbeat)
-      : keyword_(heartbeat ? seed::Keyword::kHeartbeat : seed::Keyword::kPing) {}
+  explicit LabCodec(bool heartbeat)
+      : keyword_(heartbeat ? lab::Keyword::kHeartbeat : lab::Keyword::kPing) {}
 
   size_t Encode(uint32_t seq, WallTime sent, size_t size, std::span<uint8_t> out) override {
-    return seed::EncodeRequest(keyword_, seq, sent, size, out);
+    return lab::EncodeRequest(keyword_, seq, sent, size, out);
   }
 
   bool Decode(std::span<const uint8_t> data, ProbeReply* out) override {
-    seed::Request echo;
-    if (seed::ParseRequest(data, &echo) == DecodeError::kNone) {
+    lab::Request echo;
+    if (lab::ParseRequest(data, &echo) == DecodeError::kNone) {
       out->seq = static_cast<uint32_t>(echo.seq);
       return true;
     }
     // The heartbeat reply "<seq> <time difference>" (answers pings as well).
-    seed::HeartbeatReply hb;
-    if (seed::ParseHeartbeatReply(data, &hb) == DecodeError::kNone) {
+    lab::HeartbeatReply hb;
+    if (lab::ParseHeartbeatReply(data, &hb) == DecodeError::kNone) {
       out->seq = static_cast<uint32_t>(hb.seq);
       out->has_time_difference = true;
       out->time_difference = hb.time_difference;
@@ -36,7 +36,7 @@ class SeedCodec final : public ProbeCodec {
   size_t min_size() const override { return 0; }
 
  private:
-  seed::Keyword keyword_;
+  lab::Keyword keyword_;
 };
 
 class StampCodec final : public ProbeCodec {
@@ -75,21 +75,21 @@ class StampCodec final : public ProbeCodec {
 }  // namespace
 
 absl::StatusOr<ProbeProto> ParseProbeProto(std::string_view text) {
-  if (text == "seed") return ProbeProto::kSeed;
+  if (text == "seed") return ProbeProto::kLab;
   if (text == "stamp") return ProbeProto::kStamp;
   return absl::InvalidArgumentError(
       absl::StrCat("--proto: '", AbslView(text), "' is not one of stamp, seed"));
 }
 
-std::string_view ProbeProtoName(ProbeProto p) { return p == ProbeProto::kSeed ? "seed" : "stamp"; }
+std::string_view ProbeProtoName(ProbeProto p) { return p == ProbeProto::kLab ? "seed" : "stamp"; }
 
 uint16_t DefaultPort(ProbeProto p) {
-  return p == ProbeProto::kSeed ? 12000 : stamp::kDefaultPort;
+  return p == ProbeProto::kLab ? 12000 : stamp::kDefaultPort;
 }
 
 std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat, uint16_t ssid) {
   if (proto == ProbeProto::kStamp) return std::make_unique<StampCodec>(ssid);
-  return std::make_unique<SeedCodec>(heartbeat);
+  return std::make_unique<LabCodec>(heartbeat);
 }
 
 }  // namespace udpbeat
