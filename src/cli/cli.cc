@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/exit_code.h"
+#include "udpbeat/engine/socket_budget.h"
 #include "udpbeat/modes/heartbeat.h"
 #include "udpbeat/modes/ping.h"
 #include "udpbeat/modes/serve.h"
@@ -38,6 +39,7 @@ void BlockLoopSignals() {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGQUIT);
+  sigaddset(&mask, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 }
 
@@ -111,7 +113,7 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
   sub->add_option("-r,--reply", a.reply, "Reply mode: auto, echo, heartbeat or stamp")
       ->capture_default_str()
       ->type_name("MODE");
-  sub->add_option("--loss", a.opts.loss,
+  sub->add_option("--loss", a.opts.worker.loss,
                   "Simulated loss: drop each valid request with probability P (the lab: 0.364)")
       ->check(Probability())
       ->type_name("P");
@@ -120,14 +122,14 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
   sub->add_option("--delay", a.delay.text, "Delay every reply by D (e.g. 50ms)")->type_name("D");
   sub->add_option("--jitter", a.jitter.text, "Vary the reply delay uniformly by +-D")
       ->type_name("D");
-  sub->add_flag("--stamp-stateful", a.opts.stamp_stateful,
+  sub->add_flag("--stamp-stateful", a.opts.worker.stamp_stateful,
                 "STAMP: number replies per session so senders see forward and backward loss");
-  sub->add_option("--max-peers", a.opts.max_peers,
+  sub->add_option("--max-peers", a.opts.worker.max_peers,
                   "Remember at most N peers (STAMP sessions); the least recent are evicted")
       ->capture_default_str()
       ->check(AtLeast(1))
       ->type_name("N");
-  sub->add_option("--max-rate", a.opts.max_rate,
+  sub->add_option("--max-rate", a.opts.worker.max_rate,
                   "Answer at most PPS requests per second from each source (token bucket)")
       ->check(PositiveRate())
       ->type_name("PPS");
@@ -148,11 +150,12 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
 
 int RunServeCommand(ServeArgs& a, CLI::App* sub) {
   auto mode = ParseReplyMode(a.reply);
-  if (!mode.ok()) return Fail(mode.status());
-  a.opts.reply = *mode;
-  if (sub->count("--seed") > 0) a.opts.seed = a.seed;
-  if (auto s = ParseDurationInto(a.delay, "--delay", &a.opts.delay); !s.ok()) return Fail(s);
-  if (auto s = ParseDurationInto(a.jitter, "--jitter", &a.opts.jitter); !s.ok()) return Fail(s);
+  if (!mode.ok()) return Fail(absl::StrCat("--reply: ", mode.status().message()));
+  a.opts.worker.reply = *mode;
+  if (sub->count("--seed") > 0) a.opts.worker.rng_seed = a.seed;
+  if (auto s = ParseDurationInto(a.delay, "--delay", &a.opts.worker.delay); !s.ok()) return Fail(s);
+  if (auto s = ParseDurationInto(a.jitter, "--jitter", &a.opts.worker.jitter); !s.ok())
+    return Fail(s);
   if (auto s = ParseDurationInto(a.metrics_interval, "--metrics-interval", &a.opts.metrics_period);
       !s.ok())
     return Fail(s);
@@ -163,6 +166,7 @@ int RunServeCommand(ServeArgs& a, CLI::App* sub) {
 
 // The options ping and heartbeat share, and their text forms.
 struct ClientArgs {
+  std::string target;
   std::string proto = "stamp";
   bool v4 = false, v6 = false;
 };
@@ -195,10 +199,26 @@ void AddClientOptions(CLI::App* sub, ClientOptions& o, ClientArgs& a, const char
 
 absl::Status FinishClientOptions(const ClientArgs& a, ClientOptions& o) {
   auto proto = ParseProbeProto(a.proto);
-  if (!proto.ok()) return proto.status();
+  if (!proto.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--proto: ", proto.status().message()));
   o.proto = *proto;
   if (a.v4 && a.v6) return absl::InvalidArgumentError("-4 and -6 exclude each other");
   o.family = a.v4 ? AddressFamily::kIpv4 : a.v6 ? AddressFamily::kIpv6 : AddressFamily::kAny;
+  o.targets = {TargetArg{a.target, {}}};
+  // Every session is a socket unless they share: check they fit before opening any.
+  const uint64_t per_target = o.sockets == 0 ? std::max<uint32_t>(o.sessions, 1)
+                                             : std::min(o.sockets, std::max<uint32_t>(o.sessions, 1));
+  const uint64_t needed = per_target * o.targets.size();
+  const uint64_t budget = engine::SocketBudget();
+  if (needed > budget) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        needed, " sockets need ", needed + engine::kReservedFds,
+        " open files but the limit is ", budget + engine::kReservedFds,
+        " (RLIMIT_NOFILE, raised to its hard limit): ",
+        budget > 0 ? absl::StrCat("use --sockets ", budget / o.targets.size(),
+                                  " or fewer to share sockets")
+                   : std::string("raise it (ulimit -n)")));
+  }
   return absl::OkStatus();
 }
 
@@ -211,7 +231,7 @@ struct PingArgs {
 
 CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   CLI::App* sub = app.add_subcommand("ping", "Measure round-trip time and loss to a server");
-  sub->add_option("target", a.opts.target,
+  sub->add_option("target", a.client.target,
                   "Server to ping (default port: 862 for stamp, 12000 for seed)")
       ->required()
       ->type_name("HOST[:PORT]");
@@ -267,7 +287,7 @@ struct HeartbeatArgs {
 CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
   CLI::App* sub = app.add_subcommand(
       "heartbeat", "Send heartbeats on a fixed schedule and detect when the peer is down");
-  sub->add_option("target", a.opts.target,
+  sub->add_option("target", a.client.target,
                   "Peer to watch (default port: 862 for stamp, 12000 for seed)")
       ->required()
       ->type_name("HOST[:PORT]");

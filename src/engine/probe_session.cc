@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
-#include <cstdlib>
 
-namespace udpbeat {
+#include "udpbeat/measure/exchange.h"
+
+namespace udpbeat::engine {
 namespace {
-
-enum TimerKind : uint64_t { kSendTimer = 1, kTimeoutTimer = 2 };
-constexpr uint64_t Cookie(TimerKind kind) { return uint64_t{kind} << 32; }
 
 // The tracker must remember every probe that can still be answered: those in flight
 // plus room for replies up to a timeout late.
@@ -20,38 +18,33 @@ uint32_t WindowFor(const ProbeSessionConfig& cfg) {
   return static_cast<uint32_t>(std::bit_ceil(std::clamp<uint64_t>(in_flight, 16, 1u << 16)));
 }
 
-// The kernel stamps datagrams with CLOCK_REALTIME; probes are timed with
-// CLOCK_MONOTONIC. Both clocks were read together when the loop woke, so their
-// difference maps the kernel stamp onto the monotonic axis without losing its
-// precision. A stamp that maps outside [sent, wake] (a clock step) is not trusted.
-MonoTime ReceiveTime(const uring::Datagram& d, MonoTime sent) {
-  if (d.rx_wall.nanos() == 0) return d.loop_mono;
-  const MonoTime rx = d.loop_mono - (d.loop_wall - d.rx_wall);
-  if (rx < sent || rx > d.loop_mono) return d.loop_mono;
-  return rx;
-}
+// A kernel transmit stamp is trusted when it falls after the user-space one and not
+// absurdly later (a clock step between the two reads would show here).
+constexpr Nanos kMaxTransmitDelay = kNanosPerSecond;
 
 }  // namespace
 
-ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, uring::EventLoop& loop,
-                           ProbeObserver& observer, std::span<uint8_t> scratch, uint32_t index)
+ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transport,
+                           ProbeObserver& observer, uint32_t index, uint64_t tag_base)
     : cfg_(cfg),
-      loop_(loop),
-      clock_(loop.clock()),
+      transport_(transport),
+      clock_(transport.clock()),
       observer_(observer),
-      scratch_(scratch),
       codec_(MakeProbeCodec(cfg.proto, cfg.heartbeat, cfg.ssid)),
       index_(index),
-      stats_(WindowFor(cfg)),
+      tag_base_(tag_base),
+      m_(WindowFor(cfg)),
       sent_(WindowFor(cfg)),
+      send_timer_(transport.timers(), [this] { SendDue(); }),
+      timeout_timer_(transport.timers(), [this] { OnTimeoutTimer(); }),
       next_seq_(cfg.first_seq) {}
 
 void ProbeSession::Start() {
   start_ = clock_.Now() + cfg_.start_offset;
   if (cfg_.start_offset > 0) {
-    loop_.ScheduleAt(start_, this, Cookie(kSendTimer));
+    send_timer_.ArmAt(start_);
   } else {
-    SendProbe(start_);
+    SendDue();
   }
 }
 
@@ -59,165 +52,172 @@ bool ProbeSession::AllSent() const {
   return stop_sending_ || (cfg_.count > 0 && sent_count_ >= static_cast<uint64_t>(cfg_.count));
 }
 
+void ProbeSession::SendDue() {
+  if (finished_) return;
+  if (!cfg_.interval) {
+    SendProbe(clock_.Now());
+    return;
+  }
+  const MonoTime now = clock_.Now();
+  for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now; ++n)
+    SendProbe(Due(sent_count_));
+  // Anchored at the start: a late send does not shift the rest of the schedule. A probe
+  // already due waits for the next turn (the timer queue defers past-due re-arms).
+  if (!AllSent()) send_timer_.ArmAt(Due(sent_count_));
+}
+
 void ProbeSession::SendProbe(MonoTime scheduled) {
   if (finished_ || AllSent()) return;
   const uint32_t seq = next_seq_++;
   const MonoTime now = clock_.Now();
   const WallTime wall = clock_.NowWall();
-  const size_t len = codec_->Encode(seq, wall, cfg_.size, scratch_);
-  sent_[seq % sent_.size()] = Sent{now, wall};
-  stats_.OnSent(seq, now.nanos(), (now + cfg_.timeout).nanos());
-  // Send lag: how late the generator was against its own schedule (coordinated
-  // omission shows here instead of being hidden).
-  send_lag_.Record(std::max<Nanos>(now - scheduled, 0));
+  sent_[seq % sent_.size()] = Sent{seq, now, wall, WallTime()};
+  m_.stats.OnSent(seq, now.nanos(), (now + cfg_.timeout).nanos());
+  m_.send_lag.Record(std::max<Nanos>(now - scheduled, 0));
   ++sent_count_;
-  ++unsettled_;
-  loop_.Send(socket_, nullptr, scratch_.first(len));
-  loop_.ScheduleAt(now + cfg_.timeout, this, Cookie(kTimeoutTimer));
-  if (cfg_.interval) ScheduleNext();
+  transport_.Send(socket_, tag_base_ | seq, std::max<size_t>(cfg_.size, 128),
+                  [&](std::span<uint8_t> out) -> int64_t {
+                    const size_t len = codec_->Encode(seq, wall, cfg_.size, out);
+                    return len == 0 ? -1 : static_cast<int64_t>(len);
+                  });
+  ArmTimeout();
+  // A full window retires the oldest probe as lost: that may have been the last one
+  // anything waited for.
+  if (AllSent()) Settled();
 }
 
-void ProbeSession::ScheduleNext() {
-  if (AllSent()) return;
-  // Anchored at the start: a late send does not shift the rest of the schedule.
-  const MonoTime next = start_ + static_cast<Nanos>(sent_count_) * *cfg_.interval;
-  loop_.ScheduleAt(next, this, Cookie(kSendTimer));
+void ProbeSession::ArmTimeout() {
+  const std::optional<int64_t> next = m_.stats.NextDeadline();
+  if (!next) {
+    timeout_timer_.Cancel();
+    return;
+  }
+  // Deadlines only grow with the sequence number: an armed timer is never late. When it
+  // fires for a probe that was answered meanwhile, it moves on to the next one.
+  // Expire() reports probes whose deadline is strictly before now: fire 1 ns after.
+  if (!timeout_timer_.armed()) timeout_timer_.ArmAt(MonoTime::FromNanos(*next + 1));
+}
+
+void ProbeSession::OnTimeoutTimer() {
+  if (finished_) return;
+  // Collected first: settling a probe may send the next one, which must not happen
+  // while the tracker iterates.
+  expired_.clear();
+  m_.stats.Expire(clock_.Now().nanos(), [this](uint32_t seq) { expired_.push_back(seq); });
+  for (uint32_t seq : expired_) {
+    // Each ICMP error labels one timeout: the errors and the timeouts they caused come in
+    // the same order, but a timeout may fire before the error of an earlier probe arrives.
+    const bool unreachable = unreachable_unclaimed_ > 0;
+    if (unreachable) --unreachable_unclaimed_;
+    const Sent& s = sent_[seq % sent_.size()];
+    observer_.OnTimeout(*this, {seq, s.seq == seq ? s.wall : WallTime(), unreachable});
+    if (finished_) return;
+    Settled();
+  }
+  ArmTimeout();
 }
 
 void ProbeSession::Settled() {
-  if (unsettled_ > 0) --unsettled_;
-  if (AllSent()) {
-    if (unsettled_ == 0 && !finished_) observer_.OnDone(*this);
-  } else if (!cfg_.interval && !finished_) {
-    SendProbe(clock_.Now());  // the lab's rhythm: the next probe once this one settled
+  if (finished_) return;
+  if (!AllSent()) {
+    // The lab's rhythm: the next probe once this one is settled.
+    if (!cfg_.interval && m_.stats.awaiting() == 0) SendProbe(clock_.Now());
+    return;
   }
+  if (m_.stats.awaiting() == 0 && !done_) {
+    done_ = true;
+    observer_.OnDone(*this);
+  }
+}
+
+void ProbeSession::StopSending() {
+  stop_sending_ = true;
+  send_timer_.Cancel();
+  Settled();
 }
 
 void ProbeSession::Finish() {
   if (finished_) return;
   finished_ = true;
-  stats_.Finish();
-  if (stamp_.reflector_stateful && stamp_.last_numbers) {
-    // Requests up to the one the highest reflector number answered, minus the ones the
-    // reflector counted: those never reached it. The rest of the loss was backward.
-    const auto [refl, seq] = *stamp_.last_numbers;
-    const uint64_t sent_upto = static_cast<uint32_t>(seq - cfg_.first_seq) + uint64_t{1};
-    const uint64_t seen = uint64_t{refl} + 1;
-    stamp_.forward_lost = std::min<uint64_t>(sent_upto > seen ? sent_upto - seen : 0, stats_.lost());
-  }
+  send_timer_.Cancel();
+  timeout_timer_.Cancel();
+  m_.stats.Finish();
+  m_.stamp.Settle(m_.stamp.SplitLoss(m_.stats.lost(), m_.stats.received(), cfg_.first_seq));
 }
 
-void ProbeSession::OnDatagram(const uring::Datagram& d) noexcept {
+void ProbeSession::OnDatagram(const Datagram& d) noexcept {
   ProbeReply p;
-  if (d.truncated || !codec_->Decode(d.payload, &p)) {
-    stats_.CountMalformed();
+  if (d.truncated || !codec_->Decode(d.payload, &p) ||
+      sent_[p.seq % sent_.size()].seq != p.seq) {
+    m_.stats.CountMalformed();
     observer_.OnMalformed(*this);
     return;
   }
   const Sent& sent = sent_[p.seq % sent_.size()];
-  const MonoTime received = ReceiveTime(d, sent.mono);
-  const WallTime t4 = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
-  ReplyInfo info;
-  info.seq = p.seq;
-  info.bytes = d.payload.size();
-  info.ttl = d.ttl;
-  info.received = t4;
-  info.payload = {reinterpret_cast<const char*>(d.payload.data()), d.payload.size()};
-  info.has_time_difference = p.has_time_difference;
-  info.time_difference = p.time_difference;
-  // The RTT is T4 − T1 on one clock: the kernel's receive stamp minus the wall time the
-  // probe was stamped with (as the STAMP fields are), not a difference of two
-  // mono/wall reading pairs, which a preemption between the two reads of a pair would
-  // skew by microseconds. The monotonic RTT only guards against a wall-clock step.
-  const Nanos rtt_mono = received - sent.mono;
-  const Nanos rtt_wall = t4 - sent.wall;
-  constexpr Nanos kClockStepGuard = kNanosPerMilli;
-  Nanos rtt = rtt_wall >= 0 && std::abs(rtt_wall - rtt_mono) < kClockStepGuard ? rtt_wall : rtt_mono;
-  if (p.has_timestamps) {
-    FillStamp(p, sent, t4, &info);
-    // Residence is the reflector's own delay, not the network's; trust it only when
-    // it is plausible (a reflector clock step could make it anything).
-    if (info.residence >= 0 && info.residence < rtt) rtt -= info.residence;
+  measure::ExchangeInput in;
+  in.sent = {sent.mono, sent.wall};
+  if (sent.kernel_wall.nanos() != 0) {
+    in.sent = {sent.mono + (sent.kernel_wall - sent.wall), sent.kernel_wall};
+    ++kernel_t1_;
   }
-  const stats::ReplyResult r = stats_.OnReplyWithRtt(p.seq, received.nanos(), rtt);
-  if (r.kind == stats::ReplyKind::kUnknown) {
-    stats_.CountMalformed();
+  in.rx_wall = d.rx_wall;
+  in.loop_mono = d.loop_mono;
+  in.loop_wall = d.loop_wall;
+  if (p.has_timestamps) in.reflector = measure::ReflectorTimes{p.reflector_receive, p.reflector_transmit};
+  const measure::Exchange e = measure::MeasureExchange(in);
+  const stats::ReplyResult r = m_.stats.OnReplyWithRtt(p.seq, e.received.nanos(), e.rtt);
+  if (r.kind == stats::ReplyClass::kUnknown) {
+    m_.stats.CountMalformed();
     observer_.OnMalformed(*this);
     return;
   }
-  info.kind = r.kind == stats::ReplyKind::kOnTime ? ReplyClass::kOnTime
-              : r.kind == stats::ReplyKind::kLate ? ReplyClass::kLate
-                                                   : ReplyClass::kDuplicate;
-  info.rtt = rtt;
-  info.reordered = r.reordered;
-  if (info.has_timestamps && info.kind != ReplyClass::kDuplicate) {
-    if (!stamp_.has_ref) {
-      stamp_.has_ref = true;
-      const Nanos half_rtt = (info.forward + info.backward + 1) / 2;  // ((T4−T1)−(T3−T2))/2
-      stamp_.forward_ref = info.clock_offset - half_rtt;
-      stamp_.backward_ref = info.clock_offset + half_rtt;
-    }
-    stats_.RecordOneWay(stats::Direction::kForward, info.forward - stamp_.forward_ref);
-    stats_.RecordOneWay(stats::Direction::kBackward, info.backward + stamp_.backward_ref);
-    stats_.RecordClockOffset(info.clock_offset);
-    stamp_.residence.Add(static_cast<double>(info.residence));
-    if (stamp_.best_rtt < 0 || rtt < stamp_.best_rtt) {
-      stamp_.best_rtt = rtt;
-      stamp_.best_offset = info.clock_offset;
-    }
-    if (info.reflector_seq != p.seq - cfg_.first_seq) stamp_.reflector_stateful = true;
-    if (!stamp_.last_numbers || static_cast<int32_t>(info.reflector_seq -
-                                                     stamp_.last_numbers->first) > 0)
-      stamp_.last_numbers = {info.reflector_seq, p.seq};
+  measure::ReplyEvent ev;
+  ev.kind = r.kind;
+  ev.seq = p.seq;
+  ev.rtt = e.rtt;
+  ev.bytes = d.payload.size();
+  ev.ttl = d.ttl;
+  ev.tos = d.tos;
+  ev.reordered = r.reordered;
+  ev.sent = in.sent.wall;
+  ev.received = e.t4;
+  ev.payload = {reinterpret_cast<const char*>(d.payload.data()), d.payload.size()};
+  ev.has_time_difference = p.has_time_difference;
+  ev.time_difference = p.time_difference;
+  if (e.has_timestamps) {
+    ev.has_timestamps = true;
+    ev.residence = e.residence;
+    ev.clock_offset = e.clock_offset;
+    ev.forward = e.forward;
+    ev.backward = e.backward;
+    ev.reflector_seq = p.reflector_seq;
+    ev.reflector_ttl = p.reflector_ttl;
   }
-  observer_.OnReply(*this, info);
-  if (r.kind == stats::ReplyKind::kOnTime) Settled();
-}
-
-void ProbeSession::FillStamp(const ProbeReply& p, const Sent& sent, WallTime t4, ReplyInfo* info) {
-  const WallTime t1 = sent.wall, t2 = p.reflector_receive, t3 = p.reflector_transmit;
-  info->has_timestamps = true;
-  info->residence = t3 - t2;
-  info->forward = t2 - t1;
-  info->backward = t4 - t3;
-  info->clock_offset = ((t2 - t1) + (t3 - t4)) / 2;
-  info->reflector_seq = p.reflector_seq;
-  info->reflector_ttl = p.reflector_ttl;
+  if (r.kind != stats::ReplyClass::kDuplicate) {
+    m_.last_rtt = e.rtt;
+    if (e.has_timestamps) m_.stamp.Record(e, p.reflector_seq, p.seq, cfg_.first_seq, m_.stats);
+  }
+  observer_.OnReply(*this, ev);
+  if (r.kind == stats::ReplyClass::kOnTime) Settled();
 }
 
 void ProbeSession::NoteError(int error) {
   // On a connected socket ECONNREFUSED is the kernel relaying ICMP port unreachable.
   if (error == ECONNREFUSED) {
-    ++unreachable_;
+    ++m_.unreachable;
     ++unreachable_unclaimed_;
-  } else {
-    last_error_ = error;
   }
 }
 
-void ProbeSession::OnReceiveError(uring::SocketId, int error) noexcept { NoteError(error); }
-void ProbeSession::OnSendError(uring::SocketId, int error) noexcept { NoteError(error); }
+void ProbeSession::OnReceiveError(SocketId, int error) noexcept { NoteError(error); }
+void ProbeSession::OnSendError(SocketId, int error) noexcept { NoteError(error); }
 
-void ProbeSession::OnTimer(uint64_t cookie) noexcept {
-  if (finished_) return;
-  if ((cookie >> 32) == kSendTimer) {
-    const MonoTime scheduled =
-        start_ + static_cast<Nanos>(sent_count_) * (cfg_.interval ? *cfg_.interval : 0);
-    SendProbe(scheduled);
-    return;
-  }
-  // Collected first: settling a probe may send the next one, which must not happen
-  // while the tracker iterates.
-  expired_.clear();
-  stats_.Expire(clock_.Now().nanos(), [this](uint32_t seq) { expired_.push_back(seq); });
-  // Each ICMP error labels one timeout: the errors and the timeouts they caused come in
-  // the same order, but a timeout may fire before the error of an earlier probe arrives.
-  for (uint32_t seq : expired_) {
-    const bool unreachable = unreachable_unclaimed_ > 0;
-    if (unreachable) --unreachable_unclaimed_;
-    observer_.OnTimeout(*this, seq, unreachable);
-    Settled();
-  }
+void ProbeSession::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime t) noexcept {
+  const uint32_t seq = static_cast<uint32_t>(tag);
+  Sent& s = sent_[seq % sent_.size()];
+  if (s.seq != seq || s.kernel_wall.nanos() != 0) return;
+  const Nanos delay = t - s.wall;
+  if (delay >= 0 && delay < kMaxTransmitDelay) s.kernel_wall = t;
 }
 
-}  // namespace udpbeat
+}  // namespace udpbeat::engine

@@ -1,16 +1,19 @@
 #include "udpbeat/modes/ping.h"
 
+#include <signal.h>
+
+#include <unistd.h>
+
 #include <algorithm>
-#include <numeric>
 #include <ostream>
-#include <vector>
 
 #include "absl/strings/str_format.h"
+#include "client_setup.h"
 #include "udpbeat/base/status_macros.h"
-#include "udpbeat/engine/session_aggregate.h"
-#include "udpbeat/engine/session_group.h"
-#include "udpbeat/report/ping_reporter.h"
+#include "udpbeat/engine/loop_transport.h"
+#include "udpbeat/report/json_reporter.h"
 #include "udpbeat/report/svg_plot.h"
+#include "udpbeat/report/text_reporters.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
@@ -21,147 +24,124 @@ namespace {
 // as ping(8) waits two RTTs, but never longer than this; stop early once all came.
 constexpr Nanos kMaxLinger = 10 * kNanosPerSecond;
 constexpr Nanos kProgressPeriod = kNanosPerSecond;
-constexpr size_t kWorstShown = 5;
 
-enum TimerCookie : uint64_t { kLingerTimer = 1, kProgressTimer = 2, kDurationTimer = 3 };
-
-class Pinger final : public ProbeObserver, public uring::SignalHandler, public TimerHandler {
+class Pinger final : public engine::TargetObserver, public uring::SignalHandler {
  public:
-  Pinger(const PingOptions& opts, uring::EventLoop& loop, PingReporter& reporter,
+  Pinger(const PingOptions& opts, uring::EventLoop& loop, report::RunReporter& reporter,
          std::ostream& out)
-      : opts_(opts), loop_(loop), reporter_(reporter), out_(out) {}
+      : opts_(opts),
+        loop_(loop),
+        clock_(loop.clock()),
+        reporter_(reporter),
+        out_(out),
+        linger_timer_(loop.timers(), [this] { Stop(); }),
+        duration_timer_(loop.timers(), [this] { StopSending(); }),
+        progress_timer_(loop.timers(), [this] { PrintProgress(); }) {}
 
-  void set_group(SessionGroup* g) { group_ = g; }
-
-  void Start() {
-    start_ = loop_.clock().Now();
-    if (opts_.duration > 0) loop_.ScheduleAt(start_ + opts_.duration, this, kDurationTimer);
-    if (opts_.progress) loop_.ScheduleAt(start_ + kProgressPeriod, this, kProgressTimer);
-    group_->Start();
+  void Start(engine::TargetSet& targets, measure::RunInfo info) {
+    targets_ = &targets;
+    info_ = std::move(info);
+    start_ = clock_.Now();
+    if (opts_.duration > 0) duration_timer_.ArmAt(start_ + opts_.duration);
+    if (opts_.progress) progress_timer_.ArmAt(start_ + kProgressPeriod);
+    targets.Start();
   }
 
-  // ProbeObserver: per-event output only when there is one session to follow.
-  void OnReply(ProbeSession&, const ReplyInfo& r) override {
-    if (!opts_.plot_file.empty() && r.kind != ReplyClass::kDuplicate)
-      plot_.AddRtt(loop_.clock().Now() - start_, r.rtt);
-    if (single()) reporter_.OnReply(r);
-    if (lingering_ && r.kind == ReplyClass::kLate && AllLateRepliesIn()) Stop();
+  // Per-probe output only when each target has one session to follow.
+  void OnReply(engine::Target& t, engine::ProbeSession&, const measure::ReplyEvent& r) override {
+    if (!opts_.plot_file.empty() && r.kind != stats::ReplyClass::kDuplicate)
+      plot_.AddRtt(clock_.Now() - start_, r.rtt);
+    if (single()) reporter_.Reply(t.info(), r);
+    if (linger_timer_.armed() && r.kind == stats::ReplyClass::kLate && AllLateRepliesIn()) Stop();
   }
 
-  void OnTimeout(ProbeSession&, uint32_t seq, bool unreachable) override {
-    if (!opts_.plot_file.empty()) plot_.AddTimeout(loop_.clock().Now() - start_);
-    if (!single()) return;
-    if (unreachable) {
-      reporter_.OnUnreachable(seq);
-    } else {
-      reporter_.OnTimeout(seq);
-    }
+  void OnTimeout(engine::Target& t, engine::ProbeSession&, const measure::TimeoutEvent& e) override {
+    if (!opts_.plot_file.empty()) plot_.AddTimeout(clock_.Now() - start_);
+    if (single()) reporter_.Timeout(t.info(), e);
   }
 
-  void OnDone(ProbeSession&) override {
-    if (++done_ < group_->size()) return;
+  void OnDone(engine::Target&) override {
+    if (!targets_->AllDone()) return;
     uint64_t timed_out = 0, late = 0, unreachable = 0;
-    for (size_t i = 0; i < group_->size(); ++i) {
-      const ProbeSession& s = group_->session(i);
+    Nanos max_rtt = 0;
+    ForEachSession([&](const engine::ProbeSession& s) {
       timed_out += s.stats().timed_out();
       late += s.stats().late();
-      unreachable += s.unreachable();
-    }
+      unreachable += s.measurements().unreachable;
+      max_rtt = std::max(max_rtt, static_cast<Nanos>(s.stats().rtt().summary().max()));
+    });
     if (timed_out > late && unreachable == 0) {
-      Nanos max_rtt = 0;
-      for (size_t i = 0; i < group_->size(); ++i) {
-        max_rtt = std::max(max_rtt, static_cast<Nanos>(group_->session(i).stats().rtt().summary().max()));
-      }
-      lingering_ = true;
-      loop_.ScheduleAt(loop_.clock().Now() + std::min(std::max(opts_.timeout, 2 * max_rtt), kMaxLinger),
-                       this, kLingerTimer);
+      linger_timer_.ArmAt(clock_.Now() + std::min(std::max(opts_.timeout, 2 * max_rtt), kMaxLinger));
       return;
     }
     Stop();
-  }
-
-  void OnTimer(uint64_t cookie) noexcept override {
-    switch (cookie) {
-      case kProgressTimer:
-        if (!loop_.stopping()) {
-          PrintProgress();
-          loop_.ScheduleAt(loop_.clock().Now() + kProgressPeriod, this, kProgressTimer);
-        }
-        break;
-      case kDurationTimer:
-        StopSending();
-        break;
-      default:
-        Stop();
-        break;
-    }
   }
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      SessionAggregate a = Collect(false);
-      PingSummary p = Summary(a);
-      reporter_.OnInterim(p);
-      return;
+      reporter_.Interim(Result(false));
+    } else if (signo != SIGHUP) {
+      Stop();
     }
-    Stop();
   }
 
-  // Merges every session (finishing them first when `finish`).
-  SessionAggregate Collect(bool finish) const { return SessionAggregate::Of(*group_, finish); }
-
-  PingSummary Summary(const SessionAggregate& a) const {
-    PingSummary p;
-    p.stats = &a.stats;
-    p.stamp = opts_.proto == ProbeProto::kStamp ? &a.stamp : nullptr;
-    p.unreachable = a.unreachable;
-    p.local_drops = loop_.counters().kernel_drops;
-    p.send_lag = &a.send_lag;
-    p.elapsed = loop_.clock().Now() - start_;
-    return p;
+  measure::RunResult Result(bool final) const {
+    return targets_->Result(info_, measure::Detail::kFull, clock_.Now() - start_,
+                            final && targets_->SessionCount() > 1, false, true);
   }
 
-  const PlotRecorder& plot() const { return plot_; }
+  absl::Status WritePlot(const std::string& title) const {
+    stats::LogHistogram h;
+    ForEachSession([&](const engine::ProbeSession& s) { h.Merge(s.stats().rtt().histogram()); });
+    return plot_.WriteSvg(opts_.plot_file, title, h);
+  }
 
   void ClearProgress() {
     if (progress_shown_) out_ << "\r\033[K" << std::flush;
   }
 
  private:
-  bool single() const { return group_->size() == 1; }
+  bool single() const { return targets_->SessionCount() == targets_->size(); }
 
-  bool AllLateRepliesIn() const {
-    for (size_t i = 0; i < group_->size(); ++i) {
-      const auto& st = group_->session(i).stats();
-      if (st.timed_out() > st.late()) return false;
+  template <typename F>
+  void ForEachSession(F&& f) const {
+    for (size_t i = 0; i < targets_->size(); ++i) {
+      const engine::SessionGroup& g = targets_->at(i).group();
+      for (size_t k = 0; k < g.size(); ++k) f(g.session(k));
     }
-    return true;
   }
 
-  // --duration reached: no new probes; what is in flight settles (or times out).
+  bool AllLateRepliesIn() const {
+    bool in = true;
+    ForEachSession([&](const engine::ProbeSession& s) {
+      in &= s.stats().timed_out() <= s.stats().late();
+    });
+    return in;
+  }
+
+  // The run's length is reached: no new probes; what is in flight settles (or times out).
   void StopSending() {
     bool any_pending = false;
-    for (size_t i = 0; i < group_->size(); ++i)
-      any_pending |= group_->session(i).stats().in_flight() > 0;
-    loop_.ScheduleAt(loop_.clock().Now() + (any_pending ? opts_.timeout : 0), this, kLingerTimer);
-    for (size_t i = 0; i < group_->size(); ++i) group_->session(i).StopSending();
+    ForEachSession([&](const engine::ProbeSession& s) { any_pending |= s.stats().in_flight() > 0; });
+    linger_timer_.ArmAt(clock_.Now() + (any_pending ? opts_.timeout : 0));
+    targets_->StopSending();
   }
 
   void Stop() {
-    group_->FinishAll();
+    targets_->Finish();
     loop_.Stop();
   }
 
   void PrintProgress() {
+    if (loop_.stopping()) return;
     uint64_t sent = 0, received = 0;
     stats::LogHistogram h;
-    for (size_t i = 0; i < group_->size(); ++i) {
-      const auto& s = group_->session(i).stats();
-      sent += s.sent();
-      received += s.received();
-      h.Merge(s.rtt().histogram());
-    }
-    const double secs = static_cast<double>(loop_.clock().Now() - start_) / 1e9;
+    ForEachSession([&](const engine::ProbeSession& s) {
+      sent += s.stats().sent();
+      received += s.stats().received();
+      h.Merge(s.stats().rtt().histogram());
+    });
+    const double secs = static_cast<double>(clock_.Now() - start_) / 1e9;
     const double dt = secs - last_progress_secs_;
     out_ << absl::StrFormat(
                 "\r\033[K%6.1fs  sent %.0f/s  received %.0f/s  loss %.2f%%  rtt p50 %.3f ms  "
@@ -177,127 +157,65 @@ class Pinger final : public ProbeObserver, public uring::SignalHandler, public T
     last_sent_ = sent;
     last_received_ = received;
     last_progress_secs_ = secs;
+    progress_timer_.ArmAt(clock_.Now() + kProgressPeriod);
   }
 
   const PingOptions& opts_;
   uring::EventLoop& loop_;
-  PingReporter& reporter_;
+  const Clock& clock_;
+  report::RunReporter& reporter_;
   std::ostream& out_;
-  SessionGroup* group_ = nullptr;
+  engine::TargetSet* targets_ = nullptr;
+  measure::RunInfo info_;
   PlotRecorder plot_;
   MonoTime start_;
-  size_t done_ = 0;
-  bool lingering_ = false;
+  Timer linger_timer_;
+  Timer duration_timer_;
+  Timer progress_timer_;
   bool progress_shown_ = false;
   uint64_t last_sent_ = 0, last_received_ = 0;
   double last_progress_secs_ = 0;
 };
 
-void WriteSessionReport(const SessionGroup& g, const SessionAggregate& a, std::ostream& out) {
-  const auto& lag = a.send_lag;
-  if (lag.count() > 0) {
-    const auto& h = lag.histogram();
-    out << absl::StrFormat("send lag p50/p99/p99.9/max = %.3f/%.3f/%.3f/%.3f ms (%d sessions)\n",
-                           static_cast<double>(h.Percentile(50)) / 1e6,
-                           static_cast<double>(h.Percentile(99)) / 1e6,
-                           static_cast<double>(h.Percentile(99.9)) / 1e6,
-                           lag.summary().max() / 1e6, g.size());
-  }
-  std::vector<size_t> order(g.size());
-  std::iota(order.begin(), order.end(), 0);
-  const size_t shown = std::min(kWorstShown, order.size());
-  std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](size_t x, size_t y) {
-    return g.session(x).stats().loss_ratio() > g.session(y).stats().loss_ratio();
-  });
-  out << "worst sessions by loss:";
-  size_t listed = 0;
-  for (size_t k = 0; k < shown; ++k) {
-    const auto& s = g.session(order[k]).stats();
-    if (s.lost() == 0) break;
-    out << absl::StrFormat(" #%d %.1f%% (%d/%d)", order[k], 100 * s.loss_ratio(), s.lost(),
-                           s.sent());
-    ++listed;
-  }
-  if (listed == 0) out << " none lost a probe";
-  std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](size_t x, size_t y) {
-    return g.session(x).stats().rtt().histogram().Percentile(99) >
-           g.session(y).stats().rtt().histogram().Percentile(99);
-  });
-  out << "\nworst sessions by rtt p99:";
-  for (size_t k = 0; k < shown; ++k) {
-    out << absl::StrFormat(
-        " #%d %.3f ms", order[k],
-        static_cast<double>(g.session(order[k]).stats().rtt().histogram().Percentile(99)) / 1e6);
-  }
-  out << "\n";
-}
-
 }  // namespace
 
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
-  const uint16_t default_port = DefaultPort(opts.proto);
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer,
-                           ResolveUdp(opts.target, default_port, opts.family));
-  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(ClientLoopOptions(opts.sessions, opts.size),
-                                                             SystemClock::Get()));
-  auto hp = SplitHostPort(opts.target, default_port);
-  std::unique_ptr<PingReporter> reporter =
-      opts.json ? MakeJsonPingReporter(peer.ToString(), out, err)
-                : MakeTextPingReporter(hp.ok() ? hp->host : opts.target, opts.quiet, out, err);
-
-  SessionGroupOptions go;
-  go.sessions = std::max<uint32_t>(opts.sessions, 1);
-  go.sockets = opts.sockets;
-  ProbeSessionConfig& cfg = go.session;
-  cfg.proto = opts.proto;
-  cfg.size = opts.size;
-  cfg.timeout = opts.timeout;
-  cfg.interval = opts.interval;
-  cfg.count = opts.duration > 0 ? 0 : opts.count;
-  // STAMP numbers from 0 (RFC 8762 §4.2.1); the lab numbers pings from 1.
-  cfg.first_seq = opts.proto == ProbeProto::kStamp ? 0 : 1;
-
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts));
+  const uint64_t sessions = std::max<uint32_t>(opts.sessions, 1) * specs.size();
+  UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
+                                          engine::ClientLoopOptions(sessions, opts.size),
+                                          SystemClock::Get()));
+  engine::LoopTransport transport(*loop);
+  std::unique_ptr<report::RunReporter> reporter =
+      opts.json ? report::MakeJsonReporter(out, err)
+                : report::MakePingTextReporter({opts.quiet}, out, err);
   Pinger pinger(opts, *loop, *reporter, out);
-  UDPBEAT_ASSIGN_OR_RETURN(auto group, SessionGroup::Create(go, peer, *loop, pinger));
-  pinger.set_group(group.get());
+  engine::TargetSet targets(
+      transport, pinger,
+      GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false),
+      std::nullopt);
+  UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
   loop->SetSignalHandler(&pinger);
-  pinger.Start();
+  pinger.Start(targets, MakeRunInfo(opts, "ping", opts.interval, opts.timeout,
+                                    loop->clock().NowWall()));
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();
-  const SessionAggregate agg = pinger.Collect(true);
-  const PingSummary summary = pinger.Summary(agg);
-  if (opts.json && group->size() > 1) {
-    for (size_t i = 0; i < group->size(); ++i) {
-      const ProbeSession& s = group->session(i);
-      PingSummary ps;
-      ps.stats = &s.stats();
-      ps.stamp = opts.proto == ProbeProto::kStamp ? &s.stamp() : nullptr;
-      ps.unreachable = s.unreachable();
-      ps.elapsed = summary.elapsed;
-      ps.send_lag = &s.send_lag();
-      nlohmann::json j = SummaryJson(ps, peer.ToString());
-      j["event"] = "session";
-      j["session"] = i;
-      j["local_port"] = group->local_port(i);
-      out << j.dump() << "\n";
-    }
-  }
-  reporter->OnSummary(summary);
-  if (!opts.json && group->size() > 1) WriteSessionReport(*group, agg, out);
+  targets.Finish();
+  const measure::RunResult result = pinger.Result(true);
+  reporter->Summary(result);
+  if (!opts.json && !result.sessions.empty()) report::WriteSessionReport(result, out);
+  const measure::TargetInfo& first = result.targets[0].info;
   if (!opts.plot_file.empty()) {
-    UDPBEAT_RETURN_IF_ERROR(pinger.plot().WriteSvg(
-        opts.plot_file, absl::StrFormat("udpbeat ping %s (%s)", peer.ToString(), ProbeProtoName(opts.proto)),
-        agg.stats.rtt().histogram()));
+    UDPBEAT_RETURN_IF_ERROR(pinger.WritePlot(absl::StrFormat("udpbeat ping %s (%s)", first.address, ProbeProtoName(opts.proto))));
   }
-  if (summary.stats->received() == 0 && summary.unreachable > 0) {
-    err << "udpbeat: " << peer.ToString() << ": port unreachable: nothing is listening"
-        << (opts.proto == ProbeProto::kStamp && peer.port() == stamp::kDefaultPort
-                ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless --bind says "
-                  "otherwise)"
+  if (result.total.received == 0 && result.total.unreachable > 0) {
+    err << "udpbeat: " << first.address << ": port unreachable: nothing is listening"
+        << (opts.proto == ProbeProto::kStamp && specs[0].peer.port() == stamp::kDefaultPort
+                ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless told otherwise)"
                 : "")
         << std::endl;
   }
-  return summary.stats->received() > 0 ? kExitOk : kExitBadOutcome;
+  return result.total.received > 0 ? kExitOk : kExitBadOutcome;
 }
 
 }  // namespace udpbeat

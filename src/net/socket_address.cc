@@ -83,20 +83,6 @@ bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
   return a.len_ == b.len_ && std::memcmp(&a.storage_, &b.storage_, a.len_) == 0;
 }
 
-PeerKey MakePeerKey(const SocketAddress& a, uint16_t ssid) noexcept {
-  PeerKey k;
-  k.family = static_cast<uint8_t>(a.family());
-  k.port = a.port();
-  k.ssid = ssid;
-  if (a.family() == AF_INET) {
-    std::memcpy(k.address.data(), &reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr, 4);
-  } else if (a.family() == AF_INET6) {
-    std::memcpy(k.address.data(), &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr,
-                16);
-  }
-  return k;
-}
-
 absl::StatusOr<HostPort> SplitHostPort(std::string_view text, uint16_t default_port) {
   HostPort hp;
   hp.port = default_port;

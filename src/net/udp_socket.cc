@@ -28,14 +28,32 @@ absl::StatusOr<UniqueFd> OpenUdp(int family, const UdpSocketOptions& opts) {
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
   UniqueFd owned(UniqueFd::kAdopt, fd);
+  const bool v4 = family == AF_INET;
   UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
   if (opts.receive_metadata) {
     UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
-    if (family == AF_INET) {
+    if (v4) {
       UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS"));
     } else {
       UDPBEAT_RETURN_IF_ERROR(
           SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"));
+    }
+  }
+  if (opts.receive_destination) {
+    if (v4) {
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO"));
+    } else {
+      UDPBEAT_RETURN_IF_ERROR(
+          SetInt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"));
+    }
+  }
+  if (opts.tos >= 0) {
+    if (v4) {
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_TOS, opts.tos, "IP_TOS"));
+    } else {
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IPV6, IPV6_TCLASS, opts.tos, "IPV6_TCLASS"));
     }
   }
   if (opts.reuse_port)
@@ -56,6 +74,14 @@ absl::StatusOr<UniqueFd> BindUdp(const SocketAddress& local, const UdpSocketOpti
 
 absl::StatusOr<UniqueFd> ConnectUdp(const SocketAddress& peer, const UdpSocketOptions& opts) {
   UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, OpenUdp(peer.family(), opts));
+  if (opts.source != nullptr) {
+    if (opts.source->family() != peer.family())
+      return absl::InvalidArgumentError(absl::StrCat("source ", opts.source->HostString(),
+                                                     " cannot reach ", peer.ToString(),
+                                                     ": another address family"));
+    if (::bind(fd.get(), opts.source->data(), opts.source->size()) != 0)
+      return absl::ErrnoToStatus(errno, absl::StrCat("bind ", opts.source->ToString()));
+  }
   if (::connect(fd.get(), peer.data(), peer.size()) != 0)
     return absl::ErrnoToStatus(errno, absl::StrCat("connect ", peer.ToString()));
   return fd;
@@ -67,6 +93,14 @@ absl::StatusOr<SocketAddress> LocalAddress(int fd) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
     return absl::ErrnoToStatus(errno, "getsockname");
   return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+bool IsWildcard(const SocketAddress& a) {
+  if (a.family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (a.family() == AF_INET6)
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr);
+  return false;
 }
 
 }  // namespace udpbeat

@@ -78,7 +78,7 @@ absl::StatusOr<ProbeProto> ParseProbeProto(std::string_view text) {
   if (text == "seed") return ProbeProto::kLab;
   if (text == "stamp") return ProbeProto::kStamp;
   return absl::InvalidArgumentError(
-      absl::StrCat("--proto: '", AbslView(text), "' is not one of stamp, seed"));
+      absl::StrCat("'", AbslView(text), "' is not one of stamp, seed"));
 }
 
 std::string_view ProbeProtoName(ProbeProto p) { return p == ProbeProto::kLab ? "seed" : "stamp"; }

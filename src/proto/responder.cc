@@ -8,10 +8,10 @@
 namespace udpbeat {
 namespace {
 
-Reply Malformed(DecodeError e) { return Reply{e, ReplyKind::kNone, 0}; }
+Reply Malformed(DecodeError e) { return Reply{e, ReplyFormat::kNone, 0}; }
 
 Reply Echo(std::span<const uint8_t> request, std::span<uint8_t> out) {
-  return Reply{DecodeError::kNone, ReplyKind::kEcho, lab::EncodeEchoReply(request, out)};
+  return Reply{DecodeError::kNone, ReplyFormat::kEcho, lab::EncodeEchoReply(request, out)};
 }
 
 Reply Heartbeat(const lab::Request& req, std::span<const uint8_t> request, WallTime received,
@@ -22,7 +22,7 @@ Reply Heartbeat(const lab::Request& req, std::span<const uint8_t> request, WallT
   // Bounded by the request's size: the reply may never be the larger datagram.
   const size_t len = lab::EncodeHeartbeatReply(req.seq_text, diff, out.first(request.size()));
   if (len == 0) return Malformed(DecodeError::kReplyTooLarge);
-  return Reply{DecodeError::kNone, ReplyKind::kHeartbeat, len};
+  return Reply{DecodeError::kNone, ReplyFormat::kHeartbeat, len};
 }
 
 Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
@@ -31,7 +31,7 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
   const DecodeError e = stamp::DecodeSender(request, &s);
   if (e != DecodeError::kNone) return Malformed(e);
   stamp::ReflectorPacket r;
-  r.seq = ctx.sessions != nullptr ? ctx.sessions->NextSeq(s.ssid) : s.seq;
+  r.seq = s.seq;
   r.error = stamp::ErrorEstimate{};  // not synchronized, NTP format, 2^-32 s resolution
   r.ssid = s.ssid;
   r.receive_timestamp = ToNtp(ctx.received);
@@ -44,7 +44,7 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
   const size_t len = stamp::EncodeReflector(r, request.size(), out);
   stamp::ReflectTrailer(request.subspan(stamp::kMinPacketSize),
                         out.subspan(stamp::kMinPacketSize, len - stamp::kMinPacketSize));
-  return Reply{DecodeError::kNone, ReplyKind::kStamp, len};
+  return Reply{DecodeError::kNone, ReplyFormat::kStamp, len};
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text) {
   if (text == "heartbeat") return ReplyMode::kHeartbeat;
   if (text == "stamp") return ReplyMode::kStamp;
   return absl::InvalidArgumentError(
-      absl::StrCat("--reply: '", AbslView(text), "' is not one of auto, echo, heartbeat, stamp"));
+      absl::StrCat("'", AbslView(text), "' is not one of auto, echo, heartbeat, stamp"));
 }
 
 std::string_view ReplyModeName(ReplyMode mode) {

@@ -48,6 +48,7 @@ SequenceTracker& SequenceTracker::operator=(const SequenceTracker& other) {
   has_sent_ = other.has_sent_;
   has_answered_ = other.has_answered_;
   current_loss_burst_ = other.current_loss_burst_;
+  awaiting_ = other.awaiting_;
   counters_ = other.counters_;
   return *this;
 }
@@ -62,6 +63,8 @@ void SequenceTracker::Retire(Slot& slot) noexcept {
       current_loss_burst_ = 0;
       break;
     case State::kPending:
+      --awaiting_;
+      [[fallthrough]];
     case State::kTimedOut:
       ++counters_.lost;
       ++current_loss_burst_;
@@ -112,6 +115,7 @@ void SequenceTracker::OnSent(uint32_t seq, int64_t sent_ns,
       (timeout << 8) | static_cast<uint8_t>(State::kPending);
   next_seq_ = seq + 1;
   ++counters_.sent;
+  ++awaiting_;
   if (next_seq_ - expire_seq_ > window()) expire_seq_ = next_seq_ - window();
 }
 
@@ -121,7 +125,7 @@ ReplyResult SequenceTracker::OnReply(uint32_t seq,
   Slot* slot = has_sent_ && age < window() ? &slots_[seq & mask_] : nullptr;
   if (slot == nullptr || StateOf(*slot) == State::kEmpty) {
     ++counters_.unknown;
-    return {ReplyKind::kUnknown, false, 0};
+    return {ReplyClass::kUnknown, false, 0};
   }
   // Wrapping subtraction: a bogus timestamp must not be undefined behaviour.
   const int64_t rtt =
@@ -129,12 +133,13 @@ ReplyResult SequenceTracker::OnReply(uint32_t seq,
                            static_cast<uint64_t>(slot->sent_ns));
   if (StateOf(*slot) == State::kAnswered) {
     ++counters_.duplicate;
-    return {ReplyKind::kDuplicate, false, rtt};
+    return {ReplyClass::kDuplicate, false, rtt};
   }
-  const ReplyKind kind =
-      IsPast(received_ns, *slot) ? ReplyKind::kLate : ReplyKind::kOnTime;
+  const ReplyClass kind =
+      IsPast(received_ns, *slot) ? ReplyClass::kLate : ReplyClass::kOnTime;
+  if (StateOf(*slot) == State::kPending) --awaiting_;
   SetState(*slot, State::kAnswered);
-  if (kind == ReplyKind::kLate) {
+  if (kind == ReplyClass::kLate) {
     ++counters_.late;
   } else {
     ++counters_.on_time;
@@ -152,6 +157,18 @@ ReplyResult SequenceTracker::OnReply(uint32_t seq,
     has_answered_ = true;
   }
   return {kind, reordered, rtt};
+}
+
+std::optional<int64_t> SequenceTracker::NextDeadline() noexcept {
+  // Expire()'s scan position only moves forward; answered probes in front of it are
+  // skipped for good.
+  while (expire_seq_ != next_seq_) {
+    const Slot& slot = slots_[expire_seq_ & mask_];
+    if (StateOf(slot) == State::kPending)
+      return slot.sent_ns + static_cast<int64_t>(slot.timeout_and_state >> 8);
+    ++expire_seq_;
+  }
+  return std::nullopt;
 }
 
 void SequenceTracker::Finish() noexcept {

@@ -1,66 +1,223 @@
 #include "udpbeat/uring/event_loop.h"
 
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/uring/buffer_ring.h"
+#include "udpbeat/uring/ring.h"
 #include "udpbeat/uring/user_data.h"
 
 namespace udpbeat::uring {
 namespace {
 
+// Op codes: each selects the completion handler registered for it.
+enum Op : uint8_t {
+  kRecvOp = 1,      // slot: socket
+  kSendOp = 2,      // slot: send slot
+  kErrQueueOp = 3,  // slot: socket (transmit timestamps)
+  kSignalOp = 4,
+  kWakeOp = 5,
+  kTimerOp = 6,
+  kTimerUpdateOp = 7,
+  kCancelOp = 8,
+  kNumOps = 9,
+};
+
 constexpr uint16_t kBufferGroup = 0;
 // Room for a sockaddr_in6, rounded up so the control messages after it stay aligned.
 constexpr socklen_t kNameSpace = 32;
-// SO_TIMESTAMPNS + IP_TTL/IPV6_HOPLIMIT + SO_RXQ_OVFL, with headroom.
-constexpr size_t kControlSpace = 128;
-// Bound on the final drain of sends still in flight when Run() ends.
+// SO_TIMESTAMPNS (32) + SCM_TIMESTAMPING (64) + TTL (24) + TOS (24) + SO_RXQ_OVFL (24)
+// + IPV6_PKTINFO (40), or an error-queue entry (SCM_TIMESTAMPING + sock_extended_err
+// with its offender address), with headroom.
+constexpr size_t kControlSpace = 256;
+// Bound on the final drain of sends still in flight.
 constexpr Nanos kDrainWait = 200 * kNanosPerMilli;
-
+// Transmit timestamps are matched to sends within this many datagrams per socket.
+constexpr uint32_t kTxWindow = 4096;
+// Room for a source address control message (in6_pktinfo is the larger).
+constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo));
 
 }  // namespace
 
-struct EventLoop::SendSlot {
-  msghdr msg{};
-  iovec iov{};
-  sockaddr_storage name{};
-  std::unique_ptr<uint8_t[]> data;
-  size_t capacity = 0;
-  SocketId socket = 0;
-  uint16_t generation = 0;
-  bool used_address = false;  // sent as IORING_OP_SEND with a destination address
+class EventLoop::Impl {
+ public:
+  Impl(const LoopOptions& opts, const Clock& clock)
+      : opts_(opts),
+        clock_(clock),
+        recv_handler_(this),
+        send_handler_(this),
+        errqueue_handler_(this),
+        signal_handler_(this),
+        wake_handler_(this),
+        timer_handler_(this) {}
+  ~Impl();
+
+  absl::Status Init();
+  absl::StatusOr<SocketId> AddSocket(UniqueFd fd, DatagramHandler* handler);
+  void RemoveSocket(SocketId s) noexcept;
+  absl::Status EnableTransmitTimestamps(SocketId s);
+  int fd(SocketId s) const noexcept { return sockets_[s].fd.get(); }
+  void SendWith(SocketId s, const SendSpec& spec, size_t max_len,
+                absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
+  absl::Status Turn(std::optional<MonoTime> deadline);
+  absl::Status Run();
+  absl::Status Drain();
+  absl::Status EnableRemoteStop();
+  void StopFromAnotherThread() noexcept;
+  uint64_t SocketDrops(SocketId s) const noexcept;
+
+  LoopOptions opts_;
+  const Clock& clock_;
+  TimerQueue timers_;
+  SignalHandler* signal_handler_ptr_ = nullptr;
+  PreSubmitHook* pre_submit_ = nullptr;
+  LoopCounters counters_;
+  bool stop_ = false;
+  std::unique_ptr<Ring> ring_;
+
+ private:
+  struct Socket {
+    UniqueFd fd;
+    DatagramHandler* handler = nullptr;
+    SocketAddress local;  // bound address (port for the PKTINFO destination)
+    uint16_t generation = 0;
+    bool in_use = false;
+    bool closing = false;
+    bool recv_armed = false;
+    bool errqueue_armed = false;
+    bool tx_timestamps = false;
+    uint32_t last_drop_count = 0;
+    // Transmit timestamps: the OPT_ID key the kernel gives the next datagram, and the tags
+    // of the last kTxWindow datagrams by key.
+    uint32_t next_tx_key = 0;
+    std::vector<uint64_t> tx_tags;
+  };
+  struct SendSlot {
+    msghdr msg{};
+    iovec iov{};
+    sockaddr_storage name{};
+    alignas(cmsghdr) uint8_t control[kSendControlSpace]{};
+    std::unique_ptr<uint8_t[]> data;
+    size_t capacity = 0;
+    uint64_t tag = 0;
+    SocketId socket = 0;
+    uint16_t socket_generation = 0;
+    uint16_t generation = 0;
+    bool used_address = false;  // IORING_OP_SEND with a destination address
+  };
+  struct EarlyTimestamp {
+    SocketId socket;
+    uint16_t generation;
+    uint32_t key;
+    WallTime sent;
+  };
+
+  // The registered completion handlers: thin forwarders to the Impl's methods.
+  template <void (Impl::*Method)(const Completion&) noexcept>
+  class Forward final : public CompletionHandler {
+   public:
+    explicit Forward(Impl* impl) : impl_(impl) {}
+    void OnCompletion(const Completion& c) noexcept override { (impl_->*Method)(c); }
+
+   private:
+    Impl* impl_;
+  };
+
+  void Register(Op op, CompletionHandler* h) { handlers_[op] = h; }
+  io_uring_sqe* GetSqe() noexcept;
+  void Submit(io_uring_sqe* sqe, Op op, uint16_t generation, uint32_t slot) noexcept {
+    io_uring_sqe_set_data64(sqe, UserData{op, generation, slot}.Encode());
+  }
+  void ArmReceive(SocketId s) noexcept;
+  void ArmErrorQueue(SocketId s) noexcept;
+  void ArmSignalRead() noexcept;
+  void ArmWakeRead() noexcept;
+  void ArmLoopTimer(MonoTime deadline) noexcept;
+  void CancelOp(Op op, uint16_t generation, uint32_t slot) noexcept;
+  void MaybeClose(SocketId s) noexcept;
+  bool Live(SocketId s, uint16_t generation) const noexcept {
+    return s < sockets_.size() && sockets_[s].in_use && !sockets_[s].closing &&
+           sockets_[s].generation == generation;
+  }
+
+  void OnReceive(const Completion& c) noexcept;
+  void OnSend(const Completion& c) noexcept;
+  void OnErrorQueue(const Completion& c) noexcept;
+  void OnSignalRead(const Completion& c) noexcept;
+  void OnWake(const Completion& c) noexcept;
+  void OnLoopTimer(const Completion& c) noexcept;
+  void DeliverTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
+  void SendFailed(SocketId s, int error) noexcept;
+
+  int Enter(bool wait, const __kernel_timespec* timeout) noexcept;
+  void ReapCompletions() noexcept;
+  void DrainCq() noexcept;
+  void BeforeSubmit() noexcept;
+
+  Forward<&Impl::OnReceive> recv_handler_;
+  Forward<&Impl::OnSend> send_handler_;
+  Forward<&Impl::OnErrorQueue> errqueue_handler_;
+  Forward<&Impl::OnSignalRead> signal_handler_;
+  Forward<&Impl::OnWake> wake_handler_;
+  Forward<&Impl::OnLoopTimer> timer_handler_;
+  std::array<CompletionHandler*, kNumOps> handlers_{};
+
+  std::unique_ptr<BufferRing> buffers_;  // after ring_: destroyed (unregistered) first
+  msghdr recv_template_{};
+  std::vector<Socket> sockets_;
+  std::vector<SocketId> free_sockets_;
+  std::vector<SendSlot> send_slots_;
+  std::vector<uint32_t> free_send_slots_;
+  std::unique_ptr<uint8_t[]> overflow_buffer_;  // `fill` target when no slot is free
+  size_t overflow_capacity_ = 0;
+  std::vector<EarlyTimestamp> early_timestamps_;
+  UniqueFd signal_fd_;
+  signalfd_siginfo signal_info_{};
+  UniqueFd wake_fd_;
+  uint64_t wake_value_ = 0;
+  std::atomic<bool> remote_stop_{false};
+  MonoTime turn_mono_;
+  WallTime turn_wall_;
+  unsigned pending_sqes_ = 0;
+  bool draining_ = false;
+  bool send_with_address_ = true;
+  __kernel_timespec timer_ts_{};
+  bool timer_armed_ = false;
+  MonoTime timer_deadline_;
 };
 
-EventLoop::EventLoop(const LoopOptions& opts, const Clock& clock) : opts_(opts), clock_(clock) {}
-
-EventLoop::~EventLoop() {
-  // Cancel the armed receives and signal read before the buffers go away.
+EventLoop::Impl::~Impl() {
+  // Cancel every armed request before the buffers and sockets go away.
   if (ring_ != nullptr) {
     io_uring_sqe* sqe = io_uring_get_sqe(ring_->get());
     if (sqe != nullptr) {
-      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+      io_uring_sqe_set_data64(sqe, UserData{kCancelOp, 0, 0}.Encode());
       io_uring_submit_and_wait(ring_->get(), 1);
     }
   }
   buffers_.reset();
 }
 
-absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& opts,
-                                                            const Clock& clock) {
-  std::unique_ptr<EventLoop> loop(new EventLoop(opts, clock));
-  UDPBEAT_RETURN_IF_ERROR(loop->Init());
-  return loop;
-}
-
-absl::Status EventLoop::Init() {
-  UDPBEAT_ASSIGN_OR_RETURN(ring_, Ring::Create(opts_.ring));
+absl::Status EventLoop::Impl::Init() {
+  UDPBEAT_ASSIGN_OR_RETURN(ring_, Ring::Create(RingOptions{opts_.sq_entries, opts_.cq_entries}));
   // Rounded up to a cache line: each buffer starts with an io_uring_recvmsg_out header
   // that must be aligned, and buffers then never share a line.
   const size_t buffer_size =
@@ -70,6 +227,12 @@ absl::Status EventLoop::Init() {
                                                         opts_.receive_buffers, buffer_size));
   recv_template_.msg_namelen = kNameSpace;
   recv_template_.msg_controllen = kControlSpace;
+  Register(kRecvOp, &recv_handler_);
+  Register(kSendOp, &send_handler_);
+  Register(kErrQueueOp, &errqueue_handler_);
+  Register(kSignalOp, &signal_handler_);
+  Register(kWakeOp, &wake_handler_);
+  Register(kTimerOp, &timer_handler_);
 
   send_slots_.resize(opts_.max_pending_sends);
   free_send_slots_.reserve(opts_.max_pending_sends);
@@ -78,11 +241,9 @@ absl::Status EventLoop::Init() {
   if (opts_.handle_signals) {
     sigset_t mask;
     sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGQUIT);
-    // Blocked here and in the CLI's main before any thread starts, so no thread takes
-    // the default action; the signalfd then queues them for the loop.
+    for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&mask, sig);
+    // Blocked first, so no thread ever takes their default action: the kernel keeps them
+    // pending and the signalfd then queues them for the loop.
     if (::pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0)
       return absl::InternalError("pthread_sigmask failed");
     const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -95,14 +256,14 @@ absl::Status EventLoop::Init() {
   return absl::OkStatus();
 }
 
-io_uring_sqe* EventLoop::GetSqe() noexcept {
+io_uring_sqe* EventLoop::Impl::GetSqe() noexcept {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_->get());
   if (sqe == nullptr) {
     // SQ full: push what is queued now (rare: the SQ is sized for a turn's batch).
     BeforeSubmit();
     const int n = io_uring_submit(ring_->get());
     ++counters_.submit_calls;
-    if (n > 0) counters_.sqes_submitted += n;
+    if (n > 0) counters_.sqes_submitted += static_cast<unsigned>(n);
     pending_sqes_ = 0;
     sqe = io_uring_get_sqe(ring_->get());
   }
@@ -110,51 +271,138 @@ io_uring_sqe* EventLoop::GetSqe() noexcept {
   return sqe;
 }
 
-absl::StatusOr<SocketId> EventLoop::AddSocket(UniqueFd fd, DatagramHandler* handler) {
+absl::StatusOr<SocketId> EventLoop::Impl::AddSocket(UniqueFd fd, DatagramHandler* handler) {
   if (!fd.valid()) return absl::InvalidArgumentError("AddSocket: invalid fd");
-  const SocketId id = static_cast<SocketId>(sockets_.size());
-  sockets_.push_back(Socket{std::move(fd), handler, 0, false});
+  SocketId id;
+  if (!free_sockets_.empty()) {
+    id = free_sockets_.back();
+    free_sockets_.pop_back();
+  } else {
+    id = static_cast<SocketId>(sockets_.size());
+    sockets_.emplace_back();
+  }
+  Socket& sock = sockets_[id];
+  const uint16_t generation = static_cast<uint16_t>(sock.generation + 1);
+  sock = Socket{};
+  sock.generation = generation;
+  sock.fd = std::move(fd);
+  sock.handler = handler;
+  sock.in_use = true;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(sock.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    sock.local = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
   ArmReceive(id);
-  if (!sockets_[id].armed) return absl::ResourceExhaustedError("AddSocket: submission queue full");
+  if (!sockets_[id].recv_armed) {
+    RemoveSocket(id);
+    return absl::ResourceExhaustedError("AddSocket: submission queue full");
+  }
   return id;
 }
 
-void EventLoop::ArmReceive(SocketId s) noexcept {
+void EventLoop::Impl::RemoveSocket(SocketId s) noexcept {
+  if (s >= sockets_.size() || !sockets_[s].in_use || sockets_[s].closing) return;
+  Socket& sock = sockets_[s];
+  sock.closing = true;
+  sock.handler = nullptr;
+  if (sock.recv_armed) CancelOp(kRecvOp, sock.generation, s);
+  if (sock.errqueue_armed) CancelOp(kErrQueueOp, sock.generation, s);
+  MaybeClose(s);
+}
+
+void EventLoop::Impl::MaybeClose(SocketId s) noexcept {
+  Socket& sock = sockets_[s];
+  if (!sock.closing || sock.recv_armed || sock.errqueue_armed) return;
+  // The kernel holds no request on the descriptor any more (sends in flight hold their
+  // own file reference), so it can close now.
+  sock.fd.Reset();
+  sock.tx_tags.clear();
+  sock.tx_tags.shrink_to_fit();
+  sock.in_use = false;
+  sock.closing = false;
+  free_sockets_.push_back(s);
+}
+
+void EventLoop::Impl::CancelOp(Op op, uint16_t generation, uint32_t slot) noexcept {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;
+  io_uring_prep_cancel64(sqe, UserData{op, generation, slot}.Encode(), 0);
+  Submit(sqe, kCancelOp, 0, 0);
+}
+
+absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s) {
+  Socket& sock = sockets_[s];
+  const int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                    SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  if (::setsockopt(sock.fd.get(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
+    return absl::ErrnoToStatus(errno, "setsockopt SO_TIMESTAMPING");
+  sock.tx_timestamps = true;
+  sock.next_tx_key = 0;
+  sock.tx_tags.assign(kTxWindow, 0);
+  ArmErrorQueue(s);
+  return absl::OkStatus();
+}
+
+void EventLoop::Impl::ArmReceive(SocketId s) noexcept {
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) {
-    sockets_[s].armed = false;
+    sockets_[s].recv_armed = false;
     return;
   }
   io_uring_prep_recvmsg_multishot(sqe, sockets_[s].fd.get(), &recv_template_, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = kBufferGroup;
-  io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kRecv), 0, s}.Encode());
-  sockets_[s].armed = true;
+  Submit(sqe, kRecvOp, sockets_[s].generation, s);
+  sockets_[s].recv_armed = true;
   ++counters_.recv_arms;
 }
 
-void EventLoop::ArmSignalRead() noexcept {
+void EventLoop::Impl::ArmErrorQueue(SocketId s) noexcept {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) {
+    sockets_[s].errqueue_armed = false;
+    return;
+  }
+  // The kernel ends this multishot after each error-queue entry (it waits for POLLERR,
+  // not POLLIN); OnErrorQueue re-arms it.
+  io_uring_prep_recvmsg_multishot(sqe, sockets_[s].fd.get(), &recv_template_, MSG_ERRQUEUE);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufferGroup;
+  Submit(sqe, kErrQueueOp, sockets_[s].generation, s);
+  sockets_[s].errqueue_armed = true;
+}
+
+void EventLoop::Impl::ArmSignalRead() noexcept {
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) return;
   io_uring_prep_read(sqe, signal_fd_.get(), &signal_info_, sizeof signal_info_, 0);
-  io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kSignal), 0, 0}.Encode());
+  Submit(sqe, kSignalOp, 0, 0);
 }
 
-bool EventLoop::Send(SocketId s, const SocketAddress* to,
-                     std::span<const uint8_t> payload) noexcept {
-  return SendWith(s, to, payload.size(), [payload](std::span<uint8_t> out) -> int64_t {
-    if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
-    return static_cast<int64_t>(payload.size());
-  });
+void EventLoop::Impl::ArmWakeRead() noexcept {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;
+  io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof wake_value_, 0);
+  Submit(sqe, kWakeOp, 0, 0);
 }
 
-bool EventLoop::SendWith(SocketId s, const SocketAddress* to, size_t max_len,
-                         absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept {
+void EventLoop::Impl::SendFailed(SocketId s, int error) noexcept {
+  ++counters_.send_errors;
+  if (sockets_[s].handler != nullptr) sockets_[s].handler->OnSendError(s, error);
+}
+
+void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
+                               absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept {
   if (free_send_slots_.empty()) ReapCompletions();
   if (free_send_slots_.empty()) {
-    ++counters_.send_errors;
-    sockets_[s].handler->OnSendError(s, ENOBUFS);
-    return false;
+    // Every slot is in flight: the datagram is still built (its owner counts what it
+    // built) and then reported unsent, through the same channel as a kernel refusal.
+    if (overflow_capacity_ < max_len) {
+      overflow_capacity_ = std::max<size_t>(max_len, 256);
+      overflow_buffer_ = std::make_unique<uint8_t[]>(overflow_capacity_);
+    }
+    if (fill(std::span<uint8_t>(overflow_buffer_.get(), max_len)) >= 0) SendFailed(s, ENOBUFS);
+    return;
   }
   const uint32_t index = free_send_slots_.back();
   SendSlot& slot = send_slots_[index];
@@ -164,72 +412,121 @@ bool EventLoop::SendWith(SocketId s, const SocketAddress* to, size_t max_len,
     slot.data = std::make_unique<uint8_t[]>(slot.capacity);
   }
   const int64_t len = fill(std::span<uint8_t>(slot.data.get(), max_len));
-  if (len < 0) return false;  // nothing to send; the slot stays free
+  if (len < 0) return;  // nothing to send; the slot stays free
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) {
-    ++counters_.send_errors;
-    sockets_[s].handler->OnSendError(s, ENOBUFS);
-    return false;
+    SendFailed(s, ENOBUFS);
+    return;
   }
   free_send_slots_.pop_back();
-  slot.iov = {slot.data.get(), static_cast<size_t>(len)};
-  slot.msg = {};
-  slot.msg.msg_iov = &slot.iov;
-  slot.msg.msg_iovlen = 1;
-  if (to != nullptr) {
-    std::memcpy(&slot.name, to->data(), to->size());
-    slot.msg.msg_name = &slot.name;
-    slot.msg.msg_namelen = to->size();
-  }
+  Socket& sock = sockets_[s];
+  slot.tag = spec.tag;
   slot.socket = s;
-  if (to != nullptr && send_with_address_) {
+  slot.socket_generation = sock.generation;
+  slot.iov = {slot.data.get(), static_cast<size_t>(len)};
+  slot.used_address = false;
+  const int fd = sock.fd.get();
+  if (spec.from != nullptr && !spec.from->empty()) {
+    // A reply from the address the request was sent to: sendmsg with IP_PKTINFO /
+    // IPV6_PKTINFO naming the source. (A dual-stack socket's v4-mapped source works too:
+    // the kernel's IPv4 path reads IPV6_PKTINFO's mapped address.)
+    slot.msg = {};
+    slot.msg.msg_iov = &slot.iov;
+    slot.msg.msg_iovlen = 1;
+    if (spec.to != nullptr) {
+      std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+      slot.msg.msg_name = &slot.name;
+      slot.msg.msg_namelen = spec.to->size();
+    }
+    std::memset(slot.control, 0, sizeof slot.control);
+    slot.msg.msg_control = slot.control;
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(slot.control);
+    if (sock.local.family() == AF_INET6) {
+      in6_pktinfo pi{};
+      if (spec.from->family() == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(spec.from->data());
+        pi.ipi6_addr = a->sin6_addr;
+        pi.ipi6_ifindex = a->sin6_scope_id;
+      } else {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(spec.from->data());
+        pi.ipi6_addr.s6_addr[10] = 0xff;
+        pi.ipi6_addr.s6_addr[11] = 0xff;
+        std::memcpy(&pi.ipi6_addr.s6_addr[12], &a->sin_addr, 4);
+      }
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      slot.msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    } else {
+      in_pktinfo pi{};
+      pi.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(spec.from->data())->sin_addr;
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      slot.msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    }
+    io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
+  } else if (spec.to == nullptr) {
+    io_uring_prep_send(sqe, fd, slot.data.get(), static_cast<size_t>(len), 0);
+  } else if (send_with_address_) {
     // sendto(2) semantics: IORING_OP_SEND with a destination address (Linux 6.0) skips
     // sendmsg's per-datagram msghdr and iovec copies.
-    io_uring_prep_send(sqe, sockets_[s].fd.get(), slot.data.get(), static_cast<size_t>(len), 0);
+    std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+    io_uring_prep_send(sqe, fd, slot.data.get(), static_cast<size_t>(len), 0);
     sqe->addr2 = reinterpret_cast<uint64_t>(&slot.name);
-    sqe->addr_len = static_cast<uint16_t>(to->size());
+    sqe->addr_len = static_cast<uint16_t>(spec.to->size());
     slot.used_address = true;
-  } else if (to == nullptr) {
-    // A connected socket: plain send(2).
-    io_uring_prep_send(sqe, sockets_[s].fd.get(), slot.data.get(), static_cast<size_t>(len), 0);
-    slot.used_address = false;
   } else {
-    io_uring_prep_sendmsg(sqe, sockets_[s].fd.get(), &slot.msg, 0);
-    slot.used_address = false;
+    std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+    slot.msg = {};
+    slot.msg.msg_iov = &slot.iov;
+    slot.msg.msg_iovlen = 1;
+    slot.msg.msg_name = &slot.name;
+    slot.msg.msg_namelen = spec.to->size();
+    io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
   }
-  io_uring_sqe_set_data64(
-      sqe, UserData{static_cast<uint8_t>(Op::kSend), slot.generation, index}.Encode());
+  Submit(sqe, kSendOp, slot.generation, index);
   ++counters_.sends_queued;
-  return true;
 }
 
-absl::Status EventLoop::EnableRemoteStop() {
+absl::Status EventLoop::Impl::EnableRemoteStop() {
   const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) return absl::ErrnoToStatus(errno, "eventfd");
   wake_fd_ = UniqueFd(UniqueFd::kAdopt, fd);
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) return absl::ResourceExhaustedError("EnableRemoteStop: submission queue full");
-  io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof wake_value_, 0);
-  io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kWake), 0, 0}.Encode());
+  ArmWakeRead();
   return absl::OkStatus();
 }
 
-void EventLoop::StopFromAnotherThread() noexcept {
+void EventLoop::Impl::StopFromAnotherThread() noexcept {
   remote_stop_.store(true, std::memory_order_release);
   const uint64_t one = 1;
   // The read armed on the eventfd completes and wakes the loop's io_uring_enter.
   [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
 }
 
-int EventLoop::SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept {
-  __kernel_timespec ts{};
-  max_wait = std::max<Nanos>(max_wait, 0);
-  ts.tv_sec = max_wait / kNanosPerSecond;
-  ts.tv_nsec = max_wait % kNanosPerSecond;
-  io_uring_cqe* cqe = nullptr;
+uint64_t EventLoop::Impl::SocketDrops(SocketId s) const noexcept {
+  if (s >= sockets_.size() || !sockets_[s].fd.valid()) return 0;
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof meminfo;
+  if (::getsockopt(sockets_[s].fd.get(), SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0 ||
+      len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+    return 0;
+  return meminfo[SK_MEMINFO_DROPS];
+}
+
+int EventLoop::Impl::Enter(bool wait, const __kernel_timespec* timeout) noexcept {
   const unsigned queued = pending_sqes_;
   BeforeSubmit();
-  const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &cqe, wait_nr, &ts, nullptr);
+  int rc;
+  if (timeout != nullptr) {
+    io_uring_cqe* cqe = nullptr;
+    rc = io_uring_submit_and_wait_timeout(ring_->get(), &cqe, 1,
+                                          const_cast<__kernel_timespec*>(timeout), nullptr);
+  } else {
+    rc = io_uring_submit_and_wait(ring_->get(), wait ? 1 : 0);
+  }
   ++counters_.submit_calls;
   // liburing returns the submitted count, or -ETIME/-EINTR when the wait ended empty;
   // either way the queued SQEs were consumed.
@@ -241,16 +538,17 @@ int EventLoop::SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept {
   return rc;
 }
 
-void EventLoop::ReapCompletions() noexcept {
+void EventLoop::Impl::ReapCompletions() noexcept {
   // Send slots are freed only by completions, and under DEFER_TASKRUN those are posted
   // only when we enter the kernel. Not re-entered from a handler called by DrainCq.
   if (draining_) return;
-  if (SubmitAndWait(0, 1) == 0) DrainCq();
+  static const __kernel_timespec kZero{};
+  if (Enter(false, &kZero) == 0) DrainCq();
 }
 
-void EventLoop::DrainCq() noexcept {
+void EventLoop::Impl::DrainCq() noexcept {
   // CQEs are copied out and the CQ advanced before any handler runs, so a handler that
-  // enters the kernel (Send on a full slot table) never sees a CQE twice.
+  // enters the kernel (SendWith on a full slot table) never sees a CQE twice.
   constexpr unsigned kBatch = 256;
   io_uring_cqe* ptrs[kBatch];
   io_uring_cqe batch[kBatch];
@@ -260,186 +558,329 @@ void EventLoop::DrainCq() noexcept {
     if (n == 0) break;
     for (unsigned i = 0; i < n; ++i) batch[i] = *ptrs[i];
     io_uring_cq_advance(ring_->get(), n);
-    for (unsigned i = 0; i < n; ++i) HandleCqe(&batch[i]);
+    for (unsigned i = 0; i < n; ++i) {
+      const UserData ud = UserData::Decode(batch[i].user_data);
+      CompletionHandler* h = ud.op < kNumOps ? handlers_[ud.op] : nullptr;
+      // Ops without a handler (cancels) need nothing.
+      if (h != nullptr) h->OnCompletion({ud.generation, ud.slot, batch[i].res, batch[i].flags});
+    }
     if (n < kBatch) break;
   }
   draining_ = false;
   buffers_->Publish();
 }
 
-absl::Status EventLoop::RunOnce(Nanos max_wait) {
-  ++counters_.turns;
-  if (auto next = timers_.NextDeadline()) {
-    max_wait = std::min(max_wait, *next - clock_.Now());
-  }
-  if (stop_) max_wait = 0;
-  const int rc = SubmitAndWait(max_wait, 1);
-  if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring_enter");
-  FinishTurn();
-  return absl::OkStatus();
-}
-
-void EventLoop::BeforeSubmit() noexcept {
+void EventLoop::Impl::BeforeSubmit() noexcept {
   if (pre_submit_ != nullptr && pending_sqes_ > 0) pre_submit_->BeforeSubmit(clock_.NowWall());
 }
 
-void EventLoop::FinishTurn() noexcept {
-  turn_mono_ = clock_.Now();
-  turn_wall_ = clock_.NowWall();
-  DrainCq();
-  timers_.RunDue(clock_.Now());
-}
-
-void EventLoop::ArmLoopTimer(MonoTime deadline) noexcept {
-  // One IORING_OP_TIMEOUT (absolute CLOCK_MONOTONIC) stands for the earliest loop
-  // timer; it is moved only when an earlier deadline appears. A later-than-needed
-  // expiry after a cancel is a harmless spurious wake-up.
+void EventLoop::Impl::ArmLoopTimer(MonoTime deadline) noexcept {
+  // One IORING_OP_TIMEOUT (absolute CLOCK_MONOTONIC) stands for the earliest deadline; it
+  // is moved only when an earlier one appears. Arming an hrtimer on every io_uring_enter
+  // instead costs a VM exit per turn on these machines. A later-than-needed expiry after
+  // a cancel is a harmless spurious wake-up.
   if (timer_armed_ && deadline >= timer_deadline_) return;
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) return;
   timer_ts_.tv_sec = deadline.nanos() / kNanosPerSecond;
   timer_ts_.tv_nsec = deadline.nanos() % kNanosPerSecond;
-  const uint64_t timer_ud = UserData{static_cast<uint8_t>(Op::kTimer), 0, 0}.Encode();
+  const uint64_t timer_ud = UserData{kTimerOp, 0, 0}.Encode();
   if (!timer_armed_) {
     io_uring_prep_timeout(sqe, &timer_ts_, 0, IORING_TIMEOUT_ABS);
     io_uring_sqe_set_data64(sqe, timer_ud);
   } else {
     io_uring_prep_timeout_update(sqe, &timer_ts_, timer_ud, IORING_TIMEOUT_ABS);
-    io_uring_sqe_set_data64(sqe, UserData{static_cast<uint8_t>(Op::kTimerUpdate), 0, 0}.Encode());
+    Submit(sqe, kTimerUpdateOp, 0, 0);  // -ENOENT when it had already fired: harmless
   }
   timer_armed_ = true;
   timer_deadline_ = deadline;
 }
 
-absl::Status EventLoop::Run() {
-  // Turns wait for completions with no timeout of their own: arming an hrtimer on every
-  // io_uring_enter costs a VM exit on these machines. Loop timers are one armed timeout
-  // request instead.
-  while (!stop_) {
-    ++counters_.turns;
-    if (auto next = timers_.NextDeadline()) ArmLoopTimer(*next);
-    const unsigned queued = pending_sqes_;
-    BeforeSubmit();
-    const int rc = io_uring_submit_and_wait(ring_->get(), 1);
-    ++counters_.submit_calls;
-    if (rc < 0 && rc != -EINTR && rc != -ETIME) return absl::ErrnoToStatus(-rc, "io_uring_enter");
-    counters_.sqes_submitted += rc > 0 ? static_cast<unsigned>(rc) : queued;
-    pending_sqes_ = 0;
-    FinishTurn();
+absl::Status EventLoop::Impl::Turn(std::optional<MonoTime> deadline) {
+  ++counters_.turns;
+  std::optional<MonoTime> wake = timers_.NextDeadline();
+  if (deadline && (!wake || *deadline < *wake)) wake = deadline;
+  int rc;
+  if (stop_ || (wake && *wake <= clock_.Now())) {
+    // Something is due already: submit and collect what is ready, without waiting.
+    static const __kernel_timespec kZero{};
+    rc = Enter(false, &kZero);
+  } else {
+    if (wake) ArmLoopTimer(*wake);
+    rc = Enter(true, nullptr);
   }
+  if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring_enter");
+  turn_mono_ = clock_.Now();
+  turn_wall_ = clock_.NowWall();
+  DrainCq();
+  timers_.RunDue(clock_.Now());
+  return absl::OkStatus();
+}
+
+absl::Status EventLoop::Impl::Run() {
+  while (!stop_) UDPBEAT_RETURN_IF_ERROR(Turn(std::nullopt));
   // Flush what the last turn queued (final replies, summary-time sends) and wait for it.
   return Drain();
 }
 
-absl::Status EventLoop::Drain() {
+absl::Status EventLoop::Impl::Drain() {
   const MonoTime deadline = clock_.Now() + kDrainWait;
   while (counters_.sends_completed + counters_.send_errors < counters_.sends_queued &&
          clock_.Now() < deadline) {
-    UDPBEAT_RETURN_IF_ERROR(RunOnce(deadline - clock_.Now()));
+    UDPBEAT_RETURN_IF_ERROR(Turn(deadline));
   }
   return absl::OkStatus();
 }
 
-void EventLoop::HandleCqe(const io_uring_cqe* cqe) noexcept {
-  const UserData ud = UserData::Decode(cqe->user_data);
-  switch (static_cast<Op>(ud.op)) {
-    case Op::kRecv:
-      if (ud.slot < sockets_.size()) HandleReceive(ud.slot, cqe);
-      break;
-    case Op::kSend:
-      if (ud.slot < send_slots_.size() && send_slots_[ud.slot].generation == ud.generation)
-        HandleSend(ud.slot, cqe->res);
-      break;
-    case Op::kSignal:
-      if (cqe->res == sizeof signal_info_ && signal_handler_ != nullptr)
-        signal_handler_->OnSignal(static_cast<int>(signal_info_.ssi_signo));
-      if (cqe->res != -ECANCELED) ArmSignalRead();
-      break;
-    case Op::kTimer:
-      timer_armed_ = false;  // fired (-ETIME) or cancelled
-      break;
-    case Op::kTimerUpdate:
-      break;  // -ENOENT when the timeout had already fired: its own CQE says so
-    case Op::kWake:
-      if (remote_stop_.load(std::memory_order_acquire)) Stop();
-      break;
-    default:
-      break;  // a cancel's own completion
-  }
+void EventLoop::Impl::OnSignalRead(const Completion& c) noexcept {
+  if (c.res == sizeof signal_info_ && signal_handler_ptr_ != nullptr)
+    signal_handler_ptr_->OnSignal(static_cast<int>(signal_info_.ssi_signo));
+  if (c.res != -ECANCELED) ArmSignalRead();
 }
 
-void EventLoop::HandleSend(uint32_t index, int res) noexcept {
-  SendSlot& slot = send_slots_[index];
+void EventLoop::Impl::OnWake(const Completion&) noexcept {
+  if (remote_stop_.load(std::memory_order_acquire)) stop_ = true;
+}
+
+void EventLoop::Impl::OnLoopTimer(const Completion&) noexcept {
+  timer_armed_ = false;  // fired (-ETIME) or cancelled; due timers run after the drain
+}
+
+void EventLoop::Impl::OnSend(const Completion& c) noexcept {
+  if (c.slot >= send_slots_.size() || send_slots_[c.slot].generation != c.generation) return;
+  SendSlot& slot = send_slots_[c.slot];
   ++slot.generation;
-  free_send_slots_.push_back(index);
-  if (res == -EDESTADDRREQ && slot.used_address) {
+  free_send_slots_.push_back(c.slot);
+  if (c.res == -EDESTADDRREQ && slot.used_address) {
     // A kernel older than 6.0 ignored the address: use sendmsg from now on (this one
     // datagram is reported as a send error).
     send_with_address_ = false;
   }
-  if (res < 0) {
-    ++counters_.send_errors;
-    sockets_[slot.socket].handler->OnSendError(slot.socket, -res);
-  } else {
-    ++counters_.sends_completed;
+  const SocketId s = slot.socket;
+  if (!Live(s, slot.socket_generation)) {
+    // The socket was removed meanwhile: its owner no longer wants to hear of it.
+    if (c.res < 0) ++counters_.send_errors;
+    else ++counters_.sends_completed;
+    return;
+  }
+  if (c.res < 0) {
+    SendFailed(s, -c.res);
+    return;
+  }
+  ++counters_.sends_completed;
+  Socket& sock = sockets_[s];
+  if (!sock.tx_timestamps) return;
+  // The kernel numbers the datagrams it timestamps in send order (OPT_ID); completions
+  // of one socket's sends arrive in that order, so the n-th success is key n.
+  const uint32_t key = sock.next_tx_key++;
+  sock.tx_tags[key % kTxWindow] = slot.tag;
+  // A timestamp can be read before its send's completion is handled.
+  for (size_t i = 0; i < early_timestamps_.size(); ++i) {
+    const EarlyTimestamp e = early_timestamps_[i];
+    if (e.socket == s && e.generation == sock.generation && e.key == key) {
+      early_timestamps_.erase(early_timestamps_.begin() + static_cast<ptrdiff_t>(i));
+      DeliverTimestamp(sock, s, key, e.sent);
+      break;
+    }
   }
 }
 
-void EventLoop::HandleReceive(SocketId s, const io_uring_cqe* cqe) noexcept {
-  Socket& sock = sockets_[s];
-  const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
-  if (cqe->res < 0) {
-    if (cqe->res == -ENOBUFS) {
-      ++counters_.no_buffers;  // the datagram stays in the socket; re-arm picks it up
-    } else if (cqe->res != -ECANCELED) {
-      sock.handler->OnReceiveError(s, -cqe->res);
-    }
-    if (!more && cqe->res != -ECANCELED) ArmReceive(s);
-    return;
-  }
-  if ((cqe->flags & IORING_CQE_F_BUFFER) == 0) {
-    if (!more) ArmReceive(s);
-    return;
-  }
-  const uint16_t bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-  uint8_t* buf = buffers_->buffer(bid);
-  io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buf, cqe->res, &recv_template_);
-  if (out != nullptr && out->namelen <= kNameSpace) {
-    const SocketAddress from = SocketAddress::FromSockaddr(
-        static_cast<const sockaddr*>(io_uring_recvmsg_name(out)), out->namelen);
-    Datagram d;
-    d.socket = s;
-    d.from = &from;
-    d.loop_mono = turn_mono_;
-    d.loop_wall = turn_wall_;
-    d.truncated = (out->flags & MSG_TRUNC) != 0;
-    for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); c != nullptr;
-         c = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-        d.rx_wall = WallTime::FromNanos(ts.tv_sec * kNanosPerSecond + ts.tv_nsec);
-      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-        uint32_t drops;
-        std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-        // A cumulative per-socket count: add only what is new since the last datagram.
-        counters_.kernel_drops += drops - sock.last_drop_count;
-        sock.last_drop_count = drops;
-      } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
-        int ttl;
-        std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
-        d.ttl = ttl;
+void EventLoop::Impl::DeliverTimestamp(Socket& sock, SocketId s, uint32_t key,
+                                       WallTime sent) noexcept {
+  ++counters_.tx_timestamps;
+  if (sock.handler != nullptr)
+    sock.handler->OnTransmitTimestamp(s, sock.tx_tags[key % kTxWindow], sent);
+}
+
+void EventLoop::Impl::OnErrorQueue(const Completion& c) noexcept {
+  if (c.slot >= sockets_.size()) return;
+  Socket& sock = sockets_[c.slot];
+  if (sock.generation != c.generation) return;
+  const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+  if (!more) sock.errqueue_armed = false;
+  if (c.res >= 0 && (c.flags & IORING_CQE_F_BUFFER) != 0) {
+    const uint16_t bid = static_cast<uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT);
+    io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffers_->buffer(bid), c.res,
+                                                          &recv_template_);
+    if (out != nullptr && sock.in_use && !sock.closing) {
+      std::optional<WallTime> sent;
+      std::optional<uint32_t> key;
+      for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); m != nullptr;
+           m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, m)) {
+        if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SO_TIMESTAMPING) {
+          scm_timestamping ts;
+          std::memcpy(&ts, CMSG_DATA(m), sizeof ts);
+          sent = WallTime::FromNanos(ts.ts[0].tv_sec * kNanosPerSecond + ts.ts[0].tv_nsec);
+        } else if ((m->cmsg_level == SOL_IP && m->cmsg_type == IP_RECVERR) ||
+                   (m->cmsg_level == SOL_IPV6 && m->cmsg_type == IPV6_RECVERR)) {
+          sock_extended_err ee;
+          std::memcpy(&ee, CMSG_DATA(m), sizeof ee);
+          if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && ee.ee_info == SCM_TSTAMP_SND)
+            key = ee.ee_data;
+        }
+      }
+      if (sent && key) {
+        const uint32_t behind = sock.next_tx_key - *key;  // serial arithmetic
+        if (behind >= 1 && behind <= kTxWindow) {
+          DeliverTimestamp(sock, c.slot, *key, *sent);
+        } else if (static_cast<int32_t>(*key - sock.next_tx_key) >= 0 &&
+                   early_timestamps_.size() < 256) {
+          early_timestamps_.push_back({c.slot, sock.generation, *key, *sent});
+        }
       }
     }
-    const auto* payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &recv_template_));
-    const unsigned len = io_uring_recvmsg_payload_length(out, cqe->res, &recv_template_);
-    d.payload = std::span<const uint8_t>(payload, len);
-    ++counters_.datagrams;
-    sock.handler->OnDatagram(d);
+    buffers_->Recycle(bid);
   }
-  buffers_->Recycle(bid);
-  if (!more) ArmReceive(s);
+  if (sock.closing) {
+    MaybeClose(c.slot);
+  } else if (!more && sock.in_use && c.res != -ECANCELED) {
+    ArmErrorQueue(c.slot);
+  }
 }
+
+void EventLoop::Impl::OnReceive(const Completion& c) noexcept {
+  if (c.slot >= sockets_.size()) return;
+  const SocketId s = c.slot;
+  Socket& sock = sockets_[s];
+  if (sock.generation != c.generation) return;
+  const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+  if (!more) sock.recv_armed = false;
+  if (c.res < 0) {
+    if (c.res == -ENOBUFS) {
+      ++counters_.no_buffers;  // the datagram stays in the socket; re-arm picks it up
+    } else if (c.res != -ECANCELED && sock.handler != nullptr) {
+      sock.handler->OnReceiveError(s, -c.res);
+    }
+  } else if ((c.flags & IORING_CQE_F_BUFFER) != 0) {
+    const uint16_t bid = static_cast<uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT);
+    io_uring_recvmsg_out* out =
+        io_uring_recvmsg_validate(buffers_->buffer(bid), c.res, &recv_template_);
+    if (out != nullptr && out->namelen <= kNameSpace && sock.handler != nullptr) {
+      const SocketAddress from = SocketAddress::FromSockaddr(
+          static_cast<const sockaddr*>(io_uring_recvmsg_name(out)), out->namelen);
+      SocketAddress to;
+      Datagram d;
+      d.socket = s;
+      d.from = &from;
+      d.loop_mono = turn_mono_;
+      d.loop_wall = turn_wall_;
+      d.truncated = (out->flags & MSG_TRUNC) != 0;
+      for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); m != nullptr;
+           m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, m)) {
+        if (m->cmsg_level == SOL_SOCKET) {
+          if (m->cmsg_type == SO_TIMESTAMPNS) {
+            timespec ts;
+            std::memcpy(&ts, CMSG_DATA(m), sizeof ts);
+            d.rx_wall = WallTime::FromNanos(ts.tv_sec * kNanosPerSecond + ts.tv_nsec);
+          } else if (m->cmsg_type == SO_RXQ_OVFL) {
+            uint32_t drops;
+            std::memcpy(&drops, CMSG_DATA(m), sizeof drops);
+            // A cumulative per-socket count: add only what is new since the last datagram.
+            counters_.kernel_drops += drops - sock.last_drop_count;
+            sock.last_drop_count = drops;
+          }
+        } else if (m->cmsg_level == IPPROTO_IP) {
+          if (m->cmsg_type == IP_TTL) {
+            int ttl;
+            std::memcpy(&ttl, CMSG_DATA(m), sizeof ttl);
+            d.ttl = ttl;
+          } else if (m->cmsg_type == IP_TOS) {
+            d.tos = *CMSG_DATA(m);
+          } else if (m->cmsg_type == IP_PKTINFO) {
+            in_pktinfo pi;
+            std::memcpy(&pi, CMSG_DATA(m), sizeof pi);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_addr = pi.ipi_addr;
+            a.sin_port = htons(sock.local.port());
+            to = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a);
+            d.to = &to;
+          }
+        } else if (m->cmsg_level == IPPROTO_IPV6) {
+          if (m->cmsg_type == IPV6_HOPLIMIT) {
+            int hops;
+            std::memcpy(&hops, CMSG_DATA(m), sizeof hops);
+            d.ttl = hops;
+          } else if (m->cmsg_type == IPV6_TCLASS) {
+            int tclass;
+            std::memcpy(&tclass, CMSG_DATA(m), sizeof tclass);
+            d.tos = tclass;
+          } else if (m->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo pi;
+            std::memcpy(&pi, CMSG_DATA(m), sizeof pi);
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_addr = pi.ipi6_addr;
+            a.sin6_port = htons(sock.local.port());
+            a.sin6_scope_id = pi.ipi6_ifindex;
+            to = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&a), sizeof a);
+            d.to = &to;
+          }
+        }
+      }
+      const auto* payload =
+          static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &recv_template_));
+      const unsigned len = io_uring_recvmsg_payload_length(out, c.res, &recv_template_);
+      d.payload = std::span<const uint8_t>(payload, len);
+      ++counters_.datagrams;
+      sock.handler->OnDatagram(d);
+    }
+    buffers_->Recycle(bid);
+  }
+  // `sock` may have been removed by the handler; look again.
+  Socket& now = sockets_[s];
+  if (now.closing) {
+    MaybeClose(s);
+  } else if (!more && now.in_use && now.generation == c.generation && c.res != -ECANCELED) {
+    ArmReceive(s);
+  }
+}
+
+// ---- EventLoop: forwards to Impl ----
+
+EventLoop::EventLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventLoop::~EventLoop() = default;
+
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& opts,
+                                                            const Clock& clock) {
+  auto impl = std::make_unique<Impl>(opts, clock);
+  UDPBEAT_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<EventLoop>(new EventLoop(std::move(impl)));
+}
+
+absl::StatusOr<SocketId> EventLoop::AddSocket(UniqueFd fd, DatagramHandler* handler) {
+  return impl_->AddSocket(std::move(fd), handler);
+}
+void EventLoop::RemoveSocket(SocketId s) noexcept { impl_->RemoveSocket(s); }
+absl::Status EventLoop::EnableTransmitTimestamps(SocketId s) {
+  return impl_->EnableTransmitTimestamps(s);
+}
+int EventLoop::fd(SocketId s) const noexcept { return impl_->fd(s); }
+void EventLoop::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
+                         absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept {
+  impl_->SendWith(s, spec, max_len, fill);
+}
+void EventLoop::Send(SocketId s, const SendSpec& spec, std::span<const uint8_t> payload) noexcept {
+  impl_->SendWith(s, spec, payload.size(), [payload](std::span<uint8_t> out) -> int64_t {
+    if (!payload.empty()) std::memcpy(out.data(), payload.data(), payload.size());
+    return static_cast<int64_t>(payload.size());
+  });
+}
+TimerQueue& EventLoop::timers() noexcept { return impl_->timers_; }
+void EventLoop::SetSignalHandler(SignalHandler* h) noexcept { impl_->signal_handler_ptr_ = h; }
+void EventLoop::SetPreSubmitHook(PreSubmitHook* h) noexcept { impl_->pre_submit_ = h; }
+absl::Status EventLoop::Run() { return impl_->Run(); }
+absl::Status EventLoop::RunOnce(Nanos max_wait) {
+  return impl_->Turn(impl_->clock_.Now() + std::max<Nanos>(max_wait, 0));
+}
+absl::Status EventLoop::Drain() { return impl_->Drain(); }
+void EventLoop::Stop() noexcept { impl_->stop_ = true; }
+bool EventLoop::stopping() const noexcept { return impl_->stop_; }
+absl::Status EventLoop::EnableRemoteStop() { return impl_->EnableRemoteStop(); }
+void EventLoop::StopFromAnotherThread() noexcept { impl_->StopFromAnotherThread(); }
+const Clock& EventLoop::clock() const noexcept { return impl_->clock_; }
+const LoopCounters& EventLoop::counters() const noexcept { return impl_->counters_; }
+uint64_t EventLoop::SocketDrops(SocketId s) const noexcept { return impl_->SocketDrops(s); }
+unsigned EventLoop::ring_flags() const noexcept { return impl_->ring_->setup_flags(); }
 
 }  // namespace udpbeat::uring

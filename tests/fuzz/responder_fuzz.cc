@@ -2,8 +2,8 @@
 // (udpbeat/proto/responder.h).
 //
 // Input layout (make_corpus.py writes it):
-//   0      flags: bits 0..1 ReplyMode (auto, echo, heartbeat, stamp), bit 2 stateful
-//          (a fake StampSessions), bit 3 TTL unknown (-1), bit 4 TTL + 256 (out of range),
+//   0      flags: bits 0..1 ReplyMode (auto, echo, heartbeat, stamp), bit 2 unused
+//          (it chose a stateful reflector when BuildReply numbered replies), bit 3 TTL unknown (-1), bit 4 TTL + 256 (out of range),
 //          bit 5 raw times (else realistic ones near 2023)
 //   1      TTL
 //   2..9   received time, 10..17 reply time (big-endian; an offset when realistic)
@@ -33,18 +33,6 @@
 
 namespace udpbeat {
 namespace {
-
-// Numbers each SSID's replies from a start that depends on the SSID.
-class FakeSessions final : public StampSessions {
- public:
-  uint32_t NextSeq(uint16_t ssid) noexcept override {
-    ++calls_;
-    last_ = 0x9e3779b9u * ssid + calls_;
-    return last_;
-  }
-  int calls_ = 0;
-  uint32_t last_ = 0;
-};
 
 uint32_t Get32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
@@ -77,18 +65,14 @@ void CheckHeartbeat(std::span<const uint8_t> req, std::span<const uint8_t> reply
 }
 
 void CheckStamp(std::span<const uint8_t> req, std::span<const uint8_t> reply,
-                const RequestContext& ctx, const FakeSessions& fake) {
+                const RequestContext& ctx) {
   FUZZ_CHECK(req.size() >= stamp::kMinPacketSize, "STAMP reply to a %zu B request", req.size());
   FUZZ_CHECK(reply.size() == req.size(), "STAMP reply %zu B for a %zu B request", reply.size(),
              req.size());
   stamp::ReflectorPacket r;
   FUZZ_CHECK(stamp::DecodeReflector(reply, &r) == DecodeError::kNone, "reply does not decode");
   const uint32_t sender_seq = Get32(req.data());
-  if (ctx.sessions != nullptr) {
-    FUZZ_CHECK(fake.calls_ == 1 && r.seq == fake.last_, "stateful seq not from the session");
-  } else {
-    FUZZ_CHECK(fake.calls_ == 0 && r.seq == sender_seq, "stateless seq is not the sender's");
-  }
+  FUZZ_CHECK(r.seq == sender_seq, "the reflector's seq is not the sender's");
   FUZZ_CHECK(r.sender_seq == sender_seq, "sender seq not copied");
   FUZZ_CHECK(std::memcmp(reply.data() + 28, req.data() + 4, 8) == 0, "T1 not copied");
   FUZZ_CHECK(Get16(reply.data() + 36) == Get16(req.data() + 12), "error estimate not copied");
@@ -115,7 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> request(in.rest(), in.rest() + in.rest_size());
 
   const auto mode = static_cast<ReplyMode>(flags & 3);
-  FakeSessions fake;
   RequestContext ctx;
   if (flags & 0x20) {
     ctx.received = WallTime::FromNanos(static_cast<int64_t>(t_received));
@@ -126,7 +109,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ctx.now = ctx.received + static_cast<int64_t>(t_now >> 32);
   }
   ctx.ttl = flags & 0x08 ? -1 : ttl + (flags & 0x10 ? 256 : 0);
-  ctx.sessions = flags & 0x04 ? &fake : nullptr;
 
   // An output one byte short is refused before anything is written.
   if (!request.empty()) {
@@ -135,7 +117,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(r.error == DecodeError::kReplyTooLarge && r.length == 0,
                "a short output buffer was accepted");
     for (uint8_t b : small) FUZZ_CHECK(b == 0xa5, "a refused reply wrote its buffer");
-    FUZZ_CHECK(fake.calls_ == 0, "a refused reply advanced the session");
   }
 
   std::vector<uint8_t> out(request.size());
@@ -143,61 +124,56 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(r.length <= request.size(), "amplification: %zu B reply to a %zu B request", r.length,
              request.size());
   if (!r.ok()) {
-    FUZZ_CHECK(r.length == 0 && r.kind == ReplyKind::kNone, "a refused reply has a length");
+    FUZZ_CHECK(r.length == 0 && r.format == ReplyFormat::kNone, "a refused reply has a length");
     FUZZ_CHECK(mode != ReplyMode::kEcho, "echo mode refused a datagram");
     FUZZ_CHECK(!(mode == ReplyMode::kStamp && request.size() >= stamp::kMinPacketSize),
                "stamp mode refused a %zu B datagram", request.size());
-    FUZZ_CHECK(fake.calls_ == 0, "a refused request advanced the session");
     return 0;
   }
-  FUZZ_CHECK(r.kind != ReplyKind::kNone, "an answered reply has no kind");
+  FUZZ_CHECK(r.format != ReplyFormat::kNone, "an answered reply has no kind");
   const std::span<const uint8_t> reply(out.data(), r.length);
 
   lab::Request text;
   const bool is_text = lab::ParseRequest(request, &text) == DecodeError::kNone;
-  ReplyKind want = ReplyKind::kNone;
+  ReplyFormat want = ReplyFormat::kNone;
   switch (mode) {
     case ReplyMode::kEcho:
-      want = ReplyKind::kEcho;
+      want = ReplyFormat::kEcho;
       break;
     case ReplyMode::kStamp:
-      want = ReplyKind::kStamp;
+      want = ReplyFormat::kStamp;
       break;
     case ReplyMode::kHeartbeat:
-      want = ReplyKind::kHeartbeat;
+      want = ReplyFormat::kHeartbeat;
       break;
     case ReplyMode::kAuto:
-      want = !is_text                                    ? ReplyKind::kStamp
-             : text.keyword == lab::Keyword::kPing      ? ReplyKind::kEcho
-             : text.keyword == lab::Keyword::kHeartbeat ? ReplyKind::kHeartbeat
-                                                         : ReplyKind::kNone;
-      if (want == ReplyKind::kStamp)
+      want = !is_text                                    ? ReplyFormat::kStamp
+             : text.keyword == lab::Keyword::kPing      ? ReplyFormat::kEcho
+             : text.keyword == lab::Keyword::kHeartbeat ? ReplyFormat::kHeartbeat
+                                                         : ReplyFormat::kNone;
+      if (want == ReplyFormat::kStamp)
         FUZZ_CHECK(stamp::LooksLikeSender(request), "auto reflected a non-STAMP datagram");
       break;
   }
-  FUZZ_CHECK(r.kind == want, "mode %d answered kind %d, want %d", static_cast<int>(mode),
-             static_cast<int>(r.kind), static_cast<int>(want));
-  switch (r.kind) {
-    case ReplyKind::kEcho:
+  FUZZ_CHECK(r.format == want, "mode %d answered kind %d, want %d", static_cast<int>(mode),
+             static_cast<int>(r.format), static_cast<int>(want));
+  switch (r.format) {
+    case ReplyFormat::kEcho:
       CheckEcho(request, reply);
       break;
-    case ReplyKind::kHeartbeat:
+    case ReplyFormat::kHeartbeat:
       CheckHeartbeat(request, reply);
       break;
-    case ReplyKind::kStamp:
-      CheckStamp(request, reply, ctx, fake);
+    case ReplyFormat::kStamp:
+      CheckStamp(request, reply, ctx);
       break;
-    case ReplyKind::kNone:
+    case ReplyFormat::kNone:
       break;
   }
-  if (r.kind != ReplyKind::kStamp) FUZZ_CHECK(fake.calls_ == 0, "session used for text");
-
-  if (ctx.sessions == nullptr) {
-    std::vector<uint8_t> again(request.size());
-    const Reply r2 = BuildReply(mode, request, ctx, again);
-    FUZZ_CHECK(r2.error == r.error && r2.kind == r.kind && r2.length == r.length &&
-                   (r.length == 0 || std::memcmp(again.data(), out.data(), r.length) == 0),
-               "the same request gave a different reply");
-  }
+  std::vector<uint8_t> again(request.size());
+  const Reply r2 = BuildReply(mode, request, ctx, again);
+  FUZZ_CHECK(r2.error == r.error && r2.format == r.format && r2.length == r.length &&
+                 (r.length == 0 || std::memcmp(again.data(), out.data(), r.length) == 0),
+             "the same request gave a different reply");
   return 0;
 }

@@ -1,86 +1,49 @@
-// One client session: a socket to one server, the probes it sends (on the lab's rhythm
-// or a fixed schedule), the replies it matches by sequence number, and the statistics
-// engine it records into. ping and heartbeat are observers of sessions; load tests run
-// many sessions on one loop.
+// One client session: a socket to one target, the probes it sends (on the lab's rhythm
+// or a fixed schedule), the replies it matches by sequence number, and the Measurements
+// it records into. ping and heartbeat observe sessions; many sessions share one loop.
 //
-// Times: probes are stamped with the monotonic clock when encoded; a reply's arrival is
-// the kernel's receive timestamp (SO_TIMESTAMPNS, realtime) mapped onto the monotonic
-// clock through the pair of clock readings the loop takes when it wakes. STAMP RTTs
-// subtract the reflector's residence time T3 − T2.
+// Schedule: with an interval, probe n is due at start + n × interval, whatever the
+// replies do; a send timer firing sends the probes due then, at most kMaxBurst per loop
+// turn, so a schedule that cannot be kept (an interval below what the machine can send)
+// never queues work or starves the loop: the probes go out as fast as the loop allows
+// and their lateness is recorded as send lag. Without an interval (the lab's rhythm) the
+// next probe goes out when the last one is answered or times out.
 //
-// Thread: the loop's. Owner: the mode. Borrowed: loop, observer, scratch buffer.
+// Timeouts: one timer per session, armed for the oldest probe still awaiting its reply.
+//
+// Times: T1 is the kernel's transmit timestamp when the socket delivers them (it arrives
+// after the send) and the user-space clock read when the probe was encoded otherwise;
+// T4 is the kernel's receive timestamp. The arithmetic is measure::MeasureExchange.
+//
+// Thread: the transport's. Owner: the mode (through a SessionGroup). Borrowed: transport,
+// observer.
 #ifndef UDPBEAT_ENGINE_PROBE_SESSION_H_
 #define UDPBEAT_ENGINE_PROBE_SESSION_H_
 
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
-#include <string_view>
 #include <vector>
 
+#include "udpbeat/engine/probe_transport.h"
+#include "udpbeat/measure/measurements.h"
+#include "udpbeat/measure/probe_events.h"
+#include "udpbeat/net/datagram.h"
 #include "udpbeat/proto/probe_codec.h"
-#include "udpbeat/stats/session_stats.h"
-#include "udpbeat/uring/event_loop.h"
+#include "udpbeat/time/timer_queue.h"
 
-namespace udpbeat {
+namespace udpbeat::engine {
 
 struct ProbeSessionConfig {
   ProbeProto proto = ProbeProto::kStamp;
-  bool heartbeat = false;            // seed requests say "Heartbeat"
-  size_t size = 0;                   // pad requests to this size
+  bool heartbeat = false;         // the lab protocol's requests say "Heartbeat"
+  size_t size = 0;                // pad requests to this size
   Nanos timeout = kNanosPerSecond;
-  std::optional<Nanos> interval;     // unset: next probe when the last is settled
-  int64_t count = 0;                 // 0: until stopped
-  Nanos start_offset = 0;            // first send this long after Start (staggering)
+  std::optional<Nanos> interval;  // unset: next probe when the last one is settled
+  int64_t count = 0;              // 0: until stopped
+  Nanos start_offset = 0;         // first send this long after Start (staggering)
   uint32_t first_seq = 1;
   uint16_t ssid = 1;
-};
-
-enum class ReplyClass { kOnTime, kLate, kDuplicate };
-
-// What one reply told us. STAMP fields are set when `has_timestamps`.
-struct ReplyInfo {
-  ReplyClass kind = ReplyClass::kOnTime;
-  uint32_t seq = 0;
-  Nanos rtt = 0;
-  size_t bytes = 0;
-  int ttl = -1;
-  bool reordered = false;
-  WallTime received;
-  std::string_view payload;
-  bool has_timestamps = false;
-  Nanos residence = 0;        // T3 − T2
-  Nanos clock_offset = 0;     // ((T2 − T1) + (T3 − T4)) / 2: reflector clock − ours
-  Nanos forward = 0;          // T2 − T1, raw (includes the clock offset)
-  Nanos backward = 0;         // T4 − T3, raw
-  uint32_t reflector_seq = 0;
-  int reflector_ttl = -1;     // the TTL our request arrived with at the reflector
-  bool has_time_difference = false;
-  double time_difference = 0; // seed heartbeat reply: server's receive time − our send time
-};
-
-// STAMP figures beyond the statistics engine's.
-//
-// One-way delays are recorded against references taken from the first exchange, so
-// that they stay near the true delays and never negative (the histogram covers positive
-// values) however far off the reflector's clock is. With that exchange's offset
-// estimate o and round trip r, the true offset lies in [o − r/2, o + r/2], so
-//   forward recorded  = (T2 − T1) − forward_ref,  forward_ref  = o − r/2, and
-//   backward recorded = (T4 − T3) + backward_ref, backward_ref = o + r/2
-// are both ≥ the true one-way delay ≥ 0. Raw delays are recorded + forward_ref and
-// recorded − backward_ref; offset-corrected ones are raw ∓ best_offset.
-struct StampSummary {
-  bool has_ref = false;
-  Nanos forward_ref = 0;
-  Nanos backward_ref = 0;
-  stats::RunningSummary residence;
-  Nanos best_rtt = -1;        // fastest exchange seen
-  Nanos best_offset = 0;      // its clock offset: the least disturbed by queueing
-  bool reflector_stateful = false;  // its sequence numbers differ from ours somewhere
-  uint64_t forward_lost = 0;  // requests the reflector never saw (stateful reflector)
-  // Highest reflector sequence number seen, with the request seq it answered.
-  std::optional<std::pair<uint32_t, uint32_t>> last_numbers;
 };
 
 class ProbeSession;
@@ -88,81 +51,85 @@ class ProbeSession;
 class ProbeObserver {
  public:
   virtual ~ProbeObserver() = default;
-  virtual void OnReply(ProbeSession& s, const ReplyInfo& r) = 0;
-  // No reply within the timeout; `unreachable`: an ICMP port unreachable came meanwhile.
-  virtual void OnTimeout(ProbeSession& s, uint32_t seq, bool unreachable) = 0;
-  // Every probe was sent and settled (answered or timed out).
+  virtual void OnReply(ProbeSession& s, const measure::ReplyEvent& r) = 0;
+  virtual void OnTimeout(ProbeSession& s, const measure::TimeoutEvent& t) = 0;
+  // Every probe was sent and settled (answered on time or timed out).
   virtual void OnDone(ProbeSession& s) = 0;
   virtual void OnMalformed(ProbeSession&) {}
 };
 
-class ProbeSession final : public uring::DatagramHandler, public TimerHandler {
+class ProbeSession final : public DatagramHandler {
  public:
-  // `scratch` is a buffer shared by sessions to encode into (the loop copies sends).
-  ProbeSession(const ProbeSessionConfig& cfg, uring::EventLoop& loop, ProbeObserver& observer,
-               std::span<uint8_t> scratch, uint32_t index = 0);
+  // Probes sent per send-timer firing, at most: the rest wait for the next loop turn.
+  static constexpr int kMaxBurst = 64;
+
+  ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transport,
+               ProbeObserver& observer, uint32_t index = 0, uint64_t tag_base = 0);
   ProbeSession(const ProbeSession&) = delete;
   ProbeSession& operator=(const ProbeSession&) = delete;
 
-  void Attach(uring::SocketId socket) { socket_ = socket; }
+  void Attach(SocketId socket) { socket_ = socket; }
   void Start();
   // Sends no more probes; those in flight may still be answered.
-  void StopSending() { stop_sending_ = true; }
+  void StopSending();
   // Stops sending; unanswered probes count as lost. Idempotent.
   void Finish();
 
   uint32_t index() const { return index_; }
+  SocketId socket() const { return socket_; }
   bool finished() const { return finished_; }
-  const stats::SessionStats& stats() const { return stats_; }
-  const stats::DelayStats& send_lag() const { return send_lag_; }
-  const StampSummary& stamp() const { return stamp_; }
-  uint64_t unreachable() const { return unreachable_; }
-  int last_error() const { return last_error_; }
+  bool done() const { return done_; }
+  const measure::Measurements& measurements() const { return m_; }
+  measure::Measurements& measurements() { return m_; }
+  const stats::SessionStats& stats() const { return m_.stats; }
   const ProbeSessionConfig& config() const { return cfg_; }
+  uint64_t sent_with_kernel_timestamp() const { return kernel_t1_; }
 
   // DatagramHandler
-  void OnDatagram(const uring::Datagram& d) noexcept override;
-  void OnReceiveError(uring::SocketId, int error) noexcept override;
-  void OnSendError(uring::SocketId, int error) noexcept override;
-  // TimerHandler
-  void OnTimer(uint64_t cookie) noexcept override;
+  void OnDatagram(const Datagram& d) noexcept override;
+  void OnReceiveError(SocketId, int error) noexcept override;
+  void OnSendError(SocketId, int error) noexcept override;
+  void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept override;
 
  private:
   struct Sent {
+    uint32_t seq = 0;
     MonoTime mono;
     WallTime wall;
+    WallTime kernel_wall;  // 0 until the kernel's transmit timestamp arrives
   };
+  void SendDue();
   void SendProbe(MonoTime scheduled);
-  void ScheduleNext();
+  void ArmTimeout();
+  void OnTimeoutTimer();
   void Settled();
   bool AllSent() const;
-  void FillStamp(const ProbeReply& p, const Sent& sent, WallTime t4, ReplyInfo* info);
+  MonoTime Due(uint64_t n) const { return start_ + static_cast<Nanos>(n) * *cfg_.interval; }
   void NoteError(int error);
 
   ProbeSessionConfig cfg_;
-  uring::EventLoop& loop_;
+  ProbeTransport& transport_;
   const Clock& clock_;
   ProbeObserver& observer_;
-  std::span<uint8_t> scratch_;
   std::unique_ptr<ProbeCodec> codec_;
   uint32_t index_;
-  stats::SessionStats stats_;
-  stats::DelayStats send_lag_;
-  StampSummary stamp_;
+  uint64_t tag_base_;
+  measure::Measurements m_;
   std::vector<Sent> sent_;  // by seq modulo its size (the tracker's window)
   std::vector<uint32_t> expired_;
-  uring::SocketId socket_ = 0;
+  Timer send_timer_;
+  Timer timeout_timer_;
+  SocketId socket_ = 0;
   MonoTime start_;
   uint32_t next_seq_;
   uint64_t sent_count_ = 0;
-  uint64_t unsettled_ = 0;
-  uint64_t unreachable_ = 0;
   uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout
-  int last_error_ = 0;
+  uint64_t kernel_t1_ = 0;              // replies whose T1 was the kernel's
   bool finished_ = false;
   bool stop_sending_ = false;
+  bool done_ = false;
 };
 
-}  // namespace udpbeat
+}  // namespace udpbeat::engine
 
 #endif  // UDPBEAT_ENGINE_PROBE_SESSION_H_

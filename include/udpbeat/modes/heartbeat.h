@@ -13,8 +13,6 @@
 #include "udpbeat/base/exit_code.h"
 #include "udpbeat/detect/phi_accrual.h"
 #include "udpbeat/modes/client_options.h"
-#include "udpbeat/proto/probe_codec.h"
-#include "udpbeat/net/socket_address.h"
 
 namespace udpbeat {
 

@@ -10,8 +10,6 @@
 #include "absl/status/statusor.h"
 #include "udpbeat/base/exit_code.h"
 #include "udpbeat/modes/client_options.h"
-#include "udpbeat/proto/probe_codec.h"
-#include "udpbeat/net/socket_address.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -27,8 +25,8 @@ struct PingOptions : ClientOptions {
   bool progress = false;              // a live progress line (stdout is a terminal)
 };
 
-// Runs the pings and prints per-reply lines (one session only) and statistics to `out` (diagnostics and
-// SIGQUIT interim lines to `err`). Returns kExitOk when at least one reply came back,
+// Runs the pings and prints per-reply lines (one session per target only) and statistics
+// to `out` (diagnostics and SIGQUIT interim lines to `err`). Returns kExitOk when at least one reply came back,
 // kExitBadOutcome when none did; a Status for setup errors (unresolvable host, ...).
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err);
 

@@ -1,29 +1,40 @@
-// `udpbeat serve`: the UDP responder (lab echo and heartbeat replies).
+// `udpbeat serve`: the UDP responder (the lab's echo and heartbeat replies, an RFC 8762
+// STAMP session-reflector).
 #ifndef UDPBEAT_MODES_SERVE_H_
 #define UDPBEAT_MODES_SERVE_H_
 
-#include <cstdint>
 #include <iosfwd>
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
-#include "udpbeat/engine/serve_config.h"
-#include "udpbeat/proto/responder.h"
-#include "udpbeat/time/clock.h"
+#include "udpbeat/engine/serve_worker.h"
+#include "udpbeat/measure/serve_counters.h"
 
 namespace udpbeat {
 
+struct ServeOptions {
+  static constexpr const char* kDefaultBind = "0.0.0.0:12000";
+  static constexpr uint16_t kDefaultPort = 12000;  // when the bind address gives none
+  static constexpr int kDefaultReceiveBuffer = 8 << 20;
+
+  std::string bind = kDefaultBind;
+  engine::ServeWorkerConfig worker;
+  bool quiet = false;
+  int receive_buffer = kDefaultReceiveBuffer;
+  int threads = 1;                  // one event loop and SO_REUSEPORT socket per thread
+  std::string metrics_file;         // Prometheus textfile, rewritten every metrics_period
+  Nanos metrics_period = 5 * kNanosPerSecond;
+};
+
 // "received N, replied N, dropped N, malformed N, send errors N, kernel drops N, ..."
-std::string FormatServeCounters(const ServeCounters& c);
+std::string FormatServeCounters(const measure::ServeCounters& c);
 
 // Binds, prints "udpbeat serve: listening on ADDR (reply MODE)" to `out` (unless quiet),
-// and answers; for each datagram the STAMP receive timestamp T2 is the kernel's
-// SO_TIMESTAMPNS stamp and T3 is read when the reply is built, just before it is queued
-// for the loop turn's one submit (microseconds before it leaves).
-// serves until SIGINT/SIGTERM, then prints the counters. SIGQUIT prints them to `err`
-// and carries on. Errors: bind/setup failures (e.g. "bind 0.0.0.0:12000: Address
-// already in use").
+// and answers until SIGINT/SIGTERM, then prints the counters; SIGQUIT prints them to
+// `err` and carries on. For each STAMP request T2 is the kernel's receive timestamp and
+// T3 is written just before the loop turn's one submit (microseconds before the reply
+// leaves). Errors: bind/setup failures (e.g. "bind 0.0.0.0:12000: Address already in
+// use").
 absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err);
 
 }  // namespace udpbeat

@@ -10,7 +10,6 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "udpbeat/peers/peer_table.h"
 
 namespace udpbeat {
 
@@ -52,9 +51,6 @@ class SocketAddress {
   sockaddr_storage storage_{};
   socklen_t len_ = 0;
 };
-
-// The peer-table key of a source address and STAMP SSID (0 for other protocols).
-PeerKey MakePeerKey(const SocketAddress& a, uint16_t ssid) noexcept;
 
 // Splits "HOST", "HOST:PORT", "[V6]:PORT" or a bare IPv6 literal into host and port;
 // `default_port` is used when none is given. Ports outside 0..65535 are InvalidArgument.

@@ -1,6 +1,7 @@
 // Creation of the UDP sockets the event loop reads: non-blocking, close-on-exec, with
 // kernel drop counts (SO_RXQ_OVFL) and, unless turned off, kernel receive timestamps
-// (SO_TIMESTAMPNS) and the received TTL / hop limit, as control messages.
+// (SO_TIMESTAMPNS), the received TTL / hop limit and TOS / traffic class, as control
+// messages.
 #ifndef UDPBEAT_NET_UDP_SOCKET_H_
 #define UDPBEAT_NET_UDP_SOCKET_H_
 
@@ -16,22 +17,32 @@ struct UdpSocketOptions {
   int receive_buffer = 0;
   int send_buffer = 0;
   bool reuse_port = false;  // SO_REUSEPORT, for one socket per server thread
-  // Kernel receive timestamps and the TTL / hop limit on every datagram. They cost the
-  // kernel a clock read and two control messages per datagram: off for a plain echo.
+  // Kernel receive timestamps, TTL / hop limit and TOS on every datagram. They cost the
+  // kernel a clock read and a few control messages per datagram: off for a plain echo.
   bool receive_metadata = true;
+  // The destination address of every datagram (IP_PKTINFO / IPV6_RECVPKTINFO), so a
+  // server bound to a wildcard address can reply from the address it was asked on.
+  bool receive_destination = false;
+  // IP_TOS / IPV6_TCLASS of what the socket sends (DSCP << 2 | ECN); -1: the default.
+  int tos = -1;
+  // ConnectUdp only: bind to this local address (port 0: any) before connecting.
+  const SocketAddress* source = nullptr;
 };
 
 // Binds a new socket to `local`. Errors name the address:
 // "bind 0.0.0.0:12000: Address already in use".
 absl::StatusOr<UniqueFd> BindUdp(const SocketAddress& local, const UdpSocketOptions& opts);
 
-// A socket connected to `peer` (ephemeral local port), so ICMP errors such as port
-// unreachable come back as ECONNREFUSED on the socket and strangers' datagrams are
-// filtered by the kernel.
+// A socket connected to `peer` (ephemeral local port unless opts.source says), so ICMP
+// errors such as port unreachable come back as ECONNREFUSED on the socket and strangers'
+// datagrams are filtered by the kernel.
 absl::StatusOr<UniqueFd> ConnectUdp(const SocketAddress& peer, const UdpSocketOptions& opts);
 
 // The address a socket is bound to (for port 0 binds).
 absl::StatusOr<SocketAddress> LocalAddress(int fd);
+
+// True for 0.0.0.0 and :: (a socket bound there answers on every local address).
+bool IsWildcard(const SocketAddress& a);
 
 }  // namespace udpbeat
 

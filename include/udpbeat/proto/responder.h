@@ -29,22 +29,13 @@ enum class ReplyMode {
 absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text);
 std::string_view ReplyModeName(ReplyMode mode);
 
-enum class ReplyKind { kNone, kEcho, kHeartbeat, kStamp };
+enum class ReplyFormat { kNone, kEcho, kHeartbeat, kStamp };
 
 struct Reply {
   DecodeError error = DecodeError::kNone;  // kNone: send `length` bytes of the output
-  ReplyKind kind = ReplyKind::kNone;
+  ReplyFormat format = ReplyFormat::kNone;  // what kind of reply was built
   size_t length = 0;
   bool ok() const { return error == DecodeError::kNone; }
-};
-
-// A stateful STAMP reflector numbers its replies per session (RFC 8762 §4.3.1), so the
-// sender can split loss into forward and backward; the server owns those counters.
-class StampSessions {
- public:
-  virtual ~StampSessions() = default;
-  // The next reflector sequence number of session `ssid` from the request's source.
-  virtual uint32_t NextSeq(uint16_t ssid) noexcept = 0;
 };
 
 struct RequestContext {
@@ -52,10 +43,12 @@ struct RequestContext {
   WallTime now;                    // the reflector's clock when the reply is built (T3),
   const Clock* clock = nullptr;    // or, when set, read from this clock then (STAMP only)
   int ttl = -1;                    // TTL / hop limit the request arrived with; -1 unknown
-  StampSessions* sessions = nullptr;  // null: stateless (reflector seq = sender's seq)
 };
 
-// Builds the reply to `request` into `out` (which must hold request.size() bytes).
+// Builds the reply to `request` into `out` (which must hold request.size() bytes). A STAMP
+// reply carries the sender's sequence number (stateless, RFC 8762 §4.3.1); a stateful
+// reflector overwrites it (stamp::SetReflectorSeq) once it knows the reply will be sent,
+// so that a request it drops consumes no number.
 Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const RequestContext& ctx,
                  std::span<uint8_t> out) noexcept;
 

@@ -1,31 +1,14 @@
-// Prometheus text exposition format (version 0.0.4) written the node_exporter
-// textfile-collector way: to a temporary file in the same directory, then renamed over
-// the target, so a scraper never reads a half-written file.
+// Files written the node_exporter textfile-collector way: to a temporary file in the same
+// directory, then renamed over the target, so a reader never sees a half-written file.
 #ifndef UDPBEAT_REPORT_METRICS_FILE_H_
 #define UDPBEAT_REPORT_METRICS_FILE_H_
 
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
 
 namespace udpbeat {
-
-using MetricLabels = std::vector<std::pair<std::string, std::string>>;
-
-class MetricsText {
- public:
-  // Starts a family: "# HELP name help" and "# TYPE name type" (counter, gauge, summary).
-  void Family(std::string_view name, std::string_view type, std::string_view help);
-  // One sample of the current family (or of `name` with a suffix such as _sum).
-  void Sample(std::string_view name, const MetricLabels& labels, double value);
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-};
 
 // Writes `text` to PATH.tmp.PID and renames it to `path`. Errors name the path.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text);

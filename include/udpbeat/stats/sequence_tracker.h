@@ -54,13 +54,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace udpbeat::stats {
 
-enum class ReplyKind : uint8_t { kOnTime, kLate, kDuplicate, kUnknown };
+enum class ReplyClass : uint8_t { kOnTime, kLate, kDuplicate, kUnknown };
 
 struct ReplyResult {
-  ReplyKind kind;
+  ReplyClass kind;
   // A first reply (kOnTime/kLate) below the highest seq already answered.
   bool reordered;
   // received_ns - sent_ns for kOnTime, kLate and kDuplicate; 0 for kUnknown.
@@ -124,11 +125,19 @@ class SequenceTracker {
         if (!IsPast(now_ns, slot)) break;
         SetState(slot, State::kTimedOut);
         ++counters_.timed_out;
+        --awaiting_;
         on_timeout(expire_seq_);
       }
       ++expire_seq_;
     }
   }
+
+  // The deadline of the oldest probe still awaiting its reply (neither answered nor timed
+  // out), the next one Expire() reports; nullopt when none awaits. Amortized O(1).
+  std::optional<int64_t> NextDeadline() noexcept;
+
+  // Probes sent and neither answered, timed out nor retired: what can still time out.
+  uint64_t awaiting() const { return awaiting_; }
 
   // Ends the session: every probe still unanswered is lost (in sequence
   // order, for loss bursts) and the window empties. Later replies are
@@ -196,6 +205,7 @@ class SequenceTracker {
   bool has_sent_ = false;
   bool has_answered_ = false;
   uint64_t current_loss_burst_ = 0;
+  uint64_t awaiting_ = 0;
   SequenceCounters counters_;
 };
 

@@ -20,8 +20,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
+#include "udpbeat/stats/bucket_counts.h"
 #include "udpbeat/stats/histogram.h"
 #include "udpbeat/stats/jitter.h"
 #include "udpbeat/stats/sequence_tracker.h"
@@ -95,9 +97,7 @@ class SessionStats {
   // only, records its RTT (received_ns - sent_ns) into rtt().
   ReplyResult OnReply(uint32_t seq, int64_t received_ns) noexcept {
     const ReplyResult r = tracker_.OnReply(seq, received_ns);
-    if (r.kind == ReplyKind::kOnTime || r.kind == ReplyKind::kLate) {
-      rtt_.Record(r.rtt_ns);
-    }
+    if (r.kind == ReplyClass::kOnTime || r.kind == ReplyClass::kLate) RecordRtt(r.rtt_ns);
     return r;
   }
 
@@ -107,15 +107,16 @@ class SessionStats {
   ReplyResult OnReplyWithRtt(uint32_t seq, int64_t received_ns,
                              int64_t rtt_ns) noexcept {
     const ReplyResult r = tracker_.OnReply(seq, received_ns);
-    if (r.kind == ReplyKind::kOnTime || r.kind == ReplyKind::kLate) {
-      rtt_.Record(rtt_ns);
-    }
+    if (r.kind == ReplyClass::kOnTime || r.kind == ReplyClass::kLate) RecordRtt(rtt_ns);
     return r;
   }
 
   // Records an RTT sample computed elsewhere into rtt() only; no counter
   // changes. Use it with SequenceTracker-free protocols or corrected RTTs.
-  void RecordRtt(int64_t rtt_ns) noexcept { rtt_.Record(rtt_ns); }
+  void RecordRtt(int64_t rtt_ns) noexcept {
+    rtt_.Record(rtt_ns);
+    rtt_buckets_.Record(rtt_ns);
+  }
 
   // Records a one-way delay (STAMP: forward = t2 - t1, backward = t4 - t3,
   // offset-corrected by the caller).
@@ -138,6 +139,10 @@ class SessionStats {
     tracker_.Expire(now_ns, std::forward<F>(on_timeout));
   }
 
+  // See SequenceTracker::NextDeadline and awaiting().
+  std::optional<int64_t> NextDeadline() noexcept { return tracker_.NextDeadline(); }
+  uint64_t awaiting() const { return tracker_.awaiting(); }
+
   // Ends the session: unanswered probes become lost (SequenceTracker::Finish).
   void Finish() noexcept { tracker_.Finish(); }
 
@@ -151,6 +156,7 @@ class SessionStats {
              int64_t backward_shift = 0) noexcept {
     tracker_.MergeCounters(other.tracker_.counters());
     rtt_.Merge(other.rtt_);
+    rtt_buckets_.Merge(other.rtt_buckets_);
     forward_.MergeShifted(other.forward_, forward_shift);
     backward_.MergeShifted(other.backward_, backward_shift);
     clock_offset_.Merge(other.clock_offset_);
@@ -180,6 +186,8 @@ class SessionStats {
   // Components.
   const SequenceTracker& tracker() const { return tracker_; }
   const DelayStats& rtt() const { return rtt_; }
+  // The same RTTs in Prometheus' fixed buckets.
+  const BucketCounts& rtt_buckets() const { return rtt_buckets_; }
   const DelayStats& one_way(Direction dir) const {
     return dir == Direction::kForward ? forward_ : backward_;
   }
@@ -195,6 +203,7 @@ class SessionStats {
  private:
   SequenceTracker tracker_;
   DelayStats rtt_;
+  BucketCounts rtt_buckets_;
   DelayStats forward_;
   DelayStats backward_;
   RunningSummary clock_offset_;

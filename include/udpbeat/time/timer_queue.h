@@ -1,55 +1,107 @@
 // Deadline-ordered one-shot timers for the event loop: no threads, no sleeps. The loop
-// waits in io_uring until NextDeadline() and then calls RunDue(now).
+// waits until NextDeadline() and then calls RunDue(now).
 //
-// Thread: the owning loop's. Cancel is O(1): the entry stays in the heap and is skipped
-// when it reaches the top; cancelling a fired or unknown id is a no-op. Handlers may schedule and cancel timers from inside OnTimer.
+// A Timer is an RAII object with its callback bound once, at construction: arming it
+// never allocates, re-arming moves it, and destroying it cancels it. Timers of one queue
+// live on the queue's thread.
+//
+// RunDue(now) fires the timers that were due at `now` when it was called, earliest first
+// (FIFO among equal deadlines). A timer a callback (re)arms for a time ≤ now fires at the
+// next RunDue, not in this one: however far behind a schedule runs, one call ends, so the
+// loop gets back to its completions and signals between calls.
+//
+// Memory: one slot per Timer object plus the heap. Re-arming leaves the old heap entry
+// behind (skipped when it surfaces); the heap is compacted when stale entries outnumber
+// live ones, so it stays within 2 × live timers + a small constant.
 #ifndef UDPBEAT_TIME_TIMER_QUEUE_H_
 #define UDPBEAT_TIME_TIMER_QUEUE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
 
-class TimerHandler {
- public:
-  virtual ~TimerHandler() = default;
-  // `cookie` is the value given to Schedule; lets one handler own many timers.
-  virtual void OnTimer(uint64_t cookie) noexcept = 0;
-};
+class TimerQueue;
 
-using TimerId = uint64_t;
+class Timer {
+ public:
+  using Callback = absl::AnyInvocable<void()>;
+
+  // The callback runs on the queue's thread; it may arm, cancel or destroy other timers
+  // and re-arm its own, but must not destroy its own Timer.
+  Timer(TimerQueue& queue, Callback callback);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  // Fires at `when` (once); arming an armed timer moves it.
+  void ArmAt(MonoTime when);
+  void Cancel();
+  bool armed() const;
+  MonoTime deadline() const;  // valid while armed()
+
+ private:
+  friend class TimerQueue;
+  TimerQueue& queue_;
+  Callback callback_;
+  uint32_t slot_;
+};
 
 class TimerQueue {
  public:
-  TimerId Schedule(MonoTime when, TimerHandler* handler, uint64_t cookie = 0);
-  void Cancel(TimerId id);
+  TimerQueue() = default;
+  TimerQueue(const TimerQueue&) = delete;
+  TimerQueue& operator=(const TimerQueue&) = delete;
+  ~TimerQueue();
+
+  // The earliest armed deadline, if any.
   std::optional<MonoTime> NextDeadline();
-  // Fires every timer due at or before `now`, earliest first; returns how many fired.
-  // Timers scheduled by a handler for a time ≤ now fire in the same call.
+  // Fires the timers due at `now` that were armed before this call (see above);
+  // returns how many fired.
   size_t RunDue(MonoTime now);
-  size_t size() const { return live_.size(); }
+
+  size_t armed() const { return armed_; }
+  size_t heap_size() const { return heap_.size(); }
 
  private:
+  friend class Timer;
+  struct Slot {
+    Timer* timer = nullptr;
+    MonoTime when;
+    uint32_t generation = 0;  // bumped on every arm, cancel and release
+    bool armed = false;
+  };
   struct Entry {
     MonoTime when;
-    TimerId id;
-    TimerHandler* handler;
-    uint64_t cookie;
-    bool operator>(const Entry& o) const {
-      return when != o.when ? when > o.when : id > o.id;  // FIFO among equal deadlines
-    }
+    uint64_t order;  // arm order: FIFO among equal deadlines, and "armed before RunDue"
+    uint32_t slot;
+    uint32_t generation;
   };
-  void DropDeadTop();
 
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
-  absl::flat_hash_set<TimerId> live_;  // scheduled, not yet fired or cancelled
-  TimerId next_id_ = 1;
+  uint32_t Acquire(Timer* timer);
+  void Release(uint32_t slot);
+  void Arm(uint32_t slot, MonoTime when);
+  void Disarm(uint32_t slot);
+  bool Live(const Entry& e) const {
+    const Slot& s = slots_[e.slot];
+    return s.armed && s.generation == e.generation;
+  }
+  void Push(const Entry& e);
+  Entry Pop();
+  void DropStaleTop();
+  void CompactIfStale();
+
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<Entry> heap_;  // min-heap on (when, order)
+  std::vector<Entry> deferred_;
+  uint64_t next_order_ = 0;
+  size_t armed_ = 0;
 };
 
 }  // namespace udpbeat

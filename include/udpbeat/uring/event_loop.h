@@ -1,75 +1,46 @@
-// The one event loop every mode runs on: io_uring with a provided-buffer ring.
+// The one event loop every mode runs on: io_uring with a provided-buffer ring. This header
+// shows no liburing type (the ring lives in the implementation), so the layers above see
+// a plain interface.
 //
 //  * Receives: one multishot recvmsg per socket, buffers from a shared BufferRing, so one
 //    armed request serves many datagrams; each datagram comes with its kernel receive
-//    timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME), the sender's TTL/hop limit and the
-//    socket's kernel drop counter (SO_RXQ_OVFL).
-//  * Sends: Send() only queues an SQE (payload copied into a send slot); every send
-//    queued during one loop turn reaches the kernel in the one io_uring_enter that also
-//    waits for the next completions.
-//  * Timers: a TimerQueue; the wait is bounded by the next deadline.
-//  * Signals: SIGINT, SIGTERM and SIGQUIT are blocked and read from a signalfd through
-//    the ring, so handlers run on the loop thread like everything else.
+//    timestamp, TTL/hop limit, TOS, destination address (IP_PKTINFO) and the socket's
+//    kernel drop counter (SO_RXQ_OVFL).
+//  * Sends: SendWith() queues an SQE whose payload `fill` writes straight into a send
+//    slot; every send queued during one turn reaches the kernel in the one io_uring_enter
+//    that also waits for the next completions. Failures reach the socket's handler through
+//    one channel, OnSendError.
+//  * Transmit timestamps (optional per socket): the kernel's software send time of each
+//    datagram, read from the socket's error queue through the ring.
+//  * Timers: the loop's TimerQueue; its earliest deadline is one armed IORING_OP_TIMEOUT.
+//  * Signals: SIGINT, SIGTERM, SIGQUIT and SIGHUP are blocked and read from a signalfd
+//    through the ring, so handlers run on the loop thread like everything else.
 //
-// Thread: one loop per thread; everything but Create runs on the thread that calls Run.
-// Handlers are borrowed and must outlive the loop (or their socket).
+// Every operation's completion goes to the completion handler registered for its op code;
+// the packed user_data (op, generation, slot) carries no pointer, so a stale completion
+// for a reused slot is recognised and dropped.
+//
+// Thread: one loop per thread; everything but Create and StopFromAnotherThread runs on
+// the thread that created the loop (SINGLE_ISSUER). Handlers are borrowed and must
+// outlive their socket's registration.
 #ifndef UDPBEAT_URING_EVENT_LOOP_H_
 #define UDPBEAT_URING_EVENT_LOOP_H_
 
-#include <sys/signalfd.h>
-
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
-#include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "udpbeat/base/unique_fd.h"
+#include "udpbeat/net/datagram.h"
 #include "udpbeat/net/socket_address.h"
 #include "udpbeat/time/clock.h"
 #include "udpbeat/time/timer_queue.h"
-#include "udpbeat/uring/buffer_ring.h"
-#include "udpbeat/uring/ring.h"
 
 namespace udpbeat::uring {
-
-using SocketId = uint32_t;
-
-// One received datagram; valid only during the OnDatagram call.
-struct Datagram {
-  SocketId socket = 0;
-  const SocketAddress* from = nullptr;
-  std::span<const uint8_t> payload;
-  WallTime rx_wall;        // kernel receive timestamp; 0 when the kernel gave none
-  MonoTime loop_mono;      // monotonic time sampled when this loop turn woke
-  WallTime loop_wall;      // realtime sampled at the same moment
-  bool truncated = false;  // larger than the receive buffer (MSG_TRUNC): payload is partial
-  int ttl = -1;            // IP TTL or IPv6 hop limit of the datagram; -1 unknown
-};
-
-class DatagramHandler {
- public:
-  virtual ~DatagramHandler() = default;
-  virtual void OnDatagram(const Datagram& d) noexcept = 0;
-  // A receive completed with -errno. ECONNREFUSED on a connected socket means an ICMP
-  // port unreachable came back. The loop re-arms the receive itself.
-  virtual void OnReceiveError(SocketId, int /*error*/) noexcept {}
-  // A queued send failed with -errno (ECONNREFUSED, ENOBUFS, EMSGSIZE, ...).
-  virtual void OnSendError(SocketId, int /*error*/) noexcept {}
-};
-
-// Called right before queued requests go to the kernel (each io_uring_enter that
-// submits), with the time then: lets a handler write a transmit timestamp (STAMP's T3)
-// into datagrams it queued during the turn, as close to their departure as user space
-// can. Slot buffers returned to SendWith's `fill` stay writable until then.
-class PreSubmitHook {
- public:
-  virtual ~PreSubmitHook() = default;
-  virtual void BeforeSubmit(WallTime now) noexcept = 0;
-};
 
 class SignalHandler {
  public:
@@ -77,12 +48,23 @@ class SignalHandler {
   virtual void OnSignal(int signo) noexcept = 0;
 };
 
+// Called right before queued requests go to the kernel (each io_uring_enter that
+// submits), with the time then: lets a handler write a transmit timestamp (STAMP's T3)
+// into datagrams it queued during the turn, as close to their departure as user space
+// can. Slot buffers given to SendWith's `fill` stay writable until then.
+class PreSubmitHook {
+ public:
+  virtual ~PreSubmitHook() = default;
+  virtual void BeforeSubmit(WallTime now) noexcept = 0;
+};
+
 struct LoopOptions {
-  RingOptions ring;
-  unsigned receive_buffers = 1024;   // power of two
+  unsigned sq_entries = 1024;
+  unsigned cq_entries = 16384;       // multishot receives can post many CQEs per turn
+  unsigned receive_buffers = 1024;   // power of two ≤ 32768
   size_t max_datagram = 2048;        // payload bytes a receive buffer holds
-  unsigned max_pending_sends = 4096; // send slots; beyond it Send() flushes first
-  bool handle_signals = true;        // SIGINT/SIGTERM/SIGQUIT via signalfd
+  unsigned max_pending_sends = 4096; // send slots; beyond it SendWith reaps first
+  bool handle_signals = true;        // SIGINT/SIGTERM/SIGQUIT/SIGHUP via signalfd
 };
 
 struct LoopCounters {
@@ -96,6 +78,14 @@ struct LoopCounters {
   uint64_t send_errors = 0;
   uint64_t no_buffers = 0;       // -ENOBUFS: the buffer ring ran dry (datagram stays queued)
   uint64_t kernel_drops = 0;     // SO_RXQ_OVFL: dropped by the kernel, socket buffer full
+  uint64_t tx_timestamps = 0;    // transmit timestamps read from error queues
+};
+
+// Where and how one datagram goes.
+struct SendSpec {
+  const SocketAddress* to = nullptr;    // null: the connected peer
+  const SocketAddress* from = nullptr;  // source address (IP_PKTINFO); null: the kernel's choice
+  uint64_t tag = 0;                     // returned with its transmit timestamp
 };
 
 class EventLoop {
@@ -108,97 +98,53 @@ class EventLoop {
 
   // Takes the socket and arms its multishot receive (submitted with the next turn).
   absl::StatusOr<SocketId> AddSocket(UniqueFd fd, DatagramHandler* handler);
-  int fd(SocketId s) const { return sockets_[s].fd.get(); }
+  // Stops the socket's receives and forgets its handler at once; the descriptor is closed
+  // once the kernel has let go of it. The id may be reused later.
+  void RemoveSocket(SocketId s) noexcept;
+  // Asks the kernel for the software transmit timestamp of every datagram sent on `s`
+  // and delivers them to OnTransmitTimestamp. Unavailable: a Status, nothing changes.
+  absl::Status EnableTransmitTimestamps(SocketId s);
+  int fd(SocketId s) const noexcept;
 
-  // Queues one datagram (copied) to `to`, or to the connected peer when `to` is null.
-  // Returns false only when the datagram could not be queued (it is then counted as a
-  // send error and reported through OnSendError with -ENOBUFS).
-  bool Send(SocketId s, const SocketAddress* to, std::span<const uint8_t> payload) noexcept;
-  // Like Send, but `fill` writes the datagram (at most `max_len` bytes) straight into
-  // the send slot and returns its length, or -1 to send nothing: no intermediate copy.
-  // `fill` must not call Send or SendWith.
-  bool SendWith(SocketId s, const SocketAddress* to, size_t max_len,
+  // Queues one datagram: `fill` writes it (at most `max_len` bytes) into the send slot
+  // and returns its length, or -1 to send nothing. When the datagram cannot be queued or
+  // the kernel refuses it, the socket's handler gets OnSendError (never both, never
+  // neither). `fill` must not call SendWith.
+  void SendWith(SocketId s, const SendSpec& spec, size_t max_len,
                 absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
+  // Queues a copy of `payload`.
+  void Send(SocketId s, const SendSpec& spec, std::span<const uint8_t> payload) noexcept;
 
-  TimerId ScheduleAt(MonoTime when, TimerHandler* handler, uint64_t cookie = 0) {
-    return timers_.Schedule(when, handler, cookie);
-  }
-  void CancelTimer(TimerId id) { timers_.Cancel(id); }
+  TimerQueue& timers() noexcept;
+  void SetSignalHandler(SignalHandler* h) noexcept;
+  void SetPreSubmitHook(PreSubmitHook* h) noexcept;
 
-  void SetSignalHandler(SignalHandler* h) noexcept { signal_handler_ = h; }
-  void SetPreSubmitHook(PreSubmitHook* h) noexcept { pre_submit_ = h; }
-
-  // Runs turns until Stop(); then sends everything still queued and waits (bounded) for
+  // Runs turns until Stop(), then sends everything still queued and waits (bounded) for
   // those sends to complete.
   absl::Status Run();
-  // Submits what is queued and waits (at most 200 ms) for queued sends to complete.
-  absl::Status Drain();
-  // One turn: submit what is queued, wait up to `max_wait` (or the next timer) for
-  // completions, handle them, fire due timers. Used by Run and by tests.
+  // One turn, the same one Run() takes, that waits at most `max_wait` (tests, shutdown).
   absl::Status RunOnce(Nanos max_wait);
-  void Stop() noexcept { stop_ = true; }
+  // Turns until every queued send has completed, for at most 200 ms.
+  absl::Status Drain();
+  void Stop() noexcept;
+  bool stopping() const noexcept;
   // Lets another thread stop this loop: arms a read on an eventfd (call before Run).
   absl::Status EnableRemoteStop();
   // Thread-safe: wakes the loop, which then stops as if Stop() were called.
   void StopFromAnotherThread() noexcept;
-  bool stopping() const noexcept { return stop_; }
 
-  const Clock& clock() const noexcept { return clock_; }
-  const LoopCounters& counters() const noexcept { return counters_; }
-  unsigned ring_flags() const noexcept { return ring_->setup_flags(); }
+  const Clock& clock() const noexcept;
+  const LoopCounters& counters() const noexcept;
+  // Datagrams the kernel dropped on `s` so far (SO_MEMINFO's SK_MEMINFO_DROPS): exact,
+  // unlike the SO_RXQ_OVFL count, which only arrives with the next datagram.
+  uint64_t SocketDrops(SocketId s) const noexcept;
+  unsigned ring_flags() const noexcept;
+
+  class Impl;
 
  private:
-  enum class Op : uint8_t { kRecv = 1, kSend = 2, kSignal = 3, kWake = 4, kTimer = 5,
-                            kTimerUpdate = 6 };
-  struct Socket {
-    UniqueFd fd;
-    DatagramHandler* handler = nullptr;
-    uint32_t last_drop_count = 0;
-    bool armed = false;
-  };
-  struct SendSlot;
-
-  EventLoop(const LoopOptions& opts, const Clock& clock);
-  absl::Status Init();
-  io_uring_sqe* GetSqe() noexcept;
-  void ArmReceive(SocketId s) noexcept;
-  void ArmSignalRead() noexcept;
-  void HandleCqe(const io_uring_cqe* cqe) noexcept;
-  void HandleReceive(SocketId s, const io_uring_cqe* cqe) noexcept;
-  void HandleSend(uint32_t slot, int res) noexcept;
-  int SubmitAndWait(Nanos max_wait, unsigned wait_nr) noexcept;
-  void ReapCompletions() noexcept;
-  void FinishTurn() noexcept;
-  void BeforeSubmit() noexcept;
-  void ArmLoopTimer(MonoTime deadline) noexcept;
-  void DrainCq() noexcept;
-
-  LoopOptions opts_;
-  const Clock& clock_;
-  std::unique_ptr<Ring> ring_;
-  std::unique_ptr<BufferRing> buffers_;  // after ring_: destroyed (unregistered) first
-  msghdr recv_template_{};
-  std::vector<Socket> sockets_;
-  std::vector<SendSlot> send_slots_;
-  std::vector<uint32_t> free_send_slots_;
-  TimerQueue timers_;
-  UniqueFd signal_fd_;
-  UniqueFd wake_fd_;
-  uint64_t wake_value_ = 0;
-  std::atomic<bool> remote_stop_{false};
-  signalfd_siginfo signal_info_{};
-  SignalHandler* signal_handler_ = nullptr;
-  PreSubmitHook* pre_submit_ = nullptr;
-  LoopCounters counters_;
-  MonoTime turn_mono_;
-  WallTime turn_wall_;
-  unsigned pending_sqes_ = 0;
-  bool stop_ = false;
-  bool draining_ = false;
-  bool send_with_address_ = true;
-  __kernel_timespec timer_ts_{};
-  bool timer_armed_ = false;
-  MonoTime timer_deadline_;
+  explicit EventLoop(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace udpbeat::uring

@@ -1,5 +1,8 @@
 // What a CQE belongs to, packed into its 64-bit user_data (never a pointer: a stale
 // completion for a reused slot is recognised by its generation and dropped).
+//   op (8 bits) | generation (16 bits) | slot (32 bits)
+// `op` selects the completion handler registered for it; `slot` is that handler's index
+// (a socket, a send slot, ...).
 #ifndef UDPBEAT_URING_USER_DATA_H_
 #define UDPBEAT_URING_USER_DATA_H_
 
@@ -19,6 +22,21 @@ struct UserData {
     return UserData{static_cast<uint8_t>(v >> 56), static_cast<uint16_t>(v >> 32),
                     static_cast<uint32_t>(v)};
   }
+};
+
+// One completion as its handler sees it.
+struct Completion {
+  uint16_t generation;
+  uint32_t slot;
+  int res;
+  uint32_t flags;
+};
+
+// Receives the completions of one op code.
+class CompletionHandler {
+ public:
+  virtual ~CompletionHandler() = default;
+  virtual void OnCompletion(const Completion& c) noexcept = 0;
 };
 
 }  // namespace udpbeat::uring

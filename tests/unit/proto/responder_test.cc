@@ -31,14 +31,14 @@ Outcome Respond(ReplyMode mode, const std::string& request) {
 TEST(Responder, AutoEchoesPingUppercased) {
   const Outcome o = Respond(ReplyMode::kAuto, "Ping 1 1700000000.25");
   ASSERT_TRUE(o.reply.ok());
-  EXPECT_EQ(o.reply.kind, ReplyKind::kEcho);
+  EXPECT_EQ(o.reply.format, ReplyFormat::kEcho);
   EXPECT_EQ(o.text, "PING 1 1700000000.25");
 }
 
 TEST(Responder, AutoAnswersHeartbeatWithTimeDifference) {
   const Outcome o = Respond(ReplyMode::kAuto, "Heartbeat 5 1700000000.25");
   ASSERT_TRUE(o.reply.ok());
-  EXPECT_EQ(o.reply.kind, ReplyKind::kHeartbeat);
+  EXPECT_EQ(o.reply.format, ReplyFormat::kHeartbeat);
   EXPECT_EQ(o.text, "5 0.250000");
 }
 

@@ -48,7 +48,7 @@ TEST(SequenceTrackerTest, InOrderReplies) {
   for (uint32_t seq = 1; seq <= 5; ++seq) {
     Send(t, seq, seq * 100);
     const ReplyResult r = t.OnReply(seq, (seq * 100 + 7) * kMs);
-    EXPECT_EQ(r.kind, ReplyKind::kOnTime);
+    EXPECT_EQ(r.kind, ReplyClass::kOnTime);
     EXPECT_FALSE(r.reordered);
     EXPECT_EQ(r.rtt_ns, 7 * kMs);
   }
@@ -68,7 +68,7 @@ TEST(SequenceTrackerTest, ReorderThreeBeforeTwo) {
   EXPECT_FALSE(t.OnReply(1, 10 * kMs).reordered);
   EXPECT_FALSE(t.OnReply(3, 11 * kMs).reordered);
   const ReplyResult two = t.OnReply(2, 12 * kMs);
-  EXPECT_EQ(two.kind, ReplyKind::kOnTime);
+  EXPECT_EQ(two.kind, ReplyClass::kOnTime);
   EXPECT_TRUE(two.reordered);
   EXPECT_EQ(t.reordered(), 1u);
   EXPECT_EQ(t.on_time(), 3u);
@@ -79,9 +79,9 @@ TEST(SequenceTrackerTest, ReorderThreeBeforeTwo) {
 TEST(SequenceTrackerTest, DuplicateReply) {
   SequenceTracker t;
   Send(t, 1, 0);
-  EXPECT_EQ(t.OnReply(1, 5 * kMs).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(t.OnReply(1, 5 * kMs).kind, ReplyClass::kOnTime);
   const ReplyResult dup = t.OnReply(1, 9 * kMs);
-  EXPECT_EQ(dup.kind, ReplyKind::kDuplicate);
+  EXPECT_EQ(dup.kind, ReplyClass::kDuplicate);
   EXPECT_FALSE(dup.reordered);
   EXPECT_EQ(dup.rtt_ns, 9 * kMs);
   EXPECT_EQ(t.duplicate(), 1u);
@@ -103,11 +103,11 @@ TEST(SequenceTrackerTest, LateReplyAfterTimeoutIsReceivedNotLost) {
   EXPECT_EQ(t.in_flight(), 2u);
 
   const ReplyResult late = t.OnReply(1, 1300 * kMs);
-  EXPECT_EQ(late.kind, ReplyKind::kLate);
+  EXPECT_EQ(late.kind, ReplyClass::kLate);
   EXPECT_EQ(late.rtt_ns, 1300 * kMs);
   // Exactly at its deadline is on time; never credited to probe 1.
   const ReplyResult two = t.OnReply(2, 1500 * kMs);
-  EXPECT_EQ(two.kind, ReplyKind::kOnTime);
+  EXPECT_EQ(two.kind, ReplyClass::kOnTime);
   EXPECT_EQ(two.rtt_ns, 1000 * kMs);
   EXPECT_THAT(ExpireAt(t, 5000), IsEmpty());
   t.Finish();
@@ -121,7 +121,7 @@ TEST(SequenceTrackerTest, LateReplyAfterTimeoutIsReceivedNotLost) {
 TEST(SequenceTrackerTest, LateIsDecidedByDeadlineEvenWithoutExpire) {
   SequenceTracker t;
   Send(t, 7, 0);
-  EXPECT_EQ(t.OnReply(7, 1001 * kMs).kind, ReplyKind::kLate);
+  EXPECT_EQ(t.OnReply(7, 1001 * kMs).kind, ReplyClass::kLate);
   EXPECT_EQ(t.timed_out(), 0u);
   EXPECT_THAT(ExpireAt(t, 9000), IsEmpty());
 }
@@ -140,7 +140,7 @@ TEST(SequenceTrackerTest, LossBursts) {
   SequenceTracker t;
   for (uint32_t seq = 1; seq <= 8; ++seq) Send(t, seq, seq);
   for (uint32_t seq : {1u, 5u, 6u, 8u}) {
-    EXPECT_EQ(t.OnReply(seq, 100 * kMs).kind, ReplyKind::kOnTime);
+    EXPECT_EQ(t.OnReply(seq, 100 * kMs).kind, ReplyClass::kOnTime);
   }
   EXPECT_EQ(t.lost(), 0u);  // not final yet
   EXPECT_EQ(t.in_flight(), 4u);
@@ -148,7 +148,7 @@ TEST(SequenceTrackerTest, LossBursts) {
   EXPECT_EQ(t.lost(), 4u);
   EXPECT_EQ(t.longest_loss_burst(), 3u);
   ExpectBalanced(t);
-  EXPECT_EQ(t.OnReply(3, 200 * kMs).kind, ReplyKind::kUnknown);  // stays lost
+  EXPECT_EQ(t.OnReply(3, 200 * kMs).kind, ReplyClass::kUnknown);  // stays lost
   EXPECT_EQ(t.lost(), 4u);
 }
 
@@ -162,8 +162,8 @@ TEST(SequenceTrackerTest, WrapAt2To32WithReorderAndLoss) {
   const ReplyResult two = t.OnReply(2u, 103 * kMs);
   EXPECT_FALSE(two.reordered);
   EXPECT_EQ(two.rtt_ns, 63 * kMs);
-  EXPECT_EQ(t.OnReply(0xFFFFFFFEu, 104 * kMs).kind, ReplyKind::kDuplicate);
-  EXPECT_EQ(t.OnReply(3u, 104 * kMs).kind, ReplyKind::kUnknown);  // not sent
+  EXPECT_EQ(t.OnReply(0xFFFFFFFEu, 104 * kMs).kind, ReplyClass::kDuplicate);
+  EXPECT_EQ(t.OnReply(3u, 104 * kMs).kind, ReplyClass::kUnknown);  // not sent
   t.Finish();
   EXPECT_EQ(t.reordered(), 2u);
   EXPECT_EQ(t.lost(), 1u);  // seq 1
@@ -193,8 +193,8 @@ TEST(SequenceTrackerTest, WindowOverflowRetiresAsLost) {
   Send(t, 5, 5);
   EXPECT_EQ(t.lost(), 2u);
   EXPECT_EQ(t.in_flight(), 4u);
-  EXPECT_EQ(t.OnReply(0, 10 * kMs).kind, ReplyKind::kUnknown);  // left window
-  EXPECT_EQ(t.OnReply(2, 10 * kMs).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(t.OnReply(0, 10 * kMs).kind, ReplyClass::kUnknown);  // left window
+  EXPECT_EQ(t.OnReply(2, 10 * kMs).kind, ReplyClass::kOnTime);
   // Only probes still in the window can time out.
   EXPECT_THAT(ExpireAt(t, 9000), ElementsAre(3u, 4u, 5u));
   t.Finish();
@@ -212,19 +212,19 @@ TEST(SequenceTrackerTest, WindowOverflowBeforeExpireSkipsRetired) {
 
 TEST(SequenceTrackerTest, UnknownReplies) {
   SequenceTracker t;
-  EXPECT_EQ(t.OnReply(1, 0).kind, ReplyKind::kUnknown);  // nothing sent
+  EXPECT_EQ(t.OnReply(1, 0).kind, ReplyClass::kUnknown);  // nothing sent
   Send(t, 1, 0);
   Send(t, 3, 0);  // 2 never sent
   const ReplyResult r = t.OnReply(2, kMs);
-  EXPECT_EQ(r.kind, ReplyKind::kUnknown);
+  EXPECT_EQ(r.kind, ReplyClass::kUnknown);
   EXPECT_FALSE(r.reordered);
   EXPECT_EQ(r.rtt_ns, 0);
-  EXPECT_EQ(t.OnReply(4, kMs).kind, ReplyKind::kUnknown);            // future
-  EXPECT_EQ(t.OnReply(0x80000003u, kMs).kind, ReplyKind::kUnknown);  // far
+  EXPECT_EQ(t.OnReply(4, kMs).kind, ReplyClass::kUnknown);            // future
+  EXPECT_EQ(t.OnReply(0x80000003u, kMs).kind, ReplyClass::kUnknown);  // far
   EXPECT_EQ(t.unknown(), 4u);
   EXPECT_EQ(t.received(), 0u);
   t.Finish();
-  EXPECT_EQ(t.OnReply(3, kMs).kind, ReplyKind::kUnknown);
+  EXPECT_EQ(t.OnReply(3, kMs).kind, ReplyClass::kUnknown);
   EXPECT_EQ(t.lost(), 2u);
   EXPECT_EQ(t.longest_loss_burst(), 2u);  // the unsent 2 does not break it
   ExpectBalanced(t);
@@ -246,8 +246,8 @@ TEST(SequenceTrackerTest, GapOfAWindowOrMoreRetiresEverything) {
   Send(t, 100, 10);
   EXPECT_EQ(t.lost(), 2u);
   EXPECT_EQ(t.longest_loss_burst(), 2u);
-  EXPECT_EQ(t.OnReply(1, kMs).kind, ReplyKind::kUnknown);
-  EXPECT_EQ(t.OnReply(100, 20 * kMs).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(t.OnReply(1, kMs).kind, ReplyClass::kUnknown);
+  EXPECT_EQ(t.OnReply(100, 20 * kMs).kind, ReplyClass::kOnTime);
   t.Finish();
   ExpectBalanced(t);
 }
@@ -257,27 +257,27 @@ TEST(SequenceTrackerTest, HugeAndPastDeadlines) {
   t.OnSent(1, 0, INT64_MAX);  // clamped to kMaxTimeoutNs: about 2.3 years
   t.OnSent(2, 100, 50);       // deadline before send: any later reply is late
   EXPECT_EQ(t.OnReply(1, 365 * 86'400 * 1'000'000'000LL).kind,
-            ReplyKind::kOnTime);
-  EXPECT_EQ(t.OnReply(2, 100).kind, ReplyKind::kOnTime);  // at the send time
+            ReplyClass::kOnTime);
+  EXPECT_EQ(t.OnReply(2, 100).kind, ReplyClass::kOnTime);  // at the send time
   t.OnSent(3, 100, 50);
-  EXPECT_EQ(t.OnReply(3, 101).kind, ReplyKind::kLate);
+  EXPECT_EQ(t.OnReply(3, 101).kind, ReplyClass::kLate);
   t.OnSent(4, 0, INT64_MAX);
-  EXPECT_EQ(t.OnReply(4, INT64_MAX).kind, ReplyKind::kLate);
+  EXPECT_EQ(t.OnReply(4, INT64_MAX).kind, ReplyClass::kLate);
   t.OnSent(5, INT64_MIN, INT64_MAX);  // no overflow anywhere
-  EXPECT_EQ(t.OnReply(5, INT64_MAX).kind, ReplyKind::kLate);
+  EXPECT_EQ(t.OnReply(5, INT64_MAX).kind, ReplyClass::kLate);
 }
 
 TEST(SequenceTrackerTest, CopyIsIndependent) {
   SequenceTracker a(16);
   Send(a, 1, 0);
   SequenceTracker b = a;
-  EXPECT_EQ(b.OnReply(1, kMs).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(b.OnReply(1, kMs).kind, ReplyClass::kOnTime);
   EXPECT_EQ(a.received(), 0u);
-  EXPECT_EQ(a.OnReply(1, kMs).kind, ReplyKind::kOnTime);
+  EXPECT_EQ(a.OnReply(1, kMs).kind, ReplyClass::kOnTime);
   SequenceTracker c(4);
   c = b;
   EXPECT_EQ(c.window(), 16u);
-  EXPECT_EQ(c.OnReply(1, kMs).kind, ReplyKind::kDuplicate);
+  EXPECT_EQ(c.OnReply(1, kMs).kind, ReplyClass::kDuplicate);
 }
 
 TEST(SequenceCountersTest, MergeSumsAndTakesMaxBurst) {
@@ -317,18 +317,18 @@ class Model {
     auto it = probes_.find(u);
     if (it == probes_.end()) {
       ++c.unknown;
-      return {ReplyKind::kUnknown, false, 0};
+      return {ReplyClass::kUnknown, false, 0};
     }
     Probe& p = it->second;
     const int64_t rtt = now - p.sent;
     if (p.answered) {
       ++c.duplicate;
-      return {ReplyKind::kDuplicate, false, rtt};
+      return {ReplyClass::kDuplicate, false, rtt};
     }
     p.answered = true;
-    const ReplyKind kind =
-        now > p.deadline ? ReplyKind::kLate : ReplyKind::kOnTime;
-    ++(kind == ReplyKind::kLate ? c.late : c.on_time);
+    const ReplyClass kind =
+        now > p.deadline ? ReplyClass::kLate : ReplyClass::kOnTime;
+    ++(kind == ReplyClass::kLate ? c.late : c.on_time);
     const bool reordered = has_answered_ &&
                            highest_sent_ - highest_answered_ < window_ &&
                            u < highest_answered_;

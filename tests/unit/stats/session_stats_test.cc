@@ -28,13 +28,13 @@ TEST(SessionStatsTest, RecordsRttOnlyForOnTimeAndLate) {
   s.OnSent(1, 0, 1000 * kMs);
   s.OnSent(2, 10 * kMs, 1010 * kMs);
   s.OnSent(3, 20 * kMs, 1020 * kMs);
-  EXPECT_EQ(s.OnReply(1, 5 * kMs).kind, ReplyKind::kOnTime);     // 5 ms
-  EXPECT_EQ(s.OnReply(1, 6 * kMs).kind, ReplyKind::kDuplicate);  // ignored
-  EXPECT_EQ(s.OnReply(99, 6 * kMs).kind, ReplyKind::kUnknown);   // ignored
+  EXPECT_EQ(s.OnReply(1, 5 * kMs).kind, ReplyClass::kOnTime);     // 5 ms
+  EXPECT_EQ(s.OnReply(1, 6 * kMs).kind, ReplyClass::kDuplicate);  // ignored
+  EXPECT_EQ(s.OnReply(99, 6 * kMs).kind, ReplyClass::kUnknown);   // ignored
   std::vector<uint32_t> timed_out;
   s.Expire(1015 * kMs, [&](uint32_t seq) { timed_out.push_back(seq); });
   EXPECT_THAT(timed_out, ElementsAre(2u));
-  EXPECT_EQ(s.OnReply(2, 1500 * kMs).kind, ReplyKind::kLate);  // 1490 ms
+  EXPECT_EQ(s.OnReply(2, 1500 * kMs).kind, ReplyClass::kLate);  // 1490 ms
   s.Finish();
   EXPECT_EQ(s.sent(), 3u);
   EXPECT_EQ(s.on_time(), 1u);
@@ -59,7 +59,7 @@ TEST(SessionStatsTest, OnReplyWithRttRecordsTheCorrectedRtt) {
   SessionStats s;
   s.OnSent(1, 0, 1000 * kMs);
   const ReplyResult r = s.OnReplyWithRtt(1, 10 * kMs, 7 * kMs);
-  EXPECT_EQ(r.kind, ReplyKind::kOnTime);
+  EXPECT_EQ(r.kind, ReplyClass::kOnTime);
   EXPECT_EQ(r.rtt_ns, 10 * kMs);
   EXPECT_EQ(s.rtt().summary().mean(), 7.0 * kMs);
   s.OnReplyWithRtt(1, 11 * kMs, 1);  // duplicate: not recorded

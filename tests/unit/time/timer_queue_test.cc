@@ -2,68 +2,109 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 namespace udpbeat {
 namespace {
 
-class Recorder : public TimerHandler {
- public:
-  void OnTimer(uint64_t cookie) noexcept override { fired.push_back(cookie); }
-  std::vector<uint64_t> fired;
-};
-
 MonoTime At(Nanos ms) { return MonoTime::FromNanos(ms * kNanosPerMilli); }
 
 TEST(TimerQueue, FiresInDeadlineOrderThenFifo) {
   TimerQueue q;
-  Recorder r;
-  q.Schedule(At(30), &r, 3);
-  q.Schedule(At(10), &r, 1);
-  q.Schedule(At(20), &r, 2);
-  q.Schedule(At(20), &r, 22);
+  std::vector<int> fired;
+  Timer t3(q, [&] { fired.push_back(3); });
+  Timer t1(q, [&] { fired.push_back(1); });
+  Timer t2(q, [&] { fired.push_back(2); });
+  Timer t22(q, [&] { fired.push_back(22); });
+  t3.ArmAt(At(30));
+  t1.ArmAt(At(10));
+  t2.ArmAt(At(20));
+  t22.ArmAt(At(20));
   EXPECT_EQ(q.NextDeadline(), At(10));
   EXPECT_EQ(q.RunDue(At(20)), 3u);
-  EXPECT_EQ(r.fired, (std::vector<uint64_t>{1, 2, 22}));
-  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2, 22}));
+  EXPECT_EQ(q.armed(), 1u);
   EXPECT_EQ(q.RunDue(At(29)), 0u);
   EXPECT_EQ(q.RunDue(At(30)), 1u);
   EXPECT_FALSE(q.NextDeadline().has_value());
+  EXPECT_FALSE(t3.armed());
 }
 
-TEST(TimerQueue, CancelSkipsAndIgnoresFiredIds) {
+TEST(TimerQueue, CancelAndRearmMoveTheTimer) {
   TimerQueue q;
-  Recorder r;
-  const TimerId a = q.Schedule(At(1), &r, 1);
-  const TimerId b = q.Schedule(At(2), &r, 2);
-  q.Cancel(a);
+  int a = 0, b = 0;
+  Timer ta(q, [&] { ++a; });
+  Timer tb(q, [&] { ++b; });
+  ta.ArmAt(At(1));
+  tb.ArmAt(At(2));
+  ta.Cancel();
   EXPECT_EQ(q.NextDeadline(), At(2));
-  q.RunDue(At(5));
-  q.Cancel(b);  // already fired: a no-op
-  q.Cancel(12345);
-  EXPECT_EQ(r.fired, std::vector<uint64_t>{2});
-  EXPECT_EQ(q.size(), 0u);
+  tb.ArmAt(At(7));  // moved later: the entry at 2 is stale
+  EXPECT_EQ(q.NextDeadline(), At(7));
+  EXPECT_EQ(q.RunDue(At(5)), 0u);
+  EXPECT_EQ(q.RunDue(At(7)), 1u);
+  ta.Cancel();  // not armed: a no-op
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, 1);
 }
 
-class Rescheduler : public TimerHandler {
- public:
-  explicit Rescheduler(TimerQueue& q) : q_(q) {}
-  void OnTimer(uint64_t cookie) noexcept override {
-    ++count;
-    if (cookie < 3) q_.Schedule(At(static_cast<Nanos>(cookie)), this, cookie + 1);
-  }
-  int count = 0;
-
- private:
-  TimerQueue& q_;
-};
-
-TEST(TimerQueue, HandlerMaySchedulePastDueTimers) {
+TEST(TimerQueue, DestroyingATimerCancelsIt) {
   TimerQueue q;
-  Rescheduler r(q);
-  q.Schedule(At(0), &r, 0);
-  EXPECT_EQ(q.RunDue(At(10)), 4u);
-  EXPECT_EQ(r.count, 4);
+  int fired = 0;
+  auto t = std::make_unique<Timer>(q, [&] { ++fired; });
+  t->ArmAt(At(1));
+  t.reset();
+  EXPECT_FALSE(q.NextDeadline().has_value());
+  EXPECT_EQ(q.RunDue(At(10)), 0u);
+  EXPECT_EQ(fired, 0);
+  // The slot is reused by the next timer without confusing the two.
+  Timer again(q, [&] { fired += 10; });
+  again.ArmAt(At(2));
+  EXPECT_EQ(q.RunDue(At(10)), 1u);
+  EXPECT_EQ(fired, 10);
+}
+
+// A schedule that is far behind (every re-arm already due) must not keep one RunDue
+// call busy forever: re-arms fire at the next call, and timers due meanwhile still fire.
+TEST(TimerQueue, RearmsForThePastWaitForTheNextCall) {
+  TimerQueue q;
+  int sends = 0, stops = 0;
+  Timer send(q, [&] {
+    ++sends;
+    send.ArmAt(At(0));  // still due
+  });
+  Timer stop(q, [&] { ++stops; });
+  send.ArmAt(At(0));
+  stop.ArmAt(At(5));
+  EXPECT_EQ(q.RunDue(At(10)), 2u);
+  EXPECT_EQ(sends, 1);
+  EXPECT_EQ(stops, 1);
+  EXPECT_EQ(q.RunDue(At(10)), 1u);
+  EXPECT_EQ(sends, 2);
+}
+
+TEST(TimerQueue, CallbackMayDestroyAnotherTimerDueInTheSameCall) {
+  TimerQueue q;
+  int second = 0;
+  auto victim = std::make_unique<Timer>(q, [&] { ++second; });
+  Timer killer(q, [&] { victim.reset(); });
+  killer.ArmAt(At(1));
+  victim->ArmAt(At(2));
+  EXPECT_EQ(q.RunDue(At(3)), 1u);
+  EXPECT_EQ(second, 0);
+}
+
+// Memory is bounded by live timers, however often they are re-armed.
+TEST(TimerQueue, ReArmingKeepsTheHeapBounded) {
+  TimerQueue q;
+  std::vector<std::unique_ptr<Timer>> timers;
+  for (int i = 0; i < 100; ++i) timers.push_back(std::make_unique<Timer>(q, [] {}));
+  for (int round = 0; round < 1000; ++round) {
+    for (auto& t : timers) t->ArmAt(At(1000 + round));
+  }
+  EXPECT_EQ(q.armed(), 100u);
+  EXPECT_LE(q.heap_size(), 2 * 100u + 64u + 1u);
 }
 
 }  // namespace

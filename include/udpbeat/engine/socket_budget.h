@@ -1,0 +1,22 @@
+// How many sockets a client run may open: the open-file limit, raised to its hard limit,
+// minus what the process needs besides its sockets.
+#ifndef UDPBEAT_ENGINE_SOCKET_BUDGET_H_
+#define UDPBEAT_ENGINE_SOCKET_BUDGET_H_
+
+#include <cstdint>
+
+namespace udpbeat::engine {
+
+// Descriptors a client needs besides its sockets: stdio, the ring, the signalfd, an
+// eventfd, a metrics file, some slack.
+inline constexpr uint64_t kReservedFds = 32;
+
+// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the resulting soft limit.
+uint64_t RaiseFileLimit();
+
+// Sockets that fit in the raised limit besides `reserved` other descriptors (0 if none).
+uint64_t SocketBudget(uint64_t reserved = kReservedFds);
+
+}  // namespace udpbeat::engine
+
+#endif  // UDPBEAT_ENGINE_SOCKET_BUDGET_H_

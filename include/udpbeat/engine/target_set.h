@@ -1,0 +1,77 @@
+// The targets of one client run and their lifecycle: created from resolved specs,
+// staggered over the interval so they do not send in bursts, started, stopped, and — for
+// heartbeat's reload on SIGHUP — replaced by a new list in which unchanged targets keep
+// their sessions, statistics and detector state.
+//
+// Thread: the loop's.
+#ifndef UDPBEAT_ENGINE_TARGET_SET_H_
+#define UDPBEAT_ENGINE_TARGET_SET_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "udpbeat/engine/target.h"
+
+namespace udpbeat::engine {
+
+struct TargetSpec {
+  measure::TargetInfo info;
+  SocketAddress peer;
+};
+
+struct ReloadCounts {
+  size_t added = 0;
+  size_t removed = 0;
+  size_t kept = 0;
+};
+
+class TargetSet {
+ public:
+  TargetSet(LoopTransport& transport, TargetObserver& observer, SessionGroupOptions options,
+            std::optional<DetectorConfig> detectors)
+      : transport_(transport),
+        observer_(observer),
+        options_(std::move(options)),
+        detectors_(std::move(detectors)) {}
+
+  // Creates the targets (not started yet).
+  absl::Status Create(const std::vector<TargetSpec>& specs);
+  // Replaces the targets by `specs` (by name): new ones start now, removed ones stop and
+  // go, the others keep everything (their labels are updated).
+  absl::StatusOr<ReloadCounts> Reload(const std::vector<TargetSpec>& specs);
+
+  void Start();
+  void StopSending();
+  void Finish();
+  void Tick();
+
+  size_t size() const { return targets_.size(); }
+  Target& at(size_t i) { return *targets_[i]; }
+  const Target& at(size_t i) const { return *targets_[i]; }
+  size_t SessionCount() const;
+  bool AllDone() const;
+  bool AnyDown() const;
+  bool kernel_timestamps() const;
+
+  // The run's result now. `sessions`: also one result per session (load tests);
+  // `paths`: per source port; `total`: every target combined.
+  measure::RunResult Result(const measure::RunInfo& info, measure::Detail detail, Nanos elapsed,
+                            bool sessions, bool paths, bool total) const;
+
+ private:
+  absl::StatusOr<std::unique_ptr<Target>> Make(const TargetSpec& spec, size_t index,
+                                               size_t count);
+
+  LoopTransport& transport_;
+  TargetObserver& observer_;
+  SessionGroupOptions options_;
+  std::optional<DetectorConfig> detectors_;
+  std::vector<std::unique_ptr<Target>> targets_;
+};
+
+}  // namespace udpbeat::engine
+
+#endif  // UDPBEAT_ENGINE_TARGET_SET_H_

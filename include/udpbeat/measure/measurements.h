@@ -1,0 +1,41 @@
+// Measurements: everything one probe session records — the statistics engine, the STAMP
+// state, how late its sends left (send lag), ICMP unreachable reports, local drops and the
+// newest RTT. Results (run_result.h) are computed from it; sessions combine into a
+// target's, and targets into a run's, with Combine().
+//
+// A pure value (no I/O, no clock reads); one writer.
+#ifndef UDPBEAT_MEASURE_MEASUREMENTS_H_
+#define UDPBEAT_MEASURE_MEASUREMENTS_H_
+
+#include <cstdint>
+#include <span>
+
+#include "udpbeat/measure/stamp_state.h"
+#include "udpbeat/stats/session_stats.h"
+
+namespace udpbeat::measure {
+
+struct Measurements {
+  // `window`: the sequence tracker's (see SequenceTracker); a combination needs only 1.
+  explicit Measurements(uint32_t window = 1) : stats(window) {}
+
+  stats::SessionStats stats;
+  StampState stamp;
+  // How late probes left against their schedule (actual − scheduled send time): a
+  // generator that falls behind shows here instead of hiding it (coordinated omission).
+  stats::DelayStats send_lag;
+  uint64_t unreachable = 0;  // ICMP port unreachable reports
+  // Replies the kernel dropped on our side (socket receive buffer full): part of `lost`,
+  // but lost here, not in the network. Set when the run ends.
+  uint64_t local_drops = 0;
+  Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
+
+  // Merges `parts` into one, as one session's would read. STAMP one-way delays recorded
+  // against different references are shifted onto common ones (StampState::Combine).
+  // Sessions should be finished first when their loss must be final.
+  static Measurements Combine(std::span<const Measurements* const> parts);
+};
+
+}  // namespace udpbeat::measure
+
+#endif  // UDPBEAT_MEASURE_MEASUREMENTS_H_

@@ -1,0 +1,37 @@
+// What `udpbeat serve` did with every datagram, summed over its workers.
+#ifndef UDPBEAT_MEASURE_SERVE_COUNTERS_H_
+#define UDPBEAT_MEASURE_SERVE_COUNTERS_H_
+
+#include <cstdint>
+
+namespace udpbeat::measure {
+
+// received == replied + dropped + malformed + rate_limited + send_errors once no reply is
+// pending (delayed replies are in none of them until sent).
+struct ServeCounters {
+  uint64_t received = 0;
+  uint64_t replied = 0;
+  uint64_t dropped = 0;      // by the loss simulation (or the delay queue's bound)
+  uint64_t malformed = 0;
+  uint64_t rate_limited = 0; // over the per-source rate: not answered
+  uint64_t send_errors = 0;
+  uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
+  uint64_t peers = 0;        // entries in the per-peer table now
+  uint64_t peer_evictions = 0;  // peers forgotten because the table was full
+
+  void Merge(const ServeCounters& o) {
+    received += o.received;
+    replied += o.replied;
+    dropped += o.dropped;
+    malformed += o.malformed;
+    rate_limited += o.rate_limited;
+    send_errors += o.send_errors;
+    kernel_drops += o.kernel_drops;
+    peers += o.peers;
+    peer_evictions += o.peer_evictions;
+  }
+};
+
+}  // namespace udpbeat::measure
+
+#endif  // UDPBEAT_MEASURE_SERVE_COUNTERS_H_

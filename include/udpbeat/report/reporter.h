@@ -1,0 +1,26 @@
+// What every reporter (text, JSON Lines) is told during and after a client run. Reporters
+// only format: every figure comes from measure::RunResult or the event.
+#ifndef UDPBEAT_REPORT_REPORTER_H_
+#define UDPBEAT_REPORT_REPORTER_H_
+
+#include "udpbeat/detect/peer_state.h"
+#include "udpbeat/measure/probe_events.h"
+#include "udpbeat/measure/run_result.h"
+
+namespace udpbeat::report {
+
+class RunReporter {
+ public:
+  virtual ~RunReporter() = default;
+  virtual void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) = 0;
+  virtual void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) = 0;
+  // A heartbeat target's state changed, at wall time `when`.
+  virtual void Transition(const measure::TargetInfo&, const detect::Transition&, WallTime) {}
+  // SIGQUIT: a one-line interim summary (human text, on the error stream).
+  virtual void Interim(const measure::RunResult& r) = 0;
+  virtual void Summary(const measure::RunResult& r) = 0;
+};
+
+}  // namespace udpbeat::report
+
+#endif  // UDPBEAT_REPORT_REPORTER_H_

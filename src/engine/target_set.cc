@@ -1,0 +1,147 @@
+#include "udpbeat/engine/target_set.h"
+
+#include <unordered_map>
+
+#include "udpbeat/base/status_macros.h"
+
+namespace udpbeat::engine {
+
+absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, size_t index,
+                                                        size_t count) {
+  SessionGroupOptions o = options_;
+  // Targets spread over one interval, as each target's sessions spread within it.
+  if (o.session.interval && count > 1)
+    o.stagger_base = *o.session.interval / static_cast<Nanos>(count) * static_cast<Nanos>(index);
+  return Target::Create(spec.info, spec.peer, o, detectors_, transport_, observer_);
+}
+
+absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    UDPBEAT_ASSIGN_OR_RETURN(auto t, Make(specs[i], i, specs.size()));
+    targets_.push_back(std::move(t));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& specs) {
+  ReloadCounts counts;
+  std::unordered_map<std::string, std::unique_ptr<Target>> old;
+  for (auto& t : targets_) old.emplace(t->info().name, std::move(t));
+  std::vector<std::unique_ptr<Target>> next;
+  std::vector<Target*> fresh;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    auto it = old.find(specs[i].info.name);
+    if (it != old.end() && it->second->peer() == specs[i].peer) {
+      it->second->mutable_info().labels = specs[i].info.labels;
+      next.push_back(std::move(it->second));
+      old.erase(it);
+      ++counts.kept;
+      continue;
+    }
+    auto made = Make(specs[i], i, specs.size());
+    if (!made.ok()) {
+      // Nothing changes when one new target cannot be set up: the old set stays whole.
+      for (auto& t : next) old.emplace(t->info().name, std::move(t));
+      for (auto& [name, t] : old) targets_.push_back(std::move(t));
+      return made.status();
+    }
+    fresh.push_back(made->get());
+    next.push_back(std::move(*made));
+    ++counts.added;
+  }
+  counts.removed = old.size();
+  targets_ = std::move(next);
+  for (Target* t : fresh) t->Start();
+  return counts;
+}
+
+void TargetSet::Start() {
+  for (auto& t : targets_) t->Start();
+}
+void TargetSet::StopSending() {
+  for (auto& t : targets_) t->StopSending();
+}
+void TargetSet::Finish() {
+  for (auto& t : targets_) t->Finish();
+}
+void TargetSet::Tick() {
+  for (auto& t : targets_) t->Tick();
+}
+
+size_t TargetSet::SessionCount() const {
+  size_t n = 0;
+  for (const auto& t : targets_) n += t->group().size();
+  return n;
+}
+
+bool TargetSet::AllDone() const {
+  for (const auto& t : targets_)
+    if (!t->done()) return false;
+  return true;
+}
+
+bool TargetSet::AnyDown() const {
+  for (const auto& t : targets_)
+    if (t->state() == detect::State::kDown) return true;
+  return false;
+}
+
+bool TargetSet::kernel_timestamps() const {
+  for (const auto& t : targets_)
+    if (!t->group().kernel_timestamps()) return false;
+  return !targets_.empty();
+}
+
+measure::RunResult TargetSet::Result(const measure::RunInfo& info, measure::Detail detail,
+                                     Nanos elapsed, bool sessions, bool paths,
+                                     bool total) const {
+  measure::RunResult r;
+  r.info = info;
+  r.elapsed = elapsed;
+  const MonoTime now = transport_.clock().Now();
+  r.targets.reserve(targets_.size());
+  for (const auto& t : targets_) r.targets.push_back(t->Result(detail, now, paths));
+  if (total) {
+    if (targets_.size() == 1) {
+      r.total = r.targets[0].figures;
+    } else {
+      // Every session at once: one-way references shift once, not twice.
+      std::vector<const measure::Measurements*> parts;
+      uint64_t drops = 0;
+      for (const auto& t : targets_) {
+        for (size_t i = 0; i < t->group().size(); ++i)
+          parts.push_back(&t->group().session(i).measurements());
+      }
+      r.total = measure::Summarize(measure::Measurements::Combine(parts), detail);
+      for (const measure::TargetResult& t : r.targets) drops += t.figures.local_drops;
+      r.total.local_drops = drops;
+    }
+  }
+  if (!targets_.empty() && targets_[0]->heartbeat()) {
+    measure::HeartbeatFigures h;
+    h.sessions = 0;
+    for (const measure::TargetResult& t : r.targets) {
+      h.state = std::max(h.state, t.heartbeat->state);
+      h.outages += t.heartbeat->outages;
+      h.state_changes += t.heartbeat->state_changes;
+      h.time_down += t.heartbeat->time_down;
+      h.sessions += t.heartbeat->sessions;
+      h.sessions_down += t.heartbeat->sessions_down;
+    }
+    r.total_heartbeat = h;
+  }
+  if (sessions) {
+    for (const auto& t : targets_) {
+      for (size_t i = 0; i < t->group().size(); ++i) {
+        measure::SessionResult s;
+        s.index = static_cast<uint32_t>(r.sessions.size());
+        s.local_port = t->group().local_port(i);
+        s.figures = measure::Summarize(t->group().session(i).measurements(), detail);
+        r.sessions.push_back(std::move(s));
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace udpbeat::engine

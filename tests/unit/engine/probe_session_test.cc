@@ -1,0 +1,254 @@
+// ProbeSession driven by a fake transport and a FakeClock: no io_uring, no sockets, every
+// time chosen by the test.
+#include "udpbeat/engine/probe_session.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fake_transport.h"
+#include "udpbeat/proto/lab_protocol.h"
+#include "udpbeat/proto/stamp.h"
+
+namespace udpbeat::engine {
+namespace {
+
+constexpr Nanos kMs = kNanosPerMilli;
+
+class Recorder final : public ProbeObserver {
+ public:
+  void OnReply(ProbeSession&, const measure::ReplyEvent& r) override { replies.push_back(r); }
+  void OnTimeout(ProbeSession&, const measure::TimeoutEvent& t) override {
+    timeouts.push_back(t.seq);
+  }
+  void OnDone(ProbeSession&) override { ++done; }
+  void OnMalformed(ProbeSession&) override { ++malformed; }
+  std::vector<measure::ReplyEvent> replies;
+  std::vector<uint32_t> timeouts;
+  int done = 0;
+  int malformed = 0;
+};
+
+class ProbeSessionTest : public testing::Test {
+ protected:
+  ProbeSessionConfig LabConfig(int64_t count, std::optional<Nanos> interval) {
+    ProbeSessionConfig c;
+    c.proto = ProbeProto::kLab;
+    c.count = count;
+    c.interval = interval;
+    c.timeout = 100 * kMs;
+    c.first_seq = 1;
+    return c;
+  }
+
+  // The lab server's answer to sent datagram `i`: the request uppercased.
+  std::vector<uint8_t> EchoOf(size_t i) {
+    std::vector<uint8_t> b = t_.sent.at(i).bytes;
+    for (uint8_t& c : b)
+      if (c >= 'a' && c <= 'z') c = static_cast<uint8_t>(c - 32);
+    return b;
+  }
+
+  // Delivers `payload` as if the kernel stamped it now (loop woke at the same instant).
+  void Deliver(ProbeSession& s, const std::vector<uint8_t>& payload) {
+    const SocketAddress from = *SocketAddress::ParseNumeric("127.0.0.1:12000");
+    Datagram d;
+    d.from = &from;
+    d.payload = payload;
+    d.rx_wall = t_.clock().NowWall();
+    d.loop_mono = t_.clock().Now();
+    d.loop_wall = t_.clock().NowWall();
+    d.ttl = 64;
+    s.OnDatagram(d);
+  }
+
+  FakeTransport t_;
+  Recorder r_;
+};
+
+TEST_F(ProbeSessionTest, RepliesAndALossAreCountedAndTheSessionEnds) {
+  ProbeSession s(LabConfig(3, 10 * kMs), t_, r_);
+  s.Start();
+  ASSERT_EQ(t_.sent.size(), 1u);
+  t_.Advance(2 * kMs);
+  Deliver(s, EchoOf(0));
+  t_.Advance(8 * kMs);  // probe 2 due
+  t_.Advance(10 * kMs);  // probe 3 due
+  ASSERT_EQ(t_.sent.size(), 3u);
+  t_.Advance(1 * kMs);
+  Deliver(s, EchoOf(2));
+  EXPECT_EQ(r_.done, 0);
+  t_.Advance(200 * kMs);  // probe 2 (seq 2) times out
+  EXPECT_EQ(r_.timeouts, std::vector<uint32_t>{2});
+  EXPECT_EQ(r_.done, 1);
+  s.Finish();
+  const stats::SessionStats& st = s.stats();
+  EXPECT_EQ(st.sent(), 3u);
+  EXPECT_EQ(st.received(), 2u);
+  EXPECT_EQ(st.lost(), 1u);
+  ASSERT_EQ(r_.replies.size(), 2u);
+  EXPECT_EQ(r_.replies[0].rtt, 2 * kMs);
+  EXPECT_EQ(r_.replies[1].rtt, 1 * kMs);
+  EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kOnTime);
+}
+
+TEST_F(ProbeSessionTest, AReplyAfterItsTimeoutIsLateNotLostAndNeverCreditedToAnother) {
+  ProbeSession s(LabConfig(2, std::nullopt), t_, r_);  // the lab's rhythm
+  s.Start();
+  t_.Advance(150 * kMs);  // probe 1 times out; the next goes out at once
+  EXPECT_EQ(r_.timeouts, std::vector<uint32_t>{1});
+  ASSERT_EQ(t_.sent.size(), 2u);
+  t_.Advance(5 * kMs);
+  Deliver(s, EchoOf(0));  // probe 1's reply, 155 ms after it left
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kLate);
+  EXPECT_EQ(r_.replies[0].seq, 1u);
+  EXPECT_EQ(r_.replies[0].rtt, 155 * kMs);
+  Deliver(s, EchoOf(1));
+  EXPECT_EQ(r_.replies[1].kind, stats::ReplyClass::kOnTime);
+  EXPECT_EQ(r_.replies[1].rtt, 5 * kMs);
+  s.Finish();
+  EXPECT_EQ(s.stats().late(), 1u);
+  EXPECT_EQ(s.stats().lost(), 0u);
+}
+
+TEST_F(ProbeSessionTest, DuplicatesAndReorderingAreToldApart) {
+  ProbeSession s(LabConfig(3, kMs), t_, r_);
+  s.Start();
+  t_.Advance(2 * kMs);
+  ASSERT_EQ(t_.sent.size(), 3u);
+  Deliver(s, EchoOf(1));
+  Deliver(s, EchoOf(0));  // lower than the highest answered: reordered
+  Deliver(s, EchoOf(0));  // again: a duplicate
+  Deliver(s, EchoOf(2));
+  ASSERT_EQ(r_.replies.size(), 4u);
+  EXPECT_FALSE(r_.replies[0].reordered);
+  EXPECT_TRUE(r_.replies[1].reordered);
+  EXPECT_EQ(r_.replies[2].kind, stats::ReplyClass::kDuplicate);
+  EXPECT_EQ(s.stats().duplicate(), 1u);
+  EXPECT_EQ(s.stats().reordered(), 1u);
+  EXPECT_EQ(s.stats().received(), 3u);
+}
+
+TEST_F(ProbeSessionTest, GarbageAndRepliesToProbesNeverSentAreMalformed) {
+  ProbeSession s(LabConfig(1, kMs), t_, r_);
+  s.Start();
+  Deliver(s, {'h', 'i'});
+  const std::string stranger = "PING 77 1700000000.000000000";
+  Deliver(s, std::vector<uint8_t>(stranger.begin(), stranger.end()));
+  EXPECT_EQ(r_.malformed, 2);
+  EXPECT_EQ(s.stats().malformed(), 2u);
+  EXPECT_TRUE(r_.replies.empty());
+}
+
+TEST_F(ProbeSessionTest, StoppingWithProbesInFlightCountsThemLostAtFinish) {
+  ProbeSession s(LabConfig(0, 10 * kMs), t_, r_);
+  s.Start();
+  t_.Advance(25 * kMs);
+  ASSERT_EQ(t_.sent.size(), 3u);
+  Deliver(s, EchoOf(0));
+  s.StopSending();
+  t_.Advance(10 * kMs);
+  EXPECT_EQ(t_.sent.size(), 3u) << "a probe went out after StopSending";
+  s.Finish();
+  EXPECT_EQ(s.stats().sent(), 3u);
+  EXPECT_EQ(s.stats().received() + s.stats().lost() + s.stats().in_flight(), 3u);
+}
+
+// A wall-clock step between send and reply must not reach the RTT: the monotonic RTT
+// guards it.
+TEST_F(ProbeSessionTest, AWallClockStepDoesNotDistortTheRtt) {
+  ProbeSession s(LabConfig(1, kMs), t_, r_);
+  s.Start();
+  t_.Advance(3 * kMs);
+  t_.fake_clock().set_wall_offset(1'700'000'000 * kNanosPerSecond + 3600 * kNanosPerSecond);
+  Deliver(s, EchoOf(0));
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].rtt, 3 * kMs);
+}
+
+// STAMP: a reflector whose clock is 5 ms ahead, holding each request 100 µs, 1 ms away
+// each way. The RTT leaves out the residence; offset and one-way delays come out exact.
+TEST_F(ProbeSessionTest, StampExchangeArithmetic) {
+  ProbeSessionConfig c;
+  c.proto = ProbeProto::kStamp;
+  c.count = 1;
+  c.interval = kMs;
+  c.timeout = 100 * kMs;
+  c.first_seq = 0;
+  c.ssid = 7;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  ASSERT_EQ(t_.sent.size(), 1u);
+  stamp::SenderPacket req;
+  ASSERT_EQ(stamp::DecodeSender(t_.sent[0].bytes, &req), DecodeError::kNone);
+  const WallTime t1 = FromNtp(req.timestamp);
+  constexpr Nanos kOffset = 5 * kMs, kOneWay = kMs, kResidence = 100 * kNanosPerMicro;
+  stamp::ReflectorPacket rep;
+  rep.seq = req.seq;
+  rep.ssid = req.ssid;
+  rep.sender_seq = req.seq;
+  rep.sender_timestamp = req.timestamp;
+  rep.receive_timestamp = ToNtp(t1 + kOneWay + kOffset);
+  rep.timestamp = ToNtp(t1 + kOneWay + kResidence + kOffset);
+  rep.sender_ttl = 61;
+  std::vector<uint8_t> bytes(44);
+  stamp::EncodeReflector(rep, 44, bytes);
+  t_.Advance(2 * kOneWay + kResidence);
+  Deliver(s, bytes);
+  ASSERT_EQ(r_.replies.size(), 1u);
+  const measure::ReplyEvent& e = r_.replies[0];
+  EXPECT_EQ(e.rtt, 2 * kOneWay);
+  EXPECT_EQ(e.residence, kResidence);
+  EXPECT_EQ(e.clock_offset, kOffset);
+  EXPECT_EQ(e.forward, kOneWay + kOffset);
+  EXPECT_EQ(e.backward, kOneWay - kOffset);
+  EXPECT_EQ(e.reflector_ttl, 61);
+  const measure::StampState& st = s.measurements().stamp;
+  EXPECT_EQ(st.best_offset(), kOffset);
+  EXPECT_EQ(st.best_rtt(), 2 * kOneWay);
+}
+
+// More probes in flight than the tracker's window: those pushed out settle as lost, so
+// the session still ends (it used to wait forever).
+TEST_F(ProbeSessionTest, ProbesPushedOutOfTheWindowSettleAndTheRunEnds) {
+  ProbeSessionConfig c = LabConfig(70000, 10 * kNanosPerMicro);
+  c.timeout = kNanosPerSecond;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  for (int i = 0; i < 200 && t_.sent.size() < 70000; ++i) t_.Advance(10 * kMs);
+  ASSERT_EQ(t_.sent.size(), 70000u);
+  t_.Advance(2 * kNanosPerSecond);
+  EXPECT_EQ(r_.done, 1);
+  s.Finish();
+  EXPECT_EQ(s.stats().lost(), 70000u);
+}
+
+// A schedule the machine cannot keep (1 ns apart) sends at most kMaxBurst per turn and
+// records how late each probe left, instead of queueing work.
+TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
+  ProbeSession s(LabConfig(0, 1), t_, r_);
+  s.Start();
+  t_.fake_clock().Advance(kMs);  // a millisecond behind: a million probes due
+  EXPECT_EQ(t_.timers().RunDue(t_.clock().Now()), 1u);
+  EXPECT_EQ(t_.sent.size(), 1u + ProbeSession::kMaxBurst);
+  EXPECT_EQ(t_.timers().RunDue(t_.clock().Now()), 1u);
+  EXPECT_EQ(t_.sent.size(), 1u + 2 * ProbeSession::kMaxBurst);
+  EXPECT_GT(s.measurements().send_lag.summary().max(), 0.9 * static_cast<double>(kMs));
+}
+
+TEST_F(ProbeSessionTest, TheKernelTransmitTimestampIsT1WhenItArrives) {
+  ProbeSession s(LabConfig(2, 10 * kMs), t_, r_);
+  s.Start();
+  // The kernel stamped probe 1 (tag: its seq) 30 µs after user space read the clock.
+  s.OnTransmitTimestamp(0, 1, t_.clock().NowWall() + 30 * kNanosPerMicro);
+  t_.Advance(kMs);
+  Deliver(s, EchoOf(0));
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].rtt, kMs - 30 * kNanosPerMicro);
+  EXPECT_EQ(s.sent_with_kernel_timestamp(), 1u);
+}
+
+}  // namespace
+}  // namespace udpbeat::engine
