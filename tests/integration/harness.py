@@ -1,10 +1,15 @@
 """Helpers for udpbeat's integration tests (Python standard library only).
 
-Every test script is a unittest program. The udpbeat binary and the directory holding
-the lab's four Python programs come from the environment (UDPBEAT, SEED_DIR) or from the
-first two command-line arguments when they name an existing file and directory:
+Every test script is a unittest program. The udpbeat binary comes from the environment
+(UDPBEAT) or the first command-line argument when it names an existing file. The lab's
+four Python programs are the in-repo peers in tests/lab/ unless SEED_DIR (or a second
+argument naming a directory) points at another copy, such as the lab's own programs in
+../shared/seed/ (meson runs the @lab_interop tests a second time against those):
 
-    python3 test_x.py [UDPBEAT SEED_DIR] [unittest args, e.g. TestClass.test_name]
+    python3 test_x.py [UDPBEAT [SEED_DIR]] [unittest args, e.g. TestClass.test_name]
+
+Two markers, read by discover.py when meson registers the tests: @lab_interop (the
+test drives the lab's programs) and @serial (the test must run alone).
 
 Rules kept here: traffic only to 127.0.0.1 / ::1, ephemeral ports, every wait bounded,
 every process started is killed by its PID in a cleanup (never by name).
@@ -31,7 +36,41 @@ STOP_TIMEOUT = 10.0 * SCALE
 RUN_TIMEOUT = 20.0 * SCALE
 
 UDPBEAT = os.environ.get("UDPBEAT", "")
-SEED_DIR = os.environ.get("SEED_DIR", "")
+LAB_PEERS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "..", "lab"))
+SEED_DIR = os.environ.get("SEED_DIR", "") or LAB_PEERS_DIR
+# The in-repo lab servers draw their simulated loss from this seed, so a run against them
+# is the same every time (the lab's own servers ignore it). Its first draw keeps the
+# datagram (see test_lab_peers), so the readiness probe costs one draw.
+LAB_SEED = os.environ.get("UDPBEAT_LAB_SEED", "5")
+
+LAB_INTEROP_MARK = "udpbeat_lab_interop"
+SERIAL_MARK = "udpbeat_serial"
+
+
+def lab_interop(cls):
+    """Class decorator: these tests drive the lab's programs (seed_script, seed_server).
+    They run against the in-repo peers (tests/lab/) and, where ../shared/seed exists at
+    configure time, meson registers them a second time against the lab's own programs."""
+    setattr(cls, LAB_INTEROP_MARK, True)
+    return cls
+
+
+def serial(obj):
+    """Class or test-method decorator: run alone (meson is_parallel: false). For floods
+    and deliberate buffer overflows, which load the CPUs and the loopback."""
+    setattr(obj, SERIAL_MARK, True)
+    return obj
+
+
+def has_mark(test, mark):
+    """Whether a TestCase instance carries a mark, on its method or on its class."""
+    method = getattr(test, test._testMethodName, None)
+    return bool(getattr(method, mark, False) or getattr(type(test), mark, False))
+
+
+# The UdpbeatTestCase running now (set by its run()), so seed_script can insist on the mark.
+_current_test = None
 
 # serve's counters line: these six first, in this order; fields added later
 # (", name words N") are parsed too, under their name with spaces as underscores.
@@ -83,12 +122,14 @@ def parse_rich(stdout):
 
 
 def _setup_paths_from_argv():
-    """Takes UDPBEAT and SEED_DIR from argv[1:3] when given there; returns the rest."""
+    """Takes UDPBEAT (and SEED_DIR) from argv[1] (and argv[2]) when given there; returns
+    the rest."""
     global UDPBEAT, SEED_DIR
     argv = list(sys.argv)
-    if len(argv) >= 3 and os.path.isfile(argv[1]) and os.path.isdir(argv[2]):
-        UDPBEAT, SEED_DIR = argv[1], argv[2]
-        del argv[1:3]
+    if len(argv) >= 2 and os.path.isfile(argv[1]):
+        UDPBEAT = argv.pop(1)
+        if len(argv) >= 2 and os.path.isdir(argv[1]):
+            SEED_DIR = argv.pop(1)
     return argv
 
 
@@ -98,14 +139,32 @@ def main():
         print(f"harness: UDPBEAT={UDPBEAT!r} is not an executable (set UDPBEAT or pass "
               "it as the first argument)", file=sys.stderr)
         sys.exit(2)
-    if not SEED_DIR or not os.path.isdir(SEED_DIR):
+    if not os.path.isdir(SEED_DIR):
         print(f"harness: SEED_DIR={SEED_DIR!r} is not a directory", file=sys.stderr)
         sys.exit(2)
     unittest.main(argv=argv, verbosity=2)
 
 
 def seed_script(name):
+    """One of the lab's four programs: the in-repo peer, or SEED_DIR's copy."""
+    if _current_test is not None and not has_mark(_current_test, LAB_INTEROP_MARK):
+        raise AssertionError(f"{_current_test.id()} runs the lab's {name} but is not marked "
+                             "@harness.lab_interop (so it would never be cross-checked "
+                             "against ../shared/seed)")
     return os.path.join(SEED_DIR, name)
+
+
+def lab_peer_script(name):
+    """One of the in-repo peers (tests/lab/) whatever SEED_DIR says: for tests of the
+    peers themselves, such as their UDPBEAT_LAB_SEED, which the lab's programs lack."""
+    return os.path.join(LAB_PEERS_DIR, name)
+
+
+def lab_env(**extra):
+    """The environment for a lab program: ours, with the in-repo servers' loss seed."""
+    env = dict(os.environ, UDPBEAT_LAB_SEED=LAB_SEED)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
 
 
 def free_udp_port(host="127.0.0.1"):
@@ -322,7 +381,8 @@ class SeedServer:
         last = None
         for _ in range(attempts):
             port = free_udp_port()
-            proc = Proc([sys.executable, "-u", seed_script(script), port, *args])
+            proc = Proc([sys.executable, "-u", seed_script(script), port, *args],
+                        env=lab_env())
             try:
                 if self._wait_ready(proc, port):
                     self.proc, self.port = proc, port
@@ -363,6 +423,14 @@ class UdpbeatTestCase(unittest.TestCase):
     """Adds helpers that register cleanups so nothing outlives a test."""
 
     maxDiff = None
+
+    def run(self, result=None):
+        global _current_test
+        _current_test = self
+        try:
+            return super().run(result)
+        finally:
+            _current_test = None
 
     def serve(self, *args, bind="127.0.0.1:0"):
         s = Server(*args, bind=bind)

@@ -24,6 +24,7 @@ def report(*args):
     print("MEASURED:", *args, file=sys.stderr, flush=True)
 
 
+@harness.serial
 class ClientOverflowTest(UdpbeatTestCase):
     """serve delays every reply by 300 ms; ping sends 10,000 probes a second and is
     stopped (SIGSTOP) for 0.5 s a second into the run. The replies due meanwhile pile up
@@ -81,6 +82,7 @@ class ClientOverflowTest(UdpbeatTestCase):
         self.assertEqual(p["lost"], local + c["kernel_drops"], (p, c, ping.stdout))
 
 
+@harness.serial
 class ServerOverflowTest(UdpbeatTestCase):
 
     def test_server_kernel_drops(self):

@@ -53,6 +53,7 @@ class HeartbeatServeTest(UdpbeatTestCase):
         self.check_twenty("seed", 1)
 
 
+@harness.lab_interop
 class LabHeartbeatClientTest(UdpbeatTestCase):
 
     def test_lab_heartbeat_client_auto(self):
@@ -84,6 +85,7 @@ class LabHeartbeatClientTest(UdpbeatTestCase):
         self.assertCounters(s.stop(), received=10, replied=10, malformed=0)
 
 
+@harness.lab_interop
 class HeartbeatLabServerTest(UdpbeatTestCase):
 
     def test_lab_server_nodrop(self):

@@ -40,6 +40,7 @@ def report(*args):
     print("MEASURED:", *args, file=sys.stderr, flush=True)
 
 
+@harness.serial
 class FloodTest(UdpbeatTestCase):
 
     def test_flood_garbage_and_valid_with_ping(self):
@@ -99,6 +100,7 @@ class FloodTest(UdpbeatTestCase):
                              c)
 
 
+@harness.serial
 class SpoofedSourceTest(UdpbeatTestCase):
 
     def test_100k_sources_bounded_peer_table(self):

@@ -1,4 +1,5 @@
-"""Interop with the lab's Python programs, both ways."""
+"""Interop with the lab's Python programs, both ways: the in-repo peers (tests/lab/), and
+the lab's own in ../shared/seed/ where that exists (meson's lab-seed suite)."""
 
 import re
 import sys
@@ -9,6 +10,7 @@ from harness import UdpbeatTestCase, unittest
 COUNT = 5
 
 
+@harness.lab_interop
 class LabClientsAgainstServe(UdpbeatTestCase):
 
     def run_lab_pinger(self, mode):
@@ -55,6 +57,7 @@ class LabClientsAgainstServe(UdpbeatTestCase):
         self.assertCounters(s.stop(), received=COUNT, replied=COUNT, malformed=0)
 
 
+@harness.lab_interop
 class PingAgainstLabServer(UdpbeatTestCase):
 
     def test_ping_lab_server_nodrop(self):
