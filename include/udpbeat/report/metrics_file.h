@@ -1,6 +1,5 @@
-// Prometheus text exposition format (version 0.0.4) written the node_exporter
-// textfile-collector way: to a temporary file in the same directory, then renamed over
-// the target, so a scraper never reads a half-written file.
+// Prometheus text exposition format (version 0.0.4), for the node_exporter textfile
+// collector. Writing it is base/output_file.h's job.
 #ifndef UDPBEAT_REPORT_METRICS_FILE_H_
 #define UDPBEAT_REPORT_METRICS_FILE_H_
 
@@ -27,7 +26,9 @@ class MetricsText {
   std::string text_;
 };
 
-// Writes `text` to PATH.tmp.PID and renames it to `path`. Errors name the path.
+// Same as WriteOutputFile (base/output_file.h): a regular file is replaced atomically, a
+// device or FIFO written in place, a symlink refused. Kept so callers compile until they
+// call WriteOutputFile themselves.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view text);
 
 }  // namespace udpbeat
