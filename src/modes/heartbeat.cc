@@ -9,7 +9,7 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
-#include "udpbeat/report/metrics_file.h"
+#include "udpbeat/base/output_file.h"
 #include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/report/svg_plot.h"
 #include "udpbeat/report/text_reporters.h"
@@ -107,7 +107,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
 
   void WriteMetrics() {
     const std::string text = report::HeartbeatMetrics(Result());
-    if (auto st = WriteFileAtomically(opts_.metrics_file, text); !st.ok() && !metrics_warned_) {
+    if (auto st = WriteOutputFile(opts_.metrics_file, text); !st.ok() && !metrics_warned_) {
       err_ << "udpbeat: " << st.message() << std::endl;
       metrics_warned_ = true;
     }

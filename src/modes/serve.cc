@@ -11,7 +11,7 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/serve_worker.h"
 #include "udpbeat/net/udp_socket.h"
-#include "udpbeat/report/metrics_file.h"
+#include "udpbeat/base/output_file.h"
 #include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/uring/event_loop.h"
 
@@ -67,7 +67,7 @@ class Supervisor final : public uring::SignalHandler {
 
   void WriteMetrics() {
     if (opts_.metrics_file.empty()) return;
-    if (auto st = WriteFileAtomically(opts_.metrics_file, report::ServeMetrics(Total()));
+    if (auto st = WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total()));
         !st.ok() && !warned_) {
       err_ << "udpbeat: " << st.message() << std::endl;
       warned_ = true;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "udpbeat/report/metrics_file.h"
+#include "udpbeat/base/output_file.h"
 
 namespace udpbeat {
 namespace {
@@ -142,7 +142,7 @@ std::string PlotRecorder::Render(const std::string& title, const stats::LogHisto
 
 absl::Status PlotRecorder::WriteSvg(const std::string& path, const std::string& title,
                                     const stats::LogHistogram& rtt) const {
-  return WriteFileAtomically(path, Render(title, rtt));
+  return WriteOutputFile(path, Render(title, rtt));
 }
 
 }  // namespace udpbeat
