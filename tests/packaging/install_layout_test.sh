@@ -11,7 +11,7 @@
 #   BINDIR/udpbeat (executable, --version works), MANDIR/manN/PAGE for each
 #   page, BASHCOMPDIR/udpbeat, ZSHCOMPDIR/_udpbeat, UNITDIR/udpbeat.service
 #   and UNITDIR/udpbeat-agent.service with ExecStart= at BINDIR/udpbeat, the
-#   example DATADIR/doc/udpbeat/examples/targets.example;
+#   examples in DATADIR/doc/udpbeat/examples (targets.example, prometheus/);
 #   and that nothing lands outside PREFIX except the units and the bash
 #   completion (whose directories pkg-config may place elsewhere).
 set -euo pipefail
@@ -57,6 +57,9 @@ check_unit udpbeat.service serve
 check_unit udpbeat-agent.service heartbeat
 examples=$datadir/doc/udpbeat/examples
 check -f "$examples/targets.example"
+for f in prometheus.yml agents.yml udpbeat.rules.yml udpbeat.rules.test.yml; do
+  check -f "$examples/prometheus/$f"
+done
 
 # Anything outside the prefix?
 while IFS= read -r f; do
