@@ -10,9 +10,10 @@
 # built everything) and checks that these exist there:
 #   BINDIR/udpbeat (executable, --version works), MANDIR/manN/PAGE for each
 #   page, BASHCOMPDIR/udpbeat, ZSHCOMPDIR/_udpbeat, UNITDIR/udpbeat.service
-#   with ExecStart= at BINDIR/udpbeat; and that nothing lands outside PREFIX
-#   except the unit and the bash completion (whose directories pkg-config may
-#   place elsewhere).
+#   and UNITDIR/udpbeat-agent.service with ExecStart= at BINDIR/udpbeat, the
+#   examples in DATADIR/doc/udpbeat/examples (targets.example, prometheus/);
+#   and that nothing lands outside PREFIX except the units and the bash
+#   completion (whose directories pkg-config may place elsewhere).
 set -euo pipefail
 builddir=$1 prefix=$2 bindir=$3 datadir=$4 mandir=$5 unitdir=$6 bashdir=$7 zshdir=$8
 shift 8
@@ -45,12 +46,20 @@ for page in "$@"; do
 done
 check -f "$bashdir/udpbeat"
 check -f "$zshdir/_udpbeat"
-check -f "$unitdir/udpbeat.service"
-if [[ -f $dest$unitdir/udpbeat.service ]] &&
-   ! grep -q "^ExecStart=$bindir/udpbeat serve " "$dest$unitdir/udpbeat.service"; then
-  echo "FAIL  $unitdir/udpbeat.service: ExecStart= is not $bindir/udpbeat"
-  fail=1
-fi
+check_unit() {  # check_unit UNIT SUBCOMMAND
+  check -f "$unitdir/$1"
+  if [[ -f $dest$unitdir/$1 ]] && ! grep -q "^ExecStart=$bindir/udpbeat $2 " "$dest$unitdir/$1"; then
+    echo "FAIL  $unitdir/$1: ExecStart= is not $bindir/udpbeat $2"
+    fail=1
+  fi
+}
+check_unit udpbeat.service serve
+check_unit udpbeat-agent.service heartbeat
+examples=$datadir/doc/udpbeat/examples
+check -f "$examples/targets.example"
+for f in prometheus.yml agents.yml udpbeat.rules.yml udpbeat.rules.test.yml; do
+  check -f "$examples/prometheus/$f"
+done
 
 # Anything outside the prefix?
 while IFS= read -r f; do

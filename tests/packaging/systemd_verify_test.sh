@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Checks contrib/udpbeat.service as meson configured it.
+# Checks a systemd unit of contrib/ as meson configured it.
 #
-# usage: systemd_verify_test.sh CONFIGURED_UNIT BINDIR BUILT_UDPBEAT
+# usage: systemd_verify_test.sh CONFIGURED_UNIT BINDIR BUILT_UDPBEAT ARGS [LINE...]
 #
-#   - ExecStart= runs BINDIR/udpbeat serve $UDPBEAT_SERVE_ARGS (configure_file
-#     substituted the configured bindir);
+#   - ExecStart= runs BINDIR/udpbeat ARGS (configure_file substituted the
+#     configured bindir), e.g. ARGS 'serve $UDPBEAT_SERVE_ARGS';
+#   - the hardening every udpbeat unit has (DynamicUser=yes, no capabilities,
+#     ProtectSystem=strict, ...) and each LINE, exactly;
 #   - `systemd-analyze verify` (works offline, systemd need not be PID 1) on a
 #     copy whose ExecStart= points at the built binary, since verify checks that
 #     the binary exists: exit status 0 and no diagnostic about the unit
@@ -13,7 +15,9 @@
 #     change that drops hardening fails.
 # Exit status 77 (meson: skipped) when systemd-analyze is not installed.
 set -euo pipefail
-unit=$1 bindir=$2 built=$(realpath "$3")
+unit=$1 bindir=$2 built=$(realpath "$3") args=$4
+shift 4
+name=$(basename "$unit")
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze not found: skipped (apt-get install systemd)"
@@ -21,29 +25,24 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 
 fail=0
-want="ExecStart=$bindir/udpbeat serve \$UDPBEAT_SERVE_ARGS"
-if ! grep -qxF "$want" "$unit"; then
-  echo "FAIL: $unit has no line: $want"
-  fail=1
-fi
-for line in 'DynamicUser=yes' 'CapabilityBoundingSet=' 'AmbientCapabilities=' \
-    'ProtectSystem=strict' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
-    'EnvironmentFile=-/etc/default/udpbeat'; do
+for line in "ExecStart=$bindir/udpbeat $args" 'DynamicUser=yes' 'CapabilityBoundingSet=' \
+    'AmbientCapabilities=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' "$@"; do
   grep -qxF "$line" "$unit" || { echo "FAIL: $unit has no line: $line"; fail=1; }
 done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-copy=$tmp/udpbeat.service
+copy=$tmp/$name
 sed "s|^ExecStart=$bindir/udpbeat |ExecStart=$built |" "$unit" >"$copy"
 
 set +e
 out=$(systemd-analyze verify --man=no "$copy" 2>&1)
 rc=$?
 set -e
-echo "$ systemd-analyze verify --man=no udpbeat.service (exit $rc)"
+echo "$ systemd-analyze verify --man=no $name (exit $rc)"
 echo "$out"
-mine=$(grep -F -e "$copy" -e 'udpbeat.service' <<<"$out" || true)
+mine=$(grep -F -e "$copy" -e "$name" <<<"$out" || true)
 if [[ $rc -ne 0 || -n $mine ]]; then
   echo "FAIL: systemd-analyze verify reported problems with the unit"
   fail=1
