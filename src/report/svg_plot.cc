@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,10 @@ namespace udpbeat {
 
 // ---------------------------------------------------------------------------------------
 // Recording.
+
+// PointSeries thinning keeps every second point: an odd cap would break the stride.
+static_assert(PlotRecorder::kMaxReplyPoints % 2 == 0 && PlotRecorder::kMaxLatePoints % 2 == 0);
+static_assert(PlotRecorder::kMaxLossSpans >= 2 && PlotRecorder::kMaxDownSpans >= 2);
 
 void PlotRecorder::PointSeries::Add(Point p) {
   if (total_ == 0 || p.rtt > max_.rtt) max_ = p;
@@ -105,6 +110,7 @@ constexpr double kDataTop = 120, kDataH = 250;     // RTT over time
 constexpr double kDataBottom = kDataTop + kDataH;  // 370
 constexpr double kBreakGap = 16;                   // between the bands of a broken axis
 constexpr double kLowerShare = 0.66;               // of kDataH, broken axis
+constexpr double kLowerShareNoLate = 0.8;          // ... with no late replies to show
 constexpr double kDistTitleY = 446, kDistTop = 458, kDistH = 170;
 constexpr double kDistBottom = kDistTop + kDistH;  // 628
 constexpr double kHeight = kDistBottom + 52;
@@ -226,6 +232,7 @@ struct Band {
   double lo, hi, step;  // ns
   Unit unit;
   double px_lo, px_hi;
+  std::optional<double> only_tick;  // label this value alone (ns), not the step multiples
   double Map(double ns) const {
     const double f = std::clamp((ns - lo) / (hi - lo), 0.0, 1.0);
     return px_lo + f * (px_hi - px_lo);
@@ -235,12 +242,13 @@ struct Band {
 // A band from lo_raw..hi_raw rounded out to ticks about `target` apart in count.
 Band MakeBand(double lo_raw, double hi_raw, int target, double px_lo, double px_hi) {
   Band b;
-  b.unit = RttUnit(hi_raw);
-  const double step_u = NiceStep((hi_raw - lo_raw) / b.unit.ns / target);
-  b.step = step_u * b.unit.ns;
+  // Nice in ns is nice in every unit (they are powers of 1000 apart); the unit is picked
+  // from the rounded top, so 0..0.9 ms reads "1.0 ms" at the top, not "1000 µs".
+  b.step = NiceStep((hi_raw - lo_raw) / target);
   b.lo = std::floor(lo_raw / b.step + 1e-9) * b.step;
   b.hi = std::ceil(hi_raw / b.step - 1e-9) * b.step;
   if (b.hi <= b.lo) b.hi = b.lo + b.step;
+  b.unit = RttUnit(b.hi);
   b.px_lo = px_lo;
   b.px_hi = px_hi;
   return b;
@@ -268,6 +276,16 @@ YAxis MakeYAxis(const PlotRecorder& rec, Nanos timeout) {
     double top = std::max({reply_max, late_max, static_cast<double>(timeout)});
     if (!(top > 0)) top = 1e6;  // nothing measured: 0..1 ms
     y.lower = MakeBand(0, top, 5, kDataBottom, kDataTop);
+    return y;
+  }
+  if (!has_late) {
+    // Only the timeout line goes up there: a thin band, its one tick the timeout.
+    const double lower_px_top = kDataBottom - kDataH * kLowerShareNoLate;
+    y.lower = MakeBand(0, reply_max, 4, kDataBottom, lower_px_top);
+    y.upper = MakeBand(anchor * 0.9, anchor * 1.1, 2, lower_px_top - kBreakGap, kDataTop);
+    y.upper.lo = anchor * 0.9;
+    y.upper.hi = anchor * 1.1;
+    y.upper.only_tick = anchor;
     return y;
   }
   const double lower_px_top = kDataBottom - kDataH * kLowerShare;
@@ -326,11 +344,15 @@ class Svg {
 
 void DrawYBand(Svg& svg, const Band& b) {
   const double step_u = b.step / b.unit.ns;
-  for (double v : TickValues(b.lo / b.unit.ns, b.hi / b.unit.ns, step_u)) {
+  std::vector<double> ticks = TickValues(b.lo / b.unit.ns, b.hi / b.unit.ns, step_u);
+  if (b.only_tick) ticks = {*b.only_tick / b.unit.ns};
+  for (double v : ticks) {
     const double y = b.Map(v * b.unit.ns);
     svg.Add("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", kLeft, y,
             kLeft + kPlotW, y, kGridColor);
-    svg.Tick(kLeft - 6, y + 4, "end", absl::StrCat(FormatNumber(v, step_u), " ", b.unit.name));
+    svg.Tick(kLeft - 6, y + 4, "end",
+             b.only_tick ? FormatDuration(*b.only_tick)
+                         : absl::StrCat(FormatNumber(v, step_u), " ", b.unit.name));
   }
 }
 

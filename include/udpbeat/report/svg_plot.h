@@ -13,7 +13,8 @@
 // of the height or more. Past that (loopback RTTs of 50 us against a 1 s timeout: the
 // replies would be a flat line at 0) the axis is broken: a lower band 0..max on-time RTT
 // for the replies, a marked break, and an upper band around the timeout for the line and
-// the late replies. Each tick label carries its unit, so the two bands cannot be misread.
+// the late replies (with no late replies, a thin band whose one tick is the timeout).
+// Each tick label carries its unit, so the two bands cannot be misread.
 //
 // Memory. A PlotRecorder uses at most kPlotRecorderMaxMemoryBytes (about 220 KiB on
 // x86-64), however long the run:

@@ -327,6 +327,23 @@ TEST(SvgPlotTest, AxisBreaksWhenTheTimeoutDwarfsTheRtts) {
   EXPECT_NEAR(t, TickY(svg, "1.0 s"), 0.5);
 }
 
+TEST(SvgPlotTest, BrokenAxisWithoutLateRepliesLabelsTheTimeoutAlone) {
+  SyntheticRun r;
+  r.opt.duration = 3 * kSec;
+  r.opt.timeout = 1 * kSec;
+  for (Nanos t = 0; t < 1500 * kMs; t += 200 * kMs) r.rec.AddReply(t, 300'000 + t / 10'000);
+  for (Nanos t = 1600 * kMs; t < 3 * kSec; t += 200 * kMs) r.rec.AddLoss(t);
+  const std::string svg = r.Render();
+  ASSERT_TRUE(Has(svg, "axis-break"));
+  const double break_y = Num(Tags(Element(svg, "axis-break"), "rect").at(0), "y");
+  std::vector<std::string> upper;
+  for (const Tick& t : Ticks(svg, "y-axis")) {
+    if (t.y - 4 < break_y) upper.push_back(t.label);
+  }
+  EXPECT_THAT(upper, ::testing::ElementsAre("1 s"));
+  EXPECT_NEAR(Num(Tags(Element(svg, "timeout-line"), "line").at(0), "y1"), TickY(svg, "1 s"), 0.5);
+}
+
 TEST(SvgPlotTest, DownPeriodShadedAndClippedToTheRun) {
   SyntheticRun r;
   r.opt.duration = 6 * kSec;
