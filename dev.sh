@@ -22,6 +22,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   zsh bash-completion systemd
   python3-scapy prometheus iproute2 nftables
+  librsvg2-bin
 )
 BENCH_PACKAGES=(sockperf irtt)
 

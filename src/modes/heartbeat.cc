@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
+#include "plot_feed.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
@@ -34,6 +35,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
     targets_ = &targets;
     info_ = std::move(info);
     start_ = clock_.Now();
+    if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
     if (!opts_.metrics_file.empty()) {
       WriteMetrics();
       metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
@@ -42,19 +44,19 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
     targets.Start();
   }
 
-  void OnReply(engine::Target& t, engine::ProbeSession&, const measure::ReplyEvent& r) override {
-    if (!opts_.plot_file.empty() && r.kind != stats::ReplyClass::kDuplicate)
-      plot_.AddRtt(clock_.Now() - start_, r.rtt);
+  void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override {
+    if (plot_) plot_->Reply(s, r);
     if (single()) reporter_.Reply(t.info(), r);
   }
 
-  void OnTimeout(engine::Target& t, engine::ProbeSession&, const measure::TimeoutEvent& e) override {
-    if (!opts_.plot_file.empty()) plot_.AddTimeout(clock_.Now() - start_);
+  void OnTimeout(engine::Target& t, engine::ProbeSession& s, const measure::TimeoutEvent& e) override {
+    if (plot_) plot_->Timeout(s, e);
     if (single()) reporter_.Timeout(t.info(), e);
   }
 
   void OnTransition(engine::Target& t, const detect::Transition& tr) override {
     reporter_.Transition(t.info(), tr, clock_.NowWall());
+    if (plot_) plot_->Transition(tr, clock_.NowWall());
     if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
   }
 
@@ -80,13 +82,13 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
                             true);
   }
 
-  absl::Status WritePlot(const std::string& title) const {
+  absl::Status WritePlot(const std::string& title, Nanos timeout) {
     stats::LogHistogram h;
     for (size_t i = 0; i < targets_->size(); ++i) {
       const engine::SessionGroup& g = targets_->at(i).group();
       for (size_t k = 0; k < g.size(); ++k) h.Merge(g.session(k).stats().rtt().histogram());
     }
-    return plot_.WriteSvg(opts_.plot_file, title, h);
+    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), timeout, true, h);
   }
 
  private:
@@ -125,7 +127,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   std::ostream& err_;
   engine::TargetSet* targets_ = nullptr;
   measure::RunInfo info_;
-  PlotRecorder plot_;
+  std::optional<PlotFeed> plot_;
   MonoTime start_;
   Timer metrics_timer_;
   Timer phi_timer_;
@@ -175,8 +177,10 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   monitor.Finish();
   reporter->Summary(monitor.Result());
   if (!opts.plot_file.empty()) {
-    UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(absl::StrFormat(
-        "udpbeat heartbeat %s (%s)", specs[0].info.address, ProbeProtoName(opts.proto))));
+    UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
+        absl::StrFormat("udpbeat heartbeat %s (%s)", specs[0].info.address,
+                        ProbeProtoName(opts.proto)),
+        timeout));
   }
   return targets.AnyDown() ? kExitBadOutcome : kExitOk;
 }

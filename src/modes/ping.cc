@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
+#include "plot_feed.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
@@ -42,21 +43,21 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
     targets_ = &targets;
     info_ = std::move(info);
     start_ = clock_.Now();
+    if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
     if (opts_.duration > 0) duration_timer_.ArmAt(start_ + opts_.duration);
     if (opts_.progress) progress_timer_.ArmAt(start_ + kProgressPeriod);
     targets.Start();
   }
 
   // Per-probe output only when each target has one session to follow.
-  void OnReply(engine::Target& t, engine::ProbeSession&, const measure::ReplyEvent& r) override {
-    if (!opts_.plot_file.empty() && r.kind != stats::ReplyClass::kDuplicate)
-      plot_.AddRtt(clock_.Now() - start_, r.rtt);
+  void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override {
+    if (plot_) plot_->Reply(s, r);
     if (single()) reporter_.Reply(t.info(), r);
     if (linger_timer_.armed() && r.kind == stats::ReplyClass::kLate && AllLateRepliesIn()) Stop();
   }
 
-  void OnTimeout(engine::Target& t, engine::ProbeSession&, const measure::TimeoutEvent& e) override {
-    if (!opts_.plot_file.empty()) plot_.AddTimeout(clock_.Now() - start_);
+  void OnTimeout(engine::Target& t, engine::ProbeSession& s, const measure::TimeoutEvent& e) override {
+    if (plot_) plot_->Timeout(s, e);
     if (single()) reporter_.Timeout(t.info(), e);
   }
 
@@ -90,10 +91,10 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
                             final && targets_->SessionCount() > 1, false, true);
   }
 
-  absl::Status WritePlot(const std::string& title) const {
+  absl::Status WritePlot(const std::string& title) {
     stats::LogHistogram h;
     ForEachSession([&](const engine::ProbeSession& s) { h.Merge(s.stats().rtt().histogram()); });
-    return plot_.WriteSvg(opts_.plot_file, title, h);
+    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), opts_.timeout, false, h);
   }
 
   void ClearProgress() {
@@ -167,7 +168,7 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
   std::ostream& out_;
   engine::TargetSet* targets_ = nullptr;
   measure::RunInfo info_;
-  PlotRecorder plot_;
+  std::optional<PlotFeed> plot_;
   MonoTime start_;
   Timer linger_timer_;
   Timer duration_timer_;

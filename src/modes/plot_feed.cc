@@ -1,0 +1,69 @@
+#include "plot_feed.h"
+
+#include <algorithm>
+
+namespace udpbeat {
+
+void PlotFeed::Reply(const engine::ProbeSession& s, const measure::ReplyEvent& r) {
+  const Nanos at = Since(r.sent);
+  last_sent_ = std::max(last_sent_, at);
+  switch (r.kind) {
+    case stats::ReplyClass::kOnTime:
+      recorder_.AddReply(at, r.rtt);
+      break;
+    case stats::ReplyClass::kLate: {
+      recorder_.AddLate(at, r.rtt);
+      auto it = pending_.find(&s);
+      if (it == pending_.end()) break;
+      std::deque<Pending>& q = it->second;
+      auto p = std::find_if(q.begin(), q.end(), [&](const Pending& x) { return x.seq == r.seq; });
+      if (p != q.end()) q.erase(p);
+      break;
+    }
+    default:
+      break;  // duplicates add nothing
+  }
+}
+
+void PlotFeed::Timeout(const engine::ProbeSession& s, const measure::TimeoutEvent& e) {
+  const Nanos at = Since(e.sent);
+  last_sent_ = std::max(last_sent_, at);
+  std::deque<Pending>& q = pending_[&s];
+  q.push_back({e.seq, at});
+  // A probe a whole window older than this one can no longer be answered (its reply
+  // would be unknown): it is lost for good.
+  const uint32_t window = s.stats().tracker().window();
+  while (!q.empty() && e.seq - q.front().seq >= window) {
+    recorder_.AddLoss(q.front().sent_at);
+    q.pop_front();
+  }
+}
+
+void PlotFeed::Transition(const detect::Transition& t, WallTime when) {
+  if (t.to == detect::State::kDown) {
+    if (down_++ == 0) down_since_ = Since(when);
+  } else if (t.from == detect::State::kDown && down_ > 0) {
+    if (--down_ == 0) recorder_.AddDownPeriod(down_since_, Since(when));
+  }
+}
+
+absl::Status PlotFeed::Write(const std::string& path, const std::string& title, WallTime end,
+                             Nanos timeout, bool heartbeat, const stats::LogHistogram& rtt) {
+  for (auto& [session, q] : pending_) {
+    for (const Pending& p : q) recorder_.AddLoss(p.sent_at);
+    q.clear();
+  }
+  if (down_ > 0) {
+    recorder_.AddDownPeriod(down_since_, Since(end));
+    down_ = 0;
+  }
+  PlotOptions o;
+  o.title = title;
+  // The x axis is the time probes were sent; down periods reach the end of the run.
+  o.duration = std::max(last_sent_, heartbeat ? Since(end) : last_sent_);
+  o.timeout = timeout;
+  o.heartbeat = heartbeat;
+  return WritePlotSvg(path, recorder_, rtt, o);
+}
+
+}  // namespace udpbeat

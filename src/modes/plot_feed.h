@@ -1,0 +1,52 @@
+// Feeds a client run's events to its --plot: replies at their send time, late replies
+// apart, a timed-out probe drawn as lost only once no reply can come for it any more (it
+// left its session's window, or the run ended), and the periods when a heartbeat target
+// was down. Private to the modes library.
+#ifndef UDPBEAT_SRC_MODES_PLOT_FEED_H_
+#define UDPBEAT_SRC_MODES_PLOT_FEED_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "udpbeat/detect/peer_state.h"
+#include "udpbeat/engine/probe_session.h"
+#include "udpbeat/measure/probe_events.h"
+#include "udpbeat/report/svg_plot.h"
+
+namespace udpbeat {
+
+class PlotFeed {
+ public:
+  explicit PlotFeed(WallTime start) : start_(start) {}
+
+  void Reply(const engine::ProbeSession& s, const measure::ReplyEvent& r);
+  void Timeout(const engine::ProbeSession& s, const measure::TimeoutEvent& e);
+  // A target's state changed: shading covers the time any target was down.
+  void Transition(const detect::Transition& t, WallTime when);
+  // The run ended at `end`: pending timeouts are losses, an open down period closes.
+  // Then renders the SVG to `path`.
+  absl::Status Write(const std::string& path, const std::string& title, WallTime end,
+                     Nanos timeout, bool heartbeat, const stats::LogHistogram& rtt);
+
+ private:
+  struct Pending {
+    uint32_t seq;
+    Nanos sent_at;
+  };
+  Nanos Since(WallTime t) const { return t - start_; }
+
+  WallTime start_;
+  PlotRecorder recorder_;
+  // Timed-out probes that may still be answered, per session, oldest first.
+  std::unordered_map<const engine::ProbeSession*, std::deque<Pending>> pending_;
+  Nanos last_sent_ = 0;
+  int down_ = 0;  // targets down now
+  Nanos down_since_ = 0;
+};
+
+}  // namespace udpbeat
+
+#endif  // UDPBEAT_SRC_MODES_PLOT_FEED_H_
