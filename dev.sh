@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 # Every Debian package the project needs, in one place.
 PACKAGES=(
   meson ninja-build pkg-config g++ python3
-  liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev
+  liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mandoc
   clang libclang-rt-14-dev
