@@ -98,7 +98,7 @@ run_tests() {
   # libFuzzer harnesses (tests/fuzz/): clang only, so their own build dir; each runs a
   # bounded number of inputs from the committed corpus. Longer runs: tools/fuzz_long.sh.
   CXX=clang++ setup build-fuzz -Dfuzz=true -Dbenchmarks=false --buildtype=debugoptimized
-  meson compile -C build-fuzz lab_protocol_fuzz stamp_fuzz responder_fuzz >/dev/null
+  meson compile -C build-fuzz lab_protocol_fuzz stamp_fuzz responder_fuzz stamp_auth_fuzz >/dev/null
   meson test -C build-fuzz --suite fuzz --print-errorlogs --num-processes 2 || rc=1
   return $rc
 }
