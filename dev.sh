@@ -17,6 +17,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   meson ninja-build pkg-config g++ python3
   liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev libmicrohttpd-dev zlib1g-dev
+  libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mandoc
   clang libclang-rt-14-dev
@@ -99,7 +100,7 @@ run_tests() {
   # libFuzzer harnesses (tests/fuzz/): clang only, so their own build dir; each runs a
   # bounded number of inputs from the committed corpus. Longer runs: tools/fuzz_long.sh.
   CXX=clang++ setup build-fuzz -Dfuzz=true -Dbenchmarks=false --buildtype=debugoptimized
-  meson compile -C build-fuzz lab_protocol_fuzz stamp_fuzz responder_fuzz >/dev/null
+  meson compile -C build-fuzz lab_protocol_fuzz stamp_fuzz responder_fuzz stamp_auth_fuzz >/dev/null
   meson test -C build-fuzz --suite fuzz --print-errorlogs --num-processes 2 || rc=1
   return $rc
 }

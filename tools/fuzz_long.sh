@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 harnesses=("$@")
-[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(lab_protocol stamp responder)
+[[ ${#harnesses[@]} -gt 0 ]] || harnesses=(lab_protocol stamp responder stamp_auth)
 
 if [[ ! -f build-fuzz/build.ninja ]]; then
   CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dbenchmarks=false >/dev/null

@@ -13,6 +13,7 @@ std::string_view DecodeErrorName(DecodeError e) {
     case DecodeError::kBadTimestamp: return "bad_timestamp";
     case DecodeError::kExtraFields: return "extra_fields";
     case DecodeError::kReplyTooLarge: return "reply_too_large";
+    case DecodeError::kBadHmac: return "bad_hmac";
   }
   return "unknown";
 }

@@ -53,11 +53,6 @@ uint8_t* Zeroed(size_t length, std::span<uint8_t> out) {
   return out.data();
 }
 
-// RFC 8972 §4: TLV header = flags (U M I R R R R R) | type | 16-bit length.
-constexpr size_t kTlvHeader = 4;
-constexpr uint8_t kTlvUnrecognized = 0x80;
-constexpr uint8_t kTlvExtraPadding = 1;
-
 }  // namespace
 
 uint16_t ErrorEstimate::Encode() const noexcept {
@@ -127,22 +122,35 @@ bool LooksLikeSender(std::span<const uint8_t> data) noexcept {
   return std::all_of(mbz.begin(), mbz.end(), [](uint8_t b) { return b == 0; });
 }
 
-void ReflectTrailer(std::span<const uint8_t> tail, std::span<uint8_t> out) noexcept {
+size_t ReflectTrailer(std::span<const uint8_t> tail, std::span<uint8_t> out,
+                      TrailerOptions options) noexcept {
   const size_t n = std::min(tail.size(), out.size());
-  if (n == 0) return;
-  // First check the whole trailer is a well-formed TLV sequence; otherwise it is
-  // padding and goes back as zeros (already written by the encoder). Type 0 is
-  // reserved (RFC 8972 §6), so zero padding never reads as TLVs.
-  size_t off = 0;
-  while (off + kTlvHeader <= n) {
-    if (tail[off + 1] == 0) return;
-    off += kTlvHeader + Get16(tail.data() + off + 2);
-  }
-  if (off != n) return;
+  // Type 0 is reserved (IANA STAMP TLV Types, RFC 8972), so zero padding never reads
+  // as TLVs.
+  if (n == 0 || !IsTlvSequence(tail.first(n))) return kNoTlv;
   std::memcpy(out.data(), tail.data(), n);
-  for (off = 0; off + kTlvHeader <= n; off += kTlvHeader + Get16(out.data() + off + 2)) {
-    if (out[off + 1] != kTlvExtraPadding) out[off] |= kTlvUnrecognized;
+  size_t follow_up = kNoTlv;
+  TlvReader reader(tail.first(n));
+  Tlv tlv;
+  while (reader.Next(&tlv) == TlvStatus::kOk) {
+    uint8_t* p = out.data() + tlv.offset;
+    if (tlv.type == kTlvTypeExtraPadding) continue;
+    if (tlv.type != kTlvTypeFollowUpTelemetry || !options.follow_up_telemetry) {
+      p[0] |= kTlvFlagUnrecognized;
+      continue;
+    }
+    if (tlv.value.size() != kFollowUpTelemetryLength) {
+      // RFC 8972 §4.7: sequence number and timestamp zeroed, M set; §4: processing
+      // stops at a malformed TLV and the rest is copied as received.
+      p[0] = kTlvFlagMalformed;
+      std::memset(p + kTlvHeaderSize, 0, std::min<size_t>(tlv.value.size(), 12));
+      break;
+    }
+    p[0] = 0;
+    std::memset(p + kTlvHeaderSize, 0, kFollowUpTelemetryLength);
+    if (follow_up == kNoTlv) follow_up = tlv.offset;
   }
+  return follow_up;
 }
 
 }  // namespace udpbeat::stamp

@@ -8,7 +8,12 @@ stamp:     STAMP sender/reflector packets of 44/45/100 octets, RFC 8972 TLV trai
            garbage
 responder: the same datagrams behind responder_fuzz.cc's 18-octet header
            (flags, TTL, received time, reply time), for each reply mode
+stamp_auth: a key-length octet and a key, then STAMP authenticated-mode packets signed
+           with it (HMAC-SHA-256 of octets 0..95, computed here with Python's hmac),
+           tampered and short ones, and RFC 8972 TLV areas (Follow-Up Telemetry)
 """
+import hashlib
+import hmac
 import pathlib
 import shutil
 import struct
@@ -100,8 +105,63 @@ RESPONDER = {
 }
 
 
+def sign(key: bytes, packet: bytes) -> bytes:
+    """RFC 8762 §4.4: HMAC-SHA-256 over octets 0..95, truncated to 128 bits, at 96..111."""
+    mac = hmac.new(key, packet[:96], hashlib.sha256).digest()[:16]
+    return packet[:96] + mac + packet[112:]
+
+
+def auth_sender(key, seq, t, err=0x0001, ssid=0, length=112, tail=b""):
+    """RFC 8762 §4.2.2: 0..3 seq | 4..15 MBZ | 16..23 T1 | 24..25 err | 26..27 SSID
+    | 28..95 MBZ | 96..111 HMAC."""
+    p = struct.pack(">I", seq) + bytes(12) + ntp(t) + struct.pack(">HH", err, ssid) + bytes(84)
+    p += tail
+    return sign(key, p + bytes(max(0, length - len(p))))
+
+
+def auth_reflector(key, seq, t3, t2, sseq, t1, ttl=64, ssid=0, length=112, tail=b""):
+    """RFC 8762 §4.3.2: 0..3 seq | 4..15 MBZ | 16..23 T3 | 24..25 err | 26..27 SSID
+    | 28..31 MBZ | 32..39 T2 | 40..47 MBZ | 48..51 sender seq | 52..63 MBZ | 64..71 T1
+    | 72..73 sender err | 74..79 MBZ | 80 TTL | 81..95 MBZ | 96..111 HMAC."""
+    p = (struct.pack(">I", seq) + bytes(12) + ntp(t3) + struct.pack(">HH", 1, ssid) + bytes(4)
+         + ntp(t2) + bytes(8) + struct.pack(">I", sseq) + bytes(12) + ntp(t1)
+         + struct.pack(">H", 1) + bytes(6) + bytes([ttl]) + bytes(15) + bytes(16) + tail)
+    return sign(key, p + bytes(max(0, length - len(p))))
+
+
+def keyed(key: bytes, datagram: bytes) -> bytes:
+    """stamp_auth_fuzz.cc's input: key length (mod 160), key, datagram."""
+    assert len(key) < 160
+    return bytes([len(key)]) + key + datagram
+
+
+KEY = b"udpbeat fuzz key, 32 octets!!!!!"
+LONG_KEY = bytes([0xAA]) * 131  # longer than the SHA-256 block: HMAC hashes it first
+FOLLOW_UP_REQUEST = tlv(0x80, 7, bytes(16))
+FOLLOW_UP_FILLED = tlv(0x00, 7, struct.pack(">I", 41) + ntp(T) + bytes([2]) + bytes(3))
+STAMP_AUTH = {
+    "sender_112": keyed(KEY, auth_sender(KEY, 1, T, ssid=7)),
+    "sender_200": keyed(KEY, auth_sender(KEY, 2, T, err=0x8112, length=200)),
+    "sender_follow_up": keyed(KEY, auth_sender(KEY, 3, T, tail=FOLLOW_UP_REQUEST)),
+    "sender_long_key": keyed(LONG_KEY, auth_sender(LONG_KEY, 4, T)),
+    "sender_empty_key": keyed(b"", auth_sender(b"", 5, T)),
+    "sender_tampered": keyed(KEY, bytes([1]) + auth_sender(KEY, 6, T)[1:]),
+    "sender_short": keyed(KEY, auth_sender(KEY, 7, T)[:111]),
+    "reflector_112": keyed(KEY, auth_reflector(KEY, 7, T + 0.002, T + 0.001, 1, T, ssid=7)),
+    "reflector_follow_up": keyed(KEY, auth_reflector(KEY, 8, T, T, 3, T,
+                                                     tail=FOLLOW_UP_FILLED)),
+    "tlv_follow_up_request": keyed(b"", FOLLOW_UP_REQUEST),
+    "tlv_follow_up_filled": keyed(b"", tlv(0, 1, bytes(8)) + FOLLOW_UP_FILLED + tlv(0x80, 200,
+                                                                                     b"x")),
+    "tlv_follow_up_short": keyed(b"", tlv(0x80, 7, bytes(12)) + tlv(0x80, 9, b"ab")),
+    "tlv_flagged_before": keyed(b"", tlv(0x40, 9, b"") + FOLLOW_UP_REQUEST),
+    "tlv_zero_padding": keyed(b"", bytes(40)),
+}
+
+
 def main() -> None:
-    for name, files in (("lab_protocol", SEED), ("stamp", STAMP), ("responder", RESPONDER)):
+    for name, files in (("lab_protocol", SEED), ("stamp", STAMP), ("responder", RESPONDER),
+                        ("stamp_auth", STAMP_AUTH)):
         d = HERE / "corpus" / name
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)

@@ -17,6 +17,7 @@ enum class DecodeError {
   kBadTimestamp,   // timestamp field missing, not a number, or not finite
   kExtraFields,    // more fields than the format has
   kReplyTooLarge,  // the reply would be larger than its request: never sent
+  kBadHmac,        // STAMP authenticated mode: the HMAC does not match (altered, or another key)
 };
 
 std::string_view DecodeErrorName(DecodeError e);

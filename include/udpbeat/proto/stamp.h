@@ -19,6 +19,7 @@
 
 #include "udpbeat/proto/decode_error.h"
 #include "udpbeat/proto/ntp_timestamp.h"
+#include "udpbeat/proto/stamp_tlv.h"
 
 namespace udpbeat::stamp {
 
@@ -81,10 +82,24 @@ void SetReflectorSeq(uint32_t seq, std::span<uint8_t> packet) noexcept;
 // of at least 44 octets.
 void SetReflectorTimestamp(NtpTimestamp t3, uint8_t* packet) noexcept;
 
-// Octets after the 44-octet base of a request, as the reflector returns them: RFC 8972
-// TLVs are copied with the U (unrecognized) flag set, except Extra Padding (type 1);
-// bytes that do not form TLVs are returned as zeros (padding).
-void ReflectTrailer(std::span<const uint8_t> request_tail, std::span<uint8_t> out) noexcept;
+// The RFC 8972 TLVs a reflector understands, besides Extra Padding (type 1).
+struct TrailerOptions {
+  // Follow-Up Telemetry (type 7, stamp_tlv.h): the caller fills it in.
+  bool follow_up_telemetry = false;
+};
+
+// Octets after the base of a request (44 octets, or 112 in authenticated mode), as the
+// reflector returns them into `out` (zeroed by the encoder): when they are RFC 8972 TLVs
+// end to end (stamp::IsTlvSequence), they are copied with the U (unrecognized) flag set,
+// except Extra Padding; anything else is padding and stays zero.
+// With options.follow_up_telemetry, a Follow-Up Telemetry TLV of the right length comes
+// back with flags 0 and a zero value, and the offset in `out` of the first one is
+// returned for stamp::FillFollowUpTelemetry (a zero value, left as is, means "nothing to
+// report"); one of the wrong length gets the M flag, its value zeroed, and ends the
+// processing: the TLVs after it are copied unchanged (RFC 8972 §4, §4.7).
+// Returns kNoTlv when there is no Follow-Up Telemetry TLV to fill.
+size_t ReflectTrailer(std::span<const uint8_t> request_tail, std::span<uint8_t> out,
+                      TrailerOptions options = {}) noexcept;
 
 }  // namespace udpbeat::stamp
 

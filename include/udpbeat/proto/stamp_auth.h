@@ -1,0 +1,97 @@
+// STAMP authenticated mode, RFC 8762 §4.2.2, §4.3.2 and §4.4, with the RFC 8972 §3 SSID.
+//
+// RFC 8762 §4.2.2 session-sender packet, authenticated mode, 112 octets minimum:
+//   0..3 sequence | 4..15 MBZ | 16..23 timestamp T1 | 24..25 error estimate
+//   | 26..27 SSID (RFC 8972; MBZ in RFC 8762) | 28..95 MBZ | 96..111 HMAC | 112.. padding/TLVs
+// RFC 8762 §4.3.2 session-reflector packet, authenticated mode, 112 octets minimum:
+//   0..3 sequence | 4..15 MBZ | 16..23 timestamp T3 | 24..25 error estimate | 26..27 SSID
+//   | 28..31 MBZ | 32..39 receive timestamp T2 | 40..47 MBZ | 48..51 sender's sequence
+//   | 52..63 MBZ | 64..71 sender's timestamp T1 | 72..73 sender's error estimate | 74..79 MBZ
+//   | 80 sender's TTL | 81..95 MBZ | 96..111 HMAC | 112.. padding/TLVs
+// All fields are big-endian; MBZ octets are written as zero and not interpreted on receive
+// (the HMAC covers them all the same). The MBZ fields pad each field group to 16-octet
+// blocks, hence the different offsets from unauthenticated mode (stamp.h).
+//
+// RFC 8762 §4.4: the HMAC is HMAC-SHA-256 (RFC 2104) truncated to its first 128 bits,
+// over the first six 16-octet blocks (octets 0..95). Octets after 112 are not covered:
+// RFC 8972 protects TLVs with its own HMAC TLV, which this codec does not implement.
+#ifndef UDPBEAT_PROTO_STAMP_AUTH_H_
+#define UDPBEAT_PROTO_STAMP_AUTH_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "udpbeat/proto/auth_key.h"
+#include "udpbeat/proto/decode_error.h"
+#include "udpbeat/proto/ntp_timestamp.h"
+#include "udpbeat/proto/stamp.h"
+
+namespace udpbeat::stamp {
+
+inline constexpr size_t kAuthPacketSize = 112;
+inline constexpr size_t kAuthHmacOffset = 96;  // = the number of octets the HMAC covers
+inline constexpr size_t kAuthHmacSize = 16;
+
+// HMAC-SHA-256 under one key: the per-key HMAC context. The constructor absorbs the
+// padded key into two SHA-256 states (RFC 2104: K ^ ipad, K ^ opad); Compute() copies
+// them, so a packet costs three SHA-256 blocks, no allocation and no failure path.
+// SHA-256 itself is OpenSSL's. The states are derived from the key and are wiped on
+// destruction like the key. Immutable after construction: one instance may be shared by
+// any number of threads.
+class HmacSha256 {
+ public:
+  static constexpr size_t kSize = 32;  // untruncated output
+  using Digest = std::array<uint8_t, kSize>;
+
+  // Any key length: keys longer than SHA-256's 64-octet block are hashed first (RFC 2104).
+  explicit HmacSha256(std::span<const uint8_t> key) noexcept;
+  explicit HmacSha256(const AuthKey& key) noexcept : HmacSha256(key.bytes()) {}
+
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+  ~HmacSha256();
+
+  Digest Compute(std::span<const uint8_t> message) const noexcept;
+
+ private:
+  // Room for OpenSSL's SHA256_CTX (static_assert in the .cc), so this header does not
+  // pull in OpenSSL's deprecated low-level API.
+  static constexpr size_t kStateSize = 112;
+  alignas(8) uint8_t inner_[kStateSize];
+  alignas(8) uint8_t outer_[kStateSize];
+};
+
+// Encoders write `length` octets (≥ 112): the fields, zeros in MBZ and after octet 111,
+// then the HMAC of octets 0..95 into 96..111. Return `length`, or 0 when length < 112 or
+// out is too small.
+size_t EncodeAuthSender(const SenderPacket& p, const HmacSha256& hmac, size_t length,
+                        std::span<uint8_t> out) noexcept;
+size_t EncodeAuthReflector(const ReflectorPacket& r, const HmacSha256& hmac, size_t length,
+                           std::span<uint8_t> out) noexcept;
+
+// Decoders accept any length ≥ 112 (octets after 112 are not interpreted here) and verify
+// the HMAC before reading any field: kTooShort, kBadHmac (the packet was altered, or
+// signed with another key), else kNone and *out filled. *out is untouched on error.
+DecodeError DecodeAuthSender(std::span<const uint8_t> data, const HmacSha256& hmac,
+                             SenderPacket* out) noexcept;
+DecodeError DecodeAuthReflector(std::span<const uint8_t> data, const HmacSha256& hmac,
+                                ReflectorPacket* out) noexcept;
+
+// True when `packet` has ≥ 112 octets and octets 96..111 are the HMAC of 0..95. The
+// comparison takes the same time wherever the first difference is (CRYPTO_memcmp).
+bool VerifyAuthHmac(std::span<const uint8_t> packet, const HmacSha256& hmac) noexcept;
+
+// Rewrites the HMAC of an encoded packet of ≥ 112 octets after fields were changed in
+// place; no-op when shorter.
+void SignAuthPacket(std::span<uint8_t> packet, const HmacSha256& hmac) noexcept;
+
+// The authenticated counterpart of SetReflectorTimestamp: writes T3 (octets 16..23) of an
+// encoded reflector packet of ≥ 112 octets and re-signs it; no-op when shorter.
+void SetAuthReflectorTimestamp(NtpTimestamp t3, std::span<uint8_t> packet,
+                               const HmacSha256& hmac) noexcept;
+
+}  // namespace udpbeat::stamp
+
+#endif  // UDPBEAT_PROTO_STAMP_AUTH_H_
