@@ -19,7 +19,6 @@ namespace udpbeat {
 struct HeartbeatOptions : ClientOptions {
   static constexpr Nanos kDefaultInterval = kNanosPerSecond;
   static constexpr int kDefaultMisses = 3;
-  static constexpr Nanos kDefaultMetricsPeriod = 5 * kNanosPerSecond;
 
   Nanos interval = kDefaultInterval;
   int64_t count = 0;                  // 0: until interrupted
@@ -30,12 +29,14 @@ struct HeartbeatOptions : ClientOptions {
   // deviation is the interval / 10. At -i 1s both are Akka's defaults (3 s, 100 ms).
   std::optional<Nanos> phi_pause;
   bool exit_on_down = false;
-  std::string metrics_file;
-  Nanos metrics_period = kDefaultMetricsPeriod;
+  // GET /metrics on this ADDR:PORT ("" = none), from a snapshot the loop publishes every
+  // metrics_period.
+  std::string metrics_listen;
 };
 
-// kExitOk when the run ends with the peer up (in every session), kExitBadOutcome when
-// it ends down.
+// kExitOk when the run ends with every target up, kExitBadOutcome when any is down (as
+// fping). SIGHUP re-reads opts.targets_file: new targets start, removed ones stop,
+// unchanged ones keep their statistics and detector state.
 absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
                                       std::ostream& err);
 

@@ -16,18 +16,21 @@ namespace udpbeat {
 
 struct PingOptions : ClientOptions {
   static constexpr int64_t kDefaultCount = 10;
+  static constexpr Nanos kDefaultInterval = kNanosPerSecond;  // ping(8)'s
   static constexpr Nanos kDefaultTimeout = kNanosPerSecond;
 
   int64_t count = kDefaultCount;      // 0: until interrupted
-  std::optional<Nanos> interval;      // unset: the lab's rhythm (next after reply/timeout)
+  // Unset (-i 0): the lab's rhythm, the next probe as soon as the last is answered or
+  // timed out. The command line's default is kDefaultInterval, as ping(8)'s.
+  std::optional<Nanos> interval;
   Nanos timeout = kDefaultTimeout;    // a reply after this is late
   Nanos duration = 0;                 // send for this long instead of `count` (0: count)
-  bool progress = false;              // a live progress line (stdout is a terminal)
 };
 
 // Runs the pings and prints per-reply lines (one session per target only) and statistics
-// to `out` (diagnostics and SIGQUIT interim lines to `err`). Returns kExitOk when at least one reply came back,
-// kExitBadOutcome when none did; a Status for setup errors (unresolvable host, ...).
+// to `out` (diagnostics and SIGQUIT interim lines to `err`). Returns kExitOk when every
+// target answered at least once, kExitBadOutcome when any did not (as fping); a Status
+// for setup errors (unresolvable host, ...).
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err);
 
 }  // namespace udpbeat

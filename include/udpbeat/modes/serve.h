@@ -23,7 +23,9 @@ struct ServeOptions {
   int receive_buffer = kDefaultReceiveBuffer;
   int threads = 1;                  // one event loop and SO_REUSEPORT socket per thread
   std::string metrics_file;         // Prometheus textfile, rewritten every metrics_period
+  std::string metrics_listen;       // GET /metrics on this ADDR:PORT ("" = none)
   Nanos metrics_period = 5 * kNanosPerSecond;
+  std::string auth_key_file;        // STAMP authenticated mode: answer only verified packets
 };
 
 // "received N, replied N, dropped N, malformed N, send errors N, kernel drops N, ..."
