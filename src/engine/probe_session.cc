@@ -110,7 +110,8 @@ void ProbeSession::OnTimeoutTimer() {
     const bool unreachable = unreachable_unclaimed_ > 0;
     if (unreachable) --unreachable_unclaimed_;
     const Sent& s = sent_[seq % sent_.size()];
-    observer_.OnTimeout(*this, {seq, s.seq == seq ? s.wall : WallTime(), unreachable});
+    observer_.OnTimeout(*this,
+                        {seq, s.seq == seq ? s.wall : WallTime(), clock_.NowWall(), unreachable});
     if (finished_) return;
     Settled();
   }
@@ -141,7 +142,7 @@ void ProbeSession::Finish() {
   finished_ = true;
   send_timer_.Cancel();
   timeout_timer_.Cancel();
-  m_.stats.Finish();
+  m_.stats.FinishAt(clock_.Now().nanos());
   m_.stamp.Settle(m_.stamp.SplitLoss(m_.stats.lost(), m_.stats.received(), cfg_.first_seq));
 }
 
@@ -158,7 +159,7 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
   in.sent = {sent.mono, sent.wall};
   if (sent.kernel_wall.nanos() != 0) {
     in.sent = {sent.mono + (sent.kernel_wall - sent.wall), sent.kernel_wall};
-    ++kernel_t1_;
+    ++m_.kernel_t1;
   }
   in.rx_wall = d.rx_wall;
   in.loop_mono = d.loop_mono;

@@ -1,14 +1,17 @@
 #include "client_setup.h"
 
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/report/prometheus_text.h"
+#include "udpbeat/targets/targets_file.h"
 
 namespace udpbeat {
 
-absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptions& opts) {
+absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
+    const ClientOptions& opts, const std::vector<TargetArg>& args) {
   const uint16_t default_port = DefaultPort(opts.proto);
   std::vector<engine::TargetSpec> specs;
-  specs.reserve(opts.targets.size());
-  for (const TargetArg& t : opts.targets) {
+  specs.reserve(args.size());
+  for (const TargetArg& t : args) {
     UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, ResolveUdp(t.target, default_port, opts.family));
     engine::TargetSpec spec;
     spec.peer = peer;
@@ -22,11 +25,23 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptio
   return specs;
 }
 
+absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& opts) {
+  if (opts.source.empty()) return std::nullopt;
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, SocketAddress::ParseNumeric(opts.source, 0));
+  return a;
+}
+
 engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optional<Nanos> interval,
-                                         Nanos timeout, int64_t count, bool heartbeat) {
+                                         Nanos timeout, int64_t count, bool heartbeat,
+                                         const SocketAddress* source) {
   engine::SessionGroupOptions go;
-  go.sessions = std::max<uint32_t>(opts.sessions, 1);
-  go.sockets = opts.sockets;
+  // Source ports are sessions with one socket each: the per-port figures are theirs.
+  go.sessions = opts.src_ports > 0 ? opts.src_ports : std::max<uint32_t>(opts.sessions, 1);
+  go.sockets = opts.src_ports > 0 ? 0 : opts.sockets;
+  go.socket.tos = opts.tos;
+  go.socket.source = source;
+  // T1 from the kernel's transmit timestamp where it gives one (SO_TIMESTAMPING).
+  go.transmit_timestamps = true;
   engine::ProbeSessionConfig& cfg = go.session;
   cfg.proto = opts.proto;
   cfg.heartbeat = heartbeat;
@@ -40,7 +55,8 @@ engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optiona
 }
 
 measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
-                             std::optional<Nanos> interval, Nanos timeout, WallTime start) {
+                             std::optional<Nanos> interval, Nanos timeout, WallTime start,
+                             bool kernel_timestamps) {
   measure::RunInfo info;
   info.mode = std::string(mode);
   info.protocol = std::string(ProbeProtoName(opts.proto));
@@ -48,10 +64,49 @@ measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
   info.interval = interval;
   info.timeout = timeout;
   info.size = opts.size;
-  info.sessions = std::max<uint32_t>(opts.sessions, 1);
+  info.sessions = opts.src_ports > 0 ? opts.src_ports : std::max<uint32_t>(opts.sessions, 1);
   info.start = start;
-  info.timestamps = "user";
+  info.timestamps = kernel_timestamps ? "kernel" : "user";
   return info;
+}
+
+std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpec>& specs) {
+  std::vector<measure::TargetInfo> infos;
+  for (const engine::TargetSpec& s : specs) infos.push_back(s.info);
+  return infos;
+}
+
+absl::Status ReloadTargets(const ClientOptions& opts, engine::TargetSet& targets) {
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<TargetLine> lines, LoadTargetsFile(opts.targets_file));
+  std::vector<TargetArg> args(opts.targets.begin(),
+                              opts.targets.begin() + static_cast<ptrdiff_t>(std::min(
+                                                         opts.command_line_targets,
+                                                         opts.targets.size())));
+  for (TargetLine& l : lines) args.push_back({std::move(l.target), std::move(l.labels)});
+  if (args.empty()) return absl::InvalidArgumentError("no target left to watch");
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, args));
+  return targets.Reload(specs).status();
+}
+
+void MetricsSnapshot::Publish(measure::RunResult result) {
+  auto p = std::make_shared<const measure::RunResult>(std::move(result));
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_ = std::move(p);
+}
+
+std::string MetricsSnapshot::Render() const {
+  std::shared_ptr<const measure::RunResult> r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r = latest_;
+  }
+  return r == nullptr ? std::string() : report::ClientMetrics(*r);
+}
+
+absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
+    std::string_view listen, const http::MetricsSource& source) {
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, SocketAddress::ParseNumeric(listen, 0));
+  return http::MetricsEndpoint::Start(a, source);
 }
 
 }  // namespace udpbeat

@@ -1,29 +1,64 @@
-// The setup ping and heartbeat share: resolving targets, the session template, the
-// run's stated settings. Private to the modes library.
+// The setup ping and heartbeat share: resolving targets, the session template and socket
+// options, the run's stated settings, the metrics snapshot the endpoint serves. Private to
+// the modes library.
 #ifndef UDPBEAT_SRC_MODES_CLIENT_SETUP_H_
 #define UDPBEAT_SRC_MODES_CLIENT_SETUP_H_
 
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "udpbeat/engine/target_set.h"
+#include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/measure/run_result.h"
 #include "udpbeat/modes/client_options.h"
 
 namespace udpbeat {
 
 // Resolves every target (names through the resolver, numeric ones directly).
-absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptions& opts);
+absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptions& opts,
+                                                               const std::vector<TargetArg>& args);
 
-// The session template and socket layout every target of the run gets.
+// The session template and socket layout every target of the run gets. `source` outlives
+// the options (it is pointed to).
 engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optional<Nanos> interval,
-                                         Nanos timeout, int64_t count, bool heartbeat);
+                                         Nanos timeout, int64_t count, bool heartbeat,
+                                         const SocketAddress* source);
+
+// -I: the source address, parsed (nullopt when none was given).
+absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& opts);
 
 // What the run states up front.
 measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
-                             std::optional<Nanos> interval, Nanos timeout, WallTime start);
+                             std::optional<Nanos> interval, Nanos timeout, WallTime start,
+                             bool kernel_timestamps);
+
+std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpec>& specs);
+
+// Reads opts.targets_file again and makes `targets` the command line's targets plus the
+// file's (heartbeat's SIGHUP). On any error nothing changes.
+absl::Status ReloadTargets(const ClientOptions& opts, engine::TargetSet& targets);
+
+// The metrics a /metrics endpoint serves: the loop publishes a rendered-later snapshot,
+// the endpoint's thread renders the newest one for each scrape; neither waits on the
+// other beyond swapping a pointer.
+class MetricsSnapshot final : public http::MetricsSource {
+ public:
+  void Publish(measure::RunResult result);
+  std::string Render() const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const measure::RunResult> latest_;
+};
+
+// Starts an endpoint on `listen` ("ADDR:PORT") serving `source`.
+absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
+    std::string_view listen, const http::MetricsSource& source);
 
 }  // namespace udpbeat
 

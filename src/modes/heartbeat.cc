@@ -2,60 +2,64 @@
 
 #include <signal.h>
 
+#include <optional>
 #include <ostream>
 
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
 #include "plot_feed.h"
+#include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
-#include "udpbeat/base/output_file.h"
 #include "udpbeat/report/prometheus_text.h"
-#include "udpbeat/report/svg_plot.h"
 #include "udpbeat/report/text_reporters.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
 namespace {
 
+// How often the loop publishes the snapshot a /metrics scrape renders.
+constexpr Nanos kSnapshotPeriod = kNanosPerSecond;
+
 class HeartbeatMonitor final : public engine::TargetObserver, public uring::SignalHandler {
  public:
   HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
-                   report::RunReporter& reporter, std::ostream& err)
+                   report::RunReporter& reporter, std::ostream& out, std::ostream& err)
       : opts_(opts),
         loop_(loop),
         clock_(loop.clock()),
         reporter_(reporter),
+        out_(out),
         err_(err),
         metrics_timer_(loop.timers(), [this] { OnMetricsTimer(); }),
+        snapshot_timer_(loop.timers(), [this] { OnSnapshotTimer(); }),
         phi_timer_(loop.timers(), [this] { OnPhiTimer(); }) {}
 
-  void Start(engine::TargetSet& targets, measure::RunInfo info) {
+  void Start(engine::TargetSet& targets, measure::RunInfo info, MetricsSnapshot* snapshot) {
     targets_ = &targets;
     info_ = std::move(info);
+    snapshot_ = snapshot;
     start_ = clock_.Now();
     if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
-    if (!opts_.metrics_file.empty()) {
-      WriteMetrics();
-      metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
-    }
+    if (!opts_.metrics_file.empty()) OnMetricsTimer();
+    if (snapshot_ != nullptr) OnSnapshotTimer();
     if (opts_.phi) phi_timer_.ArmAt(clock_.Now() + opts_.interval);
     targets.Start();
   }
 
   void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override {
     if (plot_) plot_->Reply(s, r);
-    if (single()) reporter_.Reply(t.info(), r);
+    if (single()) Print([&] { reporter_.Reply(t.info(), r); });
   }
 
   void OnTimeout(engine::Target& t, engine::ProbeSession& s, const measure::TimeoutEvent& e) override {
     if (plot_) plot_->Timeout(s, e);
-    if (single()) reporter_.Timeout(t.info(), e);
+    if (single()) Print([&] { reporter_.Timeout(t.info(), e); });
   }
 
   void OnTransition(engine::Target& t, const detect::Transition& tr) override {
-    reporter_.Transition(t.info(), tr, clock_.NowWall());
+    Print([&] { reporter_.Transition(t.info(), tr, clock_.NowWall()); });
     if (plot_) plot_->Transition(tr, clock_.NowWall());
     if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
   }
@@ -66,8 +70,10 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      reporter_.Interim(Result());
-    } else if (signo != SIGHUP) {
+      Print([&] { reporter_.Interim(Result(measure::Detail::kFull)); });
+    } else if (signo == SIGHUP) {
+      Reload();
+    } else {
       Stop();
     }
   }
@@ -77,9 +83,9 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
     if (!opts_.metrics_file.empty()) WriteMetrics();
   }
 
-  measure::RunResult Result() const {
-    return targets_->Result(info_, measure::Detail::kFull, clock_.Now() - start_, false, false,
-                            true);
+  measure::RunResult Result(measure::Detail detail) const {
+    return targets_->Result(info_, detail, clock_.Now() - start_, false, opts_.src_ports > 0,
+                            detail == measure::Detail::kFull);
   }
 
   absl::Status WritePlot(const std::string& title, Nanos timeout) {
@@ -94,10 +100,46 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
  private:
   bool single() const { return targets_->SessionCount() == targets_->size(); }
 
+  // A stdout that fails (a full disk, a closed pipe) ends the run: the command line
+  // reports it.
+  template <typename F>
+  void Print(F&& f) {
+    f();
+    if (!out_.good()) Stop();
+  }
+
+  // SIGHUP: the targets file again. New targets start, removed ones stop, unchanged ones
+  // keep their statistics and detector state. A file that does not load leaves the
+  // targets as they were.
+  void Reload() {
+    if (opts_.targets_file.empty()) {
+      err_ << "udpbeat: SIGHUP: no targets file to read again" << std::endl;
+      return;
+    }
+    const size_t before = targets_->size();
+    absl::Status st = ReloadTargets(opts_, *targets_);
+    if (!st.ok()) {
+      err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
+    } else if (!opts_.quiet && !opts_.json) {
+      Print([&] {
+        out_ << absl::StrFormat("reloaded %s: %d targets (%d before)", opts_.targets_file,
+                                targets_->size(), before)
+             << std::endl;
+      });
+    }
+    if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
+  }
+
   void OnMetricsTimer() {
     if (loop_.stopping()) return;
     WriteMetrics();
     metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
+  }
+
+  void OnSnapshotTimer() {
+    if (loop_.stopping()) return;
+    snapshot_->Publish(Result(measure::Detail::kCounters));
+    snapshot_timer_.ArmAt(clock_.Now() + kSnapshotPeriod);
   }
 
   // Phi grows continuously between heartbeats: look at it a few times per interval.
@@ -108,7 +150,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   }
 
   void WriteMetrics() {
-    const std::string text = report::HeartbeatMetrics(Result());
+    const std::string text = report::ClientMetrics(Result(measure::Detail::kCounters));
     if (auto st = WriteOutputFile(opts_.metrics_file, text); !st.ok() && !metrics_warned_) {
       err_ << "udpbeat: " << st.message() << std::endl;
       metrics_warned_ = true;
@@ -124,12 +166,15 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   uring::EventLoop& loop_;
   const Clock& clock_;
   report::RunReporter& reporter_;
+  std::ostream& out_;
   std::ostream& err_;
   engine::TargetSet* targets_ = nullptr;
+  MetricsSnapshot* snapshot_ = nullptr;
   measure::RunInfo info_;
   std::optional<PlotFeed> plot_;
   MonoTime start_;
   Timer metrics_timer_;
+  Timer snapshot_timer_;
   Timer phi_timer_;
   bool metrics_warned_ = false;
 };
@@ -153,32 +198,42 @@ absl::StatusOr<engine::DetectorConfig> Detectors(const HeartbeatOptions& opts) {
 
 absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
                                       std::ostream& err) {
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts));
+  UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
   UDPBEAT_ASSIGN_OR_RETURN(engine::DetectorConfig detectors, Detectors(opts));
-  const uint64_t sessions = std::max<uint32_t>(opts.sessions, 1) * specs.size();
+  const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
+  // A fixed schedule whatever the replies do.
+  const engine::SessionGroupOptions go =
+      GroupOptions(opts, opts.interval, timeout, opts.count, true, source ? &*source : nullptr);
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
-                                          engine::ClientLoopOptions(sessions, opts.size),
+                                          engine::ClientLoopOptions(go.sessions * specs.size(),
+                                                                    opts.size),
                                           SystemClock::Get()));
   engine::LoopTransport transport(*loop);
   std::unique_ptr<report::RunReporter> reporter =
       opts.json ? report::MakeJsonReporter(out, err)
-                : report::MakeHeartbeatTextReporter({opts.quiet}, out, err);
-  HeartbeatMonitor monitor(opts, *loop, *reporter, err);
-  const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
-  // A fixed schedule whatever the replies do.
-  engine::TargetSet targets(transport, monitor,
-                            GroupOptions(opts, opts.interval, timeout, opts.count, true),
-                            detectors);
+                : report::MakeHeartbeatTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0},
+                                                    out, err);
+  HeartbeatMonitor monitor(opts, *loop, *reporter, out, err);
+  engine::TargetSet targets(transport, monitor, go, detectors);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
+  // The endpoint's thread renders what the loop publishes; it never calls into the loop.
+  MetricsSnapshot snapshot;
+  std::unique_ptr<http::MetricsEndpoint> endpoint;
+  if (!opts.metrics_listen.empty()) {
+    UDPBEAT_ASSIGN_OR_RETURN(endpoint, StartMetricsEndpoint(opts.metrics_listen, snapshot));
+  }
   loop->SetSignalHandler(&monitor);
-  monitor.Start(targets,
-                MakeRunInfo(opts, "heartbeat", opts.interval, timeout, loop->clock().NowWall()));
+  const measure::RunInfo info = MakeRunInfo(opts, "heartbeat", opts.interval, timeout,
+                                            loop->clock().NowWall(), targets.kernel_timestamps());
+  reporter->Start(info, TargetInfos(specs));
+  monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
-  reporter->Summary(monitor.Result());
+  reporter->Summary(monitor.Result(measure::Detail::kFull));
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
-        absl::StrFormat("udpbeat heartbeat %s (%s)", specs[0].info.address,
+        absl::StrFormat("udpbeat heartbeat %s (%s)", specs[0].info.name,
                         ProbeProtoName(opts.proto)),
         timeout));
   }

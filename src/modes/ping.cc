@@ -2,18 +2,19 @@
 
 #include <signal.h>
 
-#include <unistd.h>
-
 #include <algorithm>
+#include <optional>
 #include <ostream>
 
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
 #include "plot_feed.h"
+#include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
-#include "udpbeat/report/svg_plot.h"
+#include "udpbeat/report/progress_line.h"
+#include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/report/text_reporters.h"
 #include "udpbeat/uring/event_loop.h"
 
@@ -37,7 +38,7 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
         out_(out),
         linger_timer_(loop.timers(), [this] { Stop(); }),
         duration_timer_(loop.timers(), [this] { StopSending(); }),
-        progress_timer_(loop.timers(), [this] { PrintProgress(); }) {}
+        progress_timer_(loop.timers(), [this] { Progress(); }) {}
 
   void Start(engine::TargetSet& targets, measure::RunInfo info) {
     targets_ = &targets;
@@ -46,19 +47,19 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
     if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
     if (opts_.duration > 0) duration_timer_.ArmAt(start_ + opts_.duration);
     if (opts_.progress) progress_timer_.ArmAt(start_ + kProgressPeriod);
-    targets.Start();
+    targets_->Start();
   }
 
   // Per-probe output only when each target has one session to follow.
   void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override {
     if (plot_) plot_->Reply(s, r);
-    if (single()) reporter_.Reply(t.info(), r);
+    if (single()) Print([&] { reporter_.Reply(t.info(), r); });
     if (linger_timer_.armed() && r.kind == stats::ReplyClass::kLate && AllLateRepliesIn()) Stop();
   }
 
   void OnTimeout(engine::Target& t, engine::ProbeSession& s, const measure::TimeoutEvent& e) override {
     if (plot_) plot_->Timeout(s, e);
-    if (single()) reporter_.Timeout(t.info(), e);
+    if (single()) Print([&] { reporter_.Timeout(t.info(), e); });
   }
 
   void OnDone(engine::Target&) override {
@@ -80,7 +81,7 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
-      reporter_.Interim(Result(false));
+      Print([&] { reporter_.Interim(Result(false)); });
     } else if (signo != SIGHUP) {
       Stop();
     }
@@ -88,7 +89,9 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
 
   measure::RunResult Result(bool final) const {
     return targets_->Result(info_, measure::Detail::kFull, clock_.Now() - start_,
-                            final && targets_->SessionCount() > 1, false, true);
+                           final && targets_->SessionCount() > targets_->size() &&
+                               opts_.src_ports == 0,
+                           opts_.src_ports > 0, true);
   }
 
   absl::Status WritePlot(const std::string& title) {
@@ -97,12 +100,19 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
     return plot_->Write(opts_.plot_file, title, clock_.NowWall(), opts_.timeout, false, h);
   }
 
-  void ClearProgress() {
-    if (progress_shown_) out_ << "\r\033[K" << std::flush;
-  }
+  void ClearProgress() { progress_.Clear(out_); }
 
  private:
   bool single() const { return targets_->SessionCount() == targets_->size(); }
+
+  // Event lines go out with the progress line out of their way; a stdout that fails
+  // (a full disk, a closed pipe) ends the run: the command line reports it.
+  template <typename F>
+  void Print(F&& f) {
+    progress_.Clear(out_);
+    f();
+    if (!out_.good()) Stop();
+  }
 
   template <typename F>
   void ForEachSession(F&& f) const {
@@ -123,7 +133,7 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
   // The run's length is reached: no new probes; what is in flight settles (or times out).
   void StopSending() {
     bool any_pending = false;
-    ForEachSession([&](const engine::ProbeSession& s) { any_pending |= s.stats().in_flight() > 0; });
+    ForEachSession([&](const engine::ProbeSession& s) { any_pending |= s.stats().awaiting() > 0; });
     linger_timer_.ArmAt(clock_.Now() + (any_pending ? opts_.timeout : 0));
     targets_->StopSending();
   }
@@ -133,72 +143,60 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
     loop_.Stop();
   }
 
-  void PrintProgress() {
+  void Progress() {
     if (loop_.stopping()) return;
-    uint64_t sent = 0, received = 0;
+    uint64_t sent = 0, received = 0, in_flight = 0;
     stats::LogHistogram h;
     ForEachSession([&](const engine::ProbeSession& s) {
       sent += s.stats().sent();
       received += s.stats().received();
+      in_flight += s.stats().awaiting();
       h.Merge(s.stats().rtt().histogram());
     });
-    const double secs = static_cast<double>(clock_.Now() - start_) / 1e9;
-    const double dt = secs - last_progress_secs_;
-    out_ << absl::StrFormat(
-                "\r\033[K%6.1fs  sent %.0f/s  received %.0f/s  loss %.2f%%  rtt p50 %.3f ms  "
-                "p99 %.3f ms",
-                secs, dt > 0 ? static_cast<double>(sent - last_sent_) / dt : 0,
-                dt > 0 ? static_cast<double>(received - last_received_) / dt : 0,
-                sent > 0 ? 100.0 * static_cast<double>(sent - received) / static_cast<double>(sent)
-                         : 0.0,
-                static_cast<double>(h.Percentile(50)) / 1e6,
-                static_cast<double>(h.Percentile(99)) / 1e6)
-         << std::flush;
-    progress_shown_ = true;
-    last_sent_ = sent;
-    last_received_ = received;
-    last_progress_secs_ = secs;
+    progress_.Show(out_, clock_.Now() - start_, sent, received, in_flight, h);
     progress_timer_.ArmAt(clock_.Now() + kProgressPeriod);
   }
 
   const PingOptions& opts_;
   uring::EventLoop& loop_;
   const Clock& clock_;
+  engine::TargetSet* targets_ = nullptr;
   report::RunReporter& reporter_;
   std::ostream& out_;
-  engine::TargetSet* targets_ = nullptr;
   measure::RunInfo info_;
   std::optional<PlotFeed> plot_;
+  report::ProgressLine progress_;
   MonoTime start_;
   Timer linger_timer_;
   Timer duration_timer_;
   Timer progress_timer_;
-  bool progress_shown_ = false;
-  uint64_t last_sent_ = 0, last_received_ = 0;
-  double last_progress_secs_ = 0;
 };
 
 }  // namespace
 
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts));
-  const uint64_t sessions = std::max<uint32_t>(opts.sessions, 1) * specs.size();
+  UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
+  const engine::SessionGroupOptions go =
+      GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
+                   source ? &*source : nullptr);
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
-                                          engine::ClientLoopOptions(sessions, opts.size),
+                                          engine::ClientLoopOptions(go.sessions * specs.size(),
+                                                                    opts.size),
                                           SystemClock::Get()));
   engine::LoopTransport transport(*loop);
   std::unique_ptr<report::RunReporter> reporter =
       opts.json ? report::MakeJsonReporter(out, err)
-                : report::MakePingTextReporter({opts.quiet}, out, err);
+                : report::MakePingTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0}, out,
+                                               err);
   Pinger pinger(opts, *loop, *reporter, out);
-  engine::TargetSet targets(
-      transport, pinger,
-      GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false),
-      std::nullopt);
+  engine::TargetSet targets(transport, pinger, go, std::nullopt);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
   loop->SetSignalHandler(&pinger);
-  pinger.Start(targets, MakeRunInfo(opts, "ping", opts.interval, opts.timeout,
-                                    loop->clock().NowWall()));
+  const measure::RunInfo info = MakeRunInfo(opts, "ping", opts.interval, opts.timeout,
+                                            loop->clock().NowWall(), targets.kernel_timestamps());
+  reporter->Start(info, TargetInfos(specs));
+  pinger.Start(targets, info);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();
   targets.Finish();
@@ -207,16 +205,24 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   if (!opts.json && !result.sessions.empty()) report::WriteSessionReport(result, out);
   const measure::TargetInfo& first = result.targets[0].info;
   if (!opts.plot_file.empty()) {
-    UDPBEAT_RETURN_IF_ERROR(pinger.WritePlot(absl::StrFormat("udpbeat ping %s (%s)", first.address, ProbeProtoName(opts.proto))));
+    UDPBEAT_RETURN_IF_ERROR(pinger.WritePlot(
+        absl::StrFormat("udpbeat ping %s (%s)", first.name, ProbeProtoName(opts.proto))));
   }
-  if (result.total.received == 0 && result.total.unreachable > 0) {
-    err << "udpbeat: " << first.address << ": port unreachable: nothing is listening"
-        << (opts.proto == ProbeProto::kStamp && specs[0].peer.port() == stamp::kDefaultPort
-                ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless told otherwise)"
-                : "")
-        << std::endl;
+  if (!opts.metrics_file.empty())
+    UDPBEAT_RETURN_IF_ERROR(WriteOutputFile(opts.metrics_file, report::ClientMetrics(result)));
+  bool every_target_answered = true;
+  for (size_t i = 0; i < result.targets.size(); ++i) {
+    const measure::Figures& f = result.targets[i].figures;
+    every_target_answered &= f.received > 0;
+    if (f.received == 0 && f.unreachable > 0) {
+      err << "udpbeat: " << result.targets[i].info.name << ": port unreachable: nothing is listening"
+          << (opts.proto == ProbeProto::kStamp && specs[i].peer.port() == stamp::kDefaultPort
+                  ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless told otherwise)"
+                  : "")
+          << std::endl;
+    }
   }
-  return result.total.received > 0 ? kExitOk : kExitBadOutcome;
+  return every_target_answered ? kExitOk : kExitBadOutcome;
 }
 
 }  // namespace udpbeat

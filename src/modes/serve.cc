@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/serve_worker.h"
+#include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/report/prometheus_text.h"
@@ -35,7 +36,7 @@ struct Worker {
 
 // Worker 0 runs on the main thread and owns signals and the metrics file; it stops the
 // other workers' loops when it stops.
-class Supervisor final : public uring::SignalHandler {
+class Supervisor final : public uring::SignalHandler, public http::MetricsSource {
  public:
   Supervisor(const ServeOptions& opts, std::vector<Worker>& workers, std::ostream& err)
       : opts_(opts),
@@ -48,6 +49,10 @@ class Supervisor final : public uring::SignalHandler {
     for (const Worker& w : workers_) total.Merge(w.server->Snapshot());
     return total;
   }
+
+  // A scrape reads the workers' counters with relaxed atomic loads: it never waits for,
+  // or slows, a loop.
+  std::string Render() const override { return report::ServeMetrics(Total(), UDPBEAT_VERSION); }
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
@@ -67,7 +72,7 @@ class Supervisor final : public uring::SignalHandler {
 
   void WriteMetrics() {
     if (opts_.metrics_file.empty()) return;
-    if (auto st = WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total()));
+    if (auto st = WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total(), UDPBEAT_VERSION));
         !st.ok() && !warned_) {
       err_ << "udpbeat: " << st.message() << std::endl;
       warned_ = true;
@@ -174,6 +179,19 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
     return setup;
   }
   Supervisor supervisor(opts, workers, err);
+  std::unique_ptr<http::MetricsEndpoint> endpoint;
+  if (!opts.metrics_listen.empty()) {
+    absl::StatusOr<SocketAddress> listen = SocketAddress::ParseNumeric(opts.metrics_listen, 0);
+    absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> started =
+        listen.ok() ? http::MetricsEndpoint::Start(*listen, supervisor)
+                    : absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>>(listen.status());
+    if (!started.ok()) {
+      for (int i = 1; i < threads; ++i) workers[i].loop->StopFromAnotherThread();
+      for (std::thread& t : pool) t.join();
+      return started.status();
+    }
+    endpoint = std::move(*started);
+  }
   workers[0].loop->SetSignalHandler(&supervisor);
   supervisor.StartMetrics();
   if (!opts.quiet) {
@@ -184,6 +202,7 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   results[0] = workers[0].loop->Run();
   for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
   for (std::thread& t : pool) t.join();
+  endpoint.reset();
   supervisor.WriteMetrics();
   for (const absl::Status& s : results) UDPBEAT_RETURN_IF_ERROR(s);
   if (!opts.quiet) PrintStatistics(supervisor, workers, out);

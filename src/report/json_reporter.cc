@@ -1,5 +1,6 @@
 #include "udpbeat/report/json_reporter.h"
 
+#include <cmath>
 #include <ostream>
 #include <string>
 
@@ -11,23 +12,27 @@ namespace {
 
 using nlohmann::json;
 
+// One unit convention: integer nanoseconds, whatever the figure's own type.
+int64_t Ns(double v) { return static_cast<int64_t>(std::llround(v)); }
+
 void AddDelays(json& j, const std::string& p, const measure::DelayFigures& d) {
   if (d.count == 0) return;
   j[p + "_min_ns"] = d.min;
-  j[p + "_avg_ns"] = d.avg;
+  j[p + "_avg_ns"] = Ns(d.avg);
   j[p + "_max_ns"] = d.max;
-  j[p + "_mdev_ns"] = d.mdev;
+  j[p + "_mdev_ns"] = Ns(d.mdev);
   j[p + "_p50_ns"] = d.p50;
   j[p + "_p90_ns"] = d.p90;
   j[p + "_p99_ns"] = d.p99;
   j[p + "_p999_ns"] = d.p999;
-  j[p + "_jitter_ns"] = d.jitter;
+  j[p + "_jitter_ns"] = Ns(d.jitter);
 }
 
 json FiguresJson(const measure::Figures& f, Nanos elapsed) {
   json j = {{"sent", f.sent},
             {"received", f.received},
             {"lost", f.lost},
+            {"in_flight", f.in_flight},
             {"loss_ratio", f.loss_ratio},
             {"late", f.late},
             {"duplicate", f.duplicate},
@@ -36,15 +41,16 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
             {"unreachable", f.unreachable},
             {"local_drops", f.local_drops},
             {"longest_loss_burst", f.longest_loss_burst},
+            {"kernel_timestamped", f.kernel_t1},
             {"elapsed_ns", elapsed}};
   AddDelays(j, "rtt", f.rtt);
   AddDelays(j, "send_lag", f.send_lag);
   if (f.stamp) {
     const measure::StampFigures& st = *f.stamp;
-    j["residence_avg_ns"] = st.residence_avg;
+    j["residence_avg_ns"] = Ns(st.residence_avg);
     j["residence_max_ns"] = st.residence_max;
     j["clock_offset_ns"] = st.clock_offset;
-    j["clock_offset_avg_ns"] = st.clock_offset_avg;
+    j["clock_offset_avg_ns"] = Ns(st.clock_offset_avg);
     AddDelays(j, "forward_raw", st.forward_raw);
     AddDelays(j, "backward_raw", st.backward_raw);
     AddDelays(j, "forward", st.forward);
@@ -59,9 +65,59 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
   return j;
 }
 
+// Every event names its target and carries its labels.
+void AddTarget(json& j, const measure::TargetInfo& t) {
+  j["target"] = t.name;  // as the user wrote it, like the metrics' target label
+  if (t.address != t.name) j["address"] = t.address;
+  if (!t.labels.empty()) {
+    json labels = json::object();
+    for (const auto& [k, v] : t.labels) labels[k] = v;
+    j["labels"] = labels;
+  }
+}
+
+json PathsJson(const std::vector<measure::PathFigures>& paths) {
+  json a = json::array();
+  for (const measure::PathFigures& p : paths)
+    a.push_back({{"src_port", p.src_port}, {"sent", p.sent}, {"received", p.received}, {"lost", p.lost}});
+  return a;
+}
+
+void AddHeartbeat(json& j, const measure::HeartbeatFigures& h) {
+  j["state"] = detect::StateName(h.state);
+  j["outages"] = h.outages;
+  j["state_changes"] = h.state_changes;
+  j["time_down_ns"] = h.time_down;
+  j["sessions"] = h.sessions;
+  j["sessions_down"] = h.sessions_down;
+}
+
 class JsonReporter final : public RunReporter {
  public:
   JsonReporter(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+
+  void Start(const measure::RunInfo& info,
+             const std::vector<measure::TargetInfo>& targets) override {
+    json t = json::array();
+    for (const measure::TargetInfo& x : targets) {
+      json o;
+      AddTarget(o, x);
+      t.push_back(o);
+    }
+    json j = {{"event", "start"},
+              {"version", info.version},
+              {"mode", info.mode},
+              {"protocol", info.protocol},
+              {"targets", t},
+              {"timeout_ns", info.timeout},
+              {"size", info.size},
+              {"sessions", info.sessions},
+              {"start_unix_ns", info.start.nanos()},
+              {"timestamps", info.timestamps}};
+    // No interval: the lab's rhythm, the next probe once the last one is settled.
+    j["interval_ns"] = info.interval ? json(*info.interval) : json(nullptr);
+    Emit(j);
+  }
 
   void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) override {
     static constexpr const char* kNames[] = {"reply", "late", "duplicate", "unknown"};
@@ -70,10 +126,12 @@ class JsonReporter final : public RunReporter {
               {"rtt_ns", r.rtt},
               {"bytes", r.bytes},
               {"reordered", r.reordered},
-              {"received_unix_ns", r.received.nanos()},
-              {"target", t.address}};
+              {"sent_unix_ns", r.sent.nanos()},
+              {"received_unix_ns", r.received.nanos()}};
+    AddTarget(j, t);
     if (r.ttl >= 0) j["ttl"] = r.ttl;
-    if (r.has_time_difference) j["time_difference_s"] = r.time_difference;
+    if (r.tos >= 0) j["tos"] = r.tos;
+    if (r.has_time_difference) j["time_difference_ns"] = Ns(r.time_difference * 1e9);
     if (r.has_timestamps) {
       j["residence_ns"] = r.residence;
       j["clock_offset_ns"] = r.clock_offset;
@@ -86,8 +144,12 @@ class JsonReporter final : public RunReporter {
   }
 
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
-    Emit({{"event", e.unreachable ? "unreachable" : "timeout"}, {"seq", e.seq},
-          {"target", t.address}});
+    json j = {{"event", e.unreachable ? "unreachable" : "timeout"},
+              {"seq", e.seq},
+              {"sent_unix_ns", e.sent.nanos()},
+              {"time_unix_ns", e.at.nanos()}};
+    AddTarget(j, t);
+    Emit(j);
   }
 
   void Transition(const measure::TargetInfo& t, const detect::Transition& tr,
@@ -98,8 +160,8 @@ class JsonReporter final : public RunReporter {
               {"reason", tr.reason()},
               {"time_unix_ns", when.nanos()},
               {"time_in_previous_ns", tr.time_in_from},
-              {"consecutive_misses", tr.consecutive_misses},
-              {"target", t.address}};
+              {"consecutive_misses", tr.consecutive_misses}};
+    AddTarget(j, t);
     if (tr.cause == detect::Cause::kPhi || tr.cause == detect::Cause::kMissesAndPhi ||
         tr.phi > 0)
       j["phi"] = tr.phi;
@@ -111,25 +173,35 @@ class JsonReporter final : public RunReporter {
   }
 
   void Summary(const measure::RunResult& r) override {
+    const measure::TargetInfo* only = r.targets.size() == 1 ? &r.targets[0].info : nullptr;
     for (const measure::SessionResult& s : r.sessions) {
       json j = FiguresJson(s.figures, r.elapsed);
       j["event"] = "session";
-      j["target"] = r.targets.empty() ? "" : r.targets[0].info.address;
+      if (only != nullptr) AddTarget(j, *only);
       j["session"] = s.index;
       j["local_port"] = s.local_port;
       Emit(j);
     }
+    // Several targets: one object each, then the summary of all of them.
+    if (only == nullptr) {
+      for (const measure::TargetResult& t : r.targets) {
+        json j = FiguresJson(t.figures, r.elapsed);
+        j["event"] = "target";
+        AddTarget(j, t.info);
+        if (t.heartbeat) AddHeartbeat(j, *t.heartbeat);
+        if (!t.paths.empty()) j["paths"] = PathsJson(t.paths);
+        Emit(j);
+      }
+    }
     json j = FiguresJson(r.total, r.elapsed);
     j["event"] = "summary";
-    j["target"] = r.targets.empty() ? "" : r.targets[0].info.address;
-    if (r.total_heartbeat) {
-      const measure::HeartbeatFigures& h = *r.total_heartbeat;
-      j["state"] = detect::StateName(h.state);
-      j["outages"] = h.outages;
-      j["time_down_ns"] = h.time_down;
-      j["sessions"] = h.sessions;
-      j["sessions_down"] = h.sessions_down;
+    if (only != nullptr) {
+      AddTarget(j, *only);
+      if (!r.targets[0].paths.empty()) j["paths"] = PathsJson(r.targets[0].paths);
+    } else {
+      j["targets"] = r.targets.size();
     }
+    if (r.total_heartbeat) AddHeartbeat(j, *r.total_heartbeat);
     Emit(j);
   }
 

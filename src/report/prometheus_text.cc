@@ -1,18 +1,16 @@
 #include "udpbeat/report/prometheus_text.h"
 
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "udpbeat/base/absl_view.h"
+#include "udpbeat/stats/bucket_counts.h"
 
 namespace udpbeat::report {
 namespace {
 
-// Label values escape backslash, double quote and newline (exposition format spec).
-std::string Escape(std::string_view v) {
-  std::string out;
+void AppendEscaped(std::string& out, std::string_view v) {
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
@@ -21,15 +19,47 @@ std::string Escape(std::string_view v) {
     }
     out += c;
   }
-  return out;
 }
 
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+void AppendValue(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    // The shortest text that reads back as the same double (as Prometheus' Go client
+    // writes them): "1e-05", "0.25".
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  }
+}
+
+// A label set with one more label added (rendered `{a="b"}` → `{a="b",k="v"}`).
+std::string With(std::string_view labels, std::string_view key, std::string_view value) {
+  std::string s(labels.empty() ? "{" : labels.substr(0, labels.size() - 1));
+  if (!labels.empty()) s += ',';
+  absl::StrAppend(&s, AbslView(key), "=\"");
+  AppendEscaped(s, value);
+  s += "\"}";
+  return s;
+}
+
+double Seconds(Nanos ns) { return static_cast<double>(ns) / 1e9; }
+
+// The Prometheus `le` of each fixed bucket bound, as text.
+const std::vector<std::string>& BucketBounds() {
+  static const std::vector<std::string> bounds = [] {
+    std::vector<std::string> b;
+    for (int64_t ns : stats::BucketCounts::kUpperBoundsNs) {
+      std::string s;
+      AppendValue(s, Seconds(ns));
+      b.push_back(s);
+    }
+    b.push_back("+Inf");
+    return b;
+  }();
+  return bounds;
 }
 
 }  // namespace
@@ -39,73 +69,161 @@ void MetricsText::Family(std::string_view name, std::string_view type, std::stri
                   AbslView(name), " ", AbslView(type), "\n");
 }
 
+std::string MetricsText::RenderLabels(const MetricLabels& labels) {
+  if (labels.empty()) return "";
+  std::string s = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    absl::StrAppend(&s, i > 0 ? "," : "", labels[i].first, "=\"");
+    AppendEscaped(s, labels[i].second);
+    s += '"';
+  }
+  s += '}';
+  return s;
+}
+
 void MetricsText::Sample(std::string_view name, const MetricLabels& labels, double value) {
-  absl::StrAppend(&text_, AbslView(name));
-  if (!labels.empty()) {
-    text_ += '{';
-    for (size_t i = 0; i < labels.size(); ++i) {
-      absl::StrAppend(&text_, i > 0 ? "," : "", labels[i].first, "=\"",
-                      Escape(labels[i].second), "\"");
-    }
-    text_ += '}';
-  }
-  absl::StrAppend(&text_, " ", FormatValue(value), "\n");
+  Sample(name, RenderLabels(labels), value);
 }
 
-std::string HeartbeatMetrics(const measure::RunResult& r) {
-  const measure::Figures& s = r.total;
-  const measure::HeartbeatFigures h = r.total_heartbeat.value_or(measure::HeartbeatFigures{});
-  const std::string target = r.targets.empty() ? "" : r.targets[0].info.address;
-  const MetricLabels l = {{"target", target}};
+void MetricsText::Sample(std::string_view name, std::string_view labels, double value) {
+  absl::StrAppend(&text_, AbslView(name), AbslView(labels), " ");
+  AppendValue(text_, value);
+  text_ += '\n';
+}
+
+void MetricsText::Sample(std::string_view name, std::string_view labels, uint64_t value) {
+  absl::StrAppend(&text_, AbslView(name), AbslView(labels), " ", value, "\n");
+}
+
+std::string ClientMetrics(const measure::RunResult& r) {
   MetricsText m;
-  m.Family("udpbeat_heartbeats_sent_total", "counter", "Heartbeats sent.");
-  m.Sample("udpbeat_heartbeats_sent_total", l, static_cast<double>(s.sent));
-  m.Family("udpbeat_heartbeats_received_total", "counter",
-           "Heartbeats answered (on time or late).");
-  m.Sample("udpbeat_heartbeats_received_total", l, static_cast<double>(s.received));
-  m.Family("udpbeat_heartbeats_timed_out_total", "counter",
-           "Heartbeats with no reply within the timeout.");
-  m.Sample("udpbeat_heartbeats_timed_out_total", l, static_cast<double>(s.timed_out));
-  m.Family("udpbeat_heartbeats_lost_total", "counter", "Heartbeats never answered.");
-  m.Sample("udpbeat_heartbeats_lost_total", l, static_cast<double>(s.lost));
-  m.Family("udpbeat_heartbeats_late_total", "counter", "Replies after their timeout.");
-  m.Sample("udpbeat_heartbeats_late_total", l, static_cast<double>(s.late));
-  size_t in_state[3] = {0, 0, 0};
+  // Each target's label set, rendered once.
+  std::vector<std::string> labels;
+  labels.reserve(r.targets.size());
   for (const measure::TargetResult& t : r.targets) {
-    if (t.heartbeat) {
-      in_state[static_cast<int>(t.heartbeat->state)] += 1;
+    MetricLabels l = {{"target", t.info.name}};
+    l.insert(l.end(), t.info.labels.begin(), t.info.labels.end());
+    labels.push_back(MetricsText::RenderLabels(l));
+  }
+  m.text().reserve(r.targets.size() * 3000 + 1024);
+  const auto each = [&](auto&& f) {
+    for (size_t i = 0; i < r.targets.size(); ++i) f(r.targets[i], labels[i]);
+  };
+  const auto counter = [&](const char* name, const char* help, auto get) {
+    m.Family(name, "counter", help);
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      m.Sample(name, l, static_cast<uint64_t>(get(t.figures)));
+    });
+  };
+  const bool heartbeat = r.total_heartbeat.has_value();
+
+  m.Family("udpbeat_build_info", "gauge", "Always 1; the version is a label.");
+  m.Sample("udpbeat_build_info", With("", "version", r.info.version), uint64_t{1});
+  m.Family("udpbeat_targets", "gauge", "Targets watched now.");
+  m.Sample("udpbeat_targets", "", static_cast<uint64_t>(r.targets.size()));
+
+  m.Family("udpbeat_up", "gauge",
+           heartbeat ? "1 when the failure detector says the target is up, 0 when suspect or down."
+                     : "1 when the target answered at least one probe.");
+  each([&](const measure::TargetResult& t, const std::string& l) {
+    const bool up = t.heartbeat ? t.heartbeat->state == detect::State::kUp : t.figures.received > 0;
+    m.Sample("udpbeat_up", l, uint64_t{up});
+  });
+  if (heartbeat) {
+    m.Family("udpbeat_state", "gauge", "1 for the target's current state, 0 for the others.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      for (detect::State st : {detect::State::kUp, detect::State::kSuspect, detect::State::kDown})
+        m.Sample("udpbeat_state", With(l, "state", detect::StateName(st)),
+                 uint64_t{t.heartbeat->state == st});
+    });
+  }
+  counter("udpbeat_probes_sent_total", "Probes sent.", [](const measure::Figures& f) { return f.sent; });
+  counter("udpbeat_replies_total", "First replies received, on time or late.",
+          [](const measure::Figures& f) { return f.received; });
+  counter("udpbeat_probes_lost_total",
+          "Probes never answered: past their timeout and out of the reply window, or at the end.",
+          [](const measure::Figures& f) { return f.lost; });
+  counter("udpbeat_replies_late_total", "Replies that came after their probe's timeout.",
+          [](const measure::Figures& f) { return f.late; });
+  counter("udpbeat_replies_duplicate_total", "Replies after the first to the same probe.",
+          [](const measure::Figures& f) { return f.duplicate; });
+  counter("udpbeat_replies_reordered_total",
+          "First replies below the highest sequence number already answered.",
+          [](const measure::Figures& f) { return f.reordered; });
+
+  m.Family("udpbeat_rtt_seconds", "histogram", "Round-trip time of the replies.");
+  const std::vector<std::string>& bounds = BucketBounds();
+  each([&](const measure::TargetResult& t, const std::string& l) {
+    const stats::BucketCounts& b = t.figures.rtt_buckets;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < stats::BucketCounts::kBuckets; ++i) {
+      cumulative += b.in_bucket(i);
+      m.Sample("udpbeat_rtt_seconds_bucket", With(l, "le", bounds[i]), cumulative);
     }
+    m.Sample("udpbeat_rtt_seconds_sum", l, Seconds(b.sum_ns()));
+    m.Sample("udpbeat_rtt_seconds_count", l, cumulative);
+  });
+  m.Family("udpbeat_last_rtt_seconds", "gauge", "Round-trip time of the newest reply.");
+  each([&](const measure::TargetResult& t, const std::string& l) {
+    if (t.figures.last_rtt >= 0) m.Sample("udpbeat_last_rtt_seconds", l, Seconds(t.figures.last_rtt));
+  });
+
+  bool stamp = false;
+  for (const measure::TargetResult& t : r.targets) stamp |= t.figures.stamp.has_value();
+  if (stamp) {
+    m.Family("udpbeat_one_way_delay_seconds", "gauge",
+             "STAMP: the newest exchange's one-way delay, corrected by the clock offset.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      if (!t.figures.stamp) return;
+      m.Sample("udpbeat_one_way_delay_seconds", With(l, "direction", "forward"),
+               Seconds(t.figures.stamp->last_forward));
+      m.Sample("udpbeat_one_way_delay_seconds", With(l, "direction", "backward"),
+               Seconds(t.figures.stamp->last_backward));
+    });
+    m.Family("udpbeat_clock_offset_seconds", "gauge",
+             "STAMP: the reflector's clock minus ours, from the fastest exchange.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      if (t.figures.stamp)
+        m.Sample("udpbeat_clock_offset_seconds", l, Seconds(t.figures.stamp->clock_offset));
+    });
   }
-  const size_t sessions_down = h.sessions_down;
-  m.Family("udpbeat_peer_up", "gauge",
-           "1 when the peer is up (in every session), 0 when suspect or down.");
-  m.Sample("udpbeat_peer_up", l, h.state == detect::State::kUp && sessions_down == 0 ? 1 : 0);
-  m.Family("udpbeat_peer_state", "gauge", "Sessions whose peer is in each state.");
-  for (detect::State st : {detect::State::kUp, detect::State::kSuspect, detect::State::kDown}) {
-    m.Sample("udpbeat_peer_state", {{"target", target}, {"state", std::string(StateName(st))}},
-             static_cast<double>(in_state[static_cast<int>(st)]));
+  if (heartbeat) {
+    m.Family("udpbeat_state_changes_total", "counter", "Changes of the detector's state.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      m.Sample("udpbeat_state_changes_total", l, t.heartbeat->state_changes);
+    });
+    m.Family("udpbeat_down_seconds_total", "counter", "Time the target spent down.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      m.Sample("udpbeat_down_seconds_total", l, Seconds(t.heartbeat->time_down));
+    });
   }
-  m.Family("udpbeat_peer_outages_total", "counter", "Transitions into down.");
-  m.Sample("udpbeat_peer_outages_total", l, h.outages);
-  m.Family("udpbeat_rtt_seconds", "summary", "Round-trip time of heartbeats.");
-  const std::pair<double, Nanos> quantiles[] = {
-      {0.5, s.rtt.p50}, {0.9, s.rtt.p90}, {0.99, s.rtt.p99}, {0.999, s.rtt.p999}};
-  for (const auto& [q, v] : quantiles) {
-    m.Sample("udpbeat_rtt_seconds", {{"target", target}, {"quantile", absl::StrFormat("%g", q)}},
-             static_cast<double>(v) / 1e9);
+  bool paths = false;
+  for (const measure::TargetResult& t : r.targets) paths |= !t.paths.empty();
+  if (paths) {
+    m.Family("udpbeat_path_probes_sent_total", "counter", "Probes sent from each source port.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      for (const measure::PathFigures& p : t.paths)
+        m.Sample("udpbeat_path_probes_sent_total", With(l, "src_port", absl::StrCat(p.src_port)),
+                 p.sent);
+    });
+    m.Family("udpbeat_path_probes_lost_total", "counter", "Probes lost from each source port.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      for (const measure::PathFigures& p : t.paths)
+        m.Sample("udpbeat_path_probes_lost_total", With(l, "src_port", absl::StrCat(p.src_port)),
+                 p.lost);
+    });
   }
-  m.Sample("udpbeat_rtt_seconds_sum", l, s.rtt.avg * static_cast<double>(s.rtt.count) / 1e9);
-  m.Sample("udpbeat_rtt_seconds_count", l, static_cast<double>(s.rtt.count));
-  return m.text();
+  return std::move(m.text());
 }
 
-std::string ServeMetrics(const measure::ServeCounters& c) {
+std::string ServeMetrics(const measure::ServeCounters& c, std::string_view version) {
   MetricsText m;
-  const MetricLabels none;
   const auto counter = [&](const char* name, const char* help, uint64_t v) {
     m.Family(name, "counter", help);
-    m.Sample(name, none, static_cast<double>(v));
+    m.Sample(name, "", v);
   };
+  m.Family("udpbeat_build_info", "gauge", "Always 1; the version is a label.");
+  m.Sample("udpbeat_build_info", With("", "version", version), uint64_t{1});
   counter("udpbeat_serve_received_total", "Datagrams read.", c.received);
   counter("udpbeat_serve_replied_total", "Replies sent.", c.replied);
   counter("udpbeat_serve_dropped_total", "Requests dropped by the loss simulation.", c.dropped);
@@ -118,8 +236,8 @@ std::string ServeMetrics(const measure::ServeCounters& c) {
   counter("udpbeat_serve_peer_evictions_total", "Peers forgotten because the table was full.",
           c.peer_evictions);
   m.Family("udpbeat_serve_peers", "gauge", "Peers in the per-peer tables.");
-  m.Sample("udpbeat_serve_peers", none, static_cast<double>(c.peers));
-  return m.text();
+  m.Sample("udpbeat_serve_peers", "", c.peers);
+  return std::move(m.text());
 }
 
 }  // namespace udpbeat::report

@@ -14,8 +14,8 @@ namespace {
 
 constexpr size_t kWorstShown = 5;
 
-double Sec(double ns) { return ns / 1e9; }
-double Ms(double ns) { return ns / 1e6; }
+double Sec(Nanos ns) { return static_cast<double>(ns) / 1e9; }
+double Ms(Nanos ns) { return static_cast<double>(ns) / 1e6; }
 
 // Payloads are printed as text: trailing padding trimmed, anything unprintable as '.'.
 std::string Printable(std::string_view payload) {
@@ -31,26 +31,49 @@ std::string Timestamp(WallTime t) {
                           absl::UTCTimeZone());
 }
 
-class PingText final : public RunReporter {
+// What every text reporter shares: the -D prefix and the statistics header.
+class TextBase : public RunReporter {
  public:
-  PingText(const TextOptions& o, std::ostream& out, std::ostream& err)
+  TextBase(const TextOptions& o, std::ostream& out, std::ostream& err)
       : opts_(o), out_(out), err_(err) {}
+
+ protected:
+  void Start(const measure::RunInfo& info,
+             const std::vector<measure::TargetInfo>& targets) override {
+    info_ = info;
+    several_ = targets.size() > 1;
+  }
+
+ protected:
+  // Starts an event line: ping -D's "[seconds.micros] " when asked.
+  std::ostream& Line(WallTime when) {
+    if (opts_.unix_times) {
+      const Nanos ns = when.nanos();
+      out_ << absl::StrFormat("[%d.%06d] ", ns / kNanosPerSecond,
+                              (ns % kNanosPerSecond) / kNanosPerMicro);
+    }
+    return out_;
+  }
+
+  bool lab() const { return info_.protocol == "seed"; }
+
+  TextOptions opts_;
+  std::ostream& out_;
+  std::ostream& err_;
+  measure::RunInfo info_;
+  bool several_ = false;
+};
+
+class PingText final : public TextBase {
+ public:
+  using TextBase::TextBase;
 
   void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) override {
     if (opts_.quiet) return;
-    switch (r.kind) {
-      case stats::ReplyClass::kOnTime:
-        out_ << "Reply from " << t.host << ": " << ReplyText(r) << "\n"
-             << absl::StrFormat("RTT: %.6f seconds", Sec(static_cast<double>(r.rtt)))
-             << (r.reordered ? " (reordered)" : "") << "\n";
-        break;
-      case stats::ReplyClass::kLate:
-        out_ << absl::StrFormat("Late reply from %s: seq %d after %.6f seconds (timed out)\n",
-                                t.host, r.seq, Sec(static_cast<double>(r.rtt)));
-        break;
-      default:
-        out_ << absl::StrFormat("Duplicate reply from %s: seq %d\n", t.host, r.seq);
-        break;
+    if (lab()) {
+      LabReply(t, r);
+    } else {
+      PingReply(t, r);
     }
     out_.flush();
   }
@@ -58,88 +81,125 @@ class PingText final : public RunReporter {
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
     if (opts_.quiet) return;
     if (e.unreachable) {
-      out_ << absl::StrFormat("From %s: seq %d: port unreachable (nothing listening)", t.host,
-                              e.seq)
-           << std::endl;
+      Line(e.at) << absl::StrFormat("From %s: seq=%d Destination Port Unreachable", t.host, e.seq);
+    } else if (lab()) {
+      Line(e.at) << "Request timed out";
+      if (several_) out_ << absl::StrFormat(" (%s seq %d)", t.name, e.seq);
     } else {
-      out_ << "Request timed out" << std::endl;
+      // ping -O's wording: ping(8) prints nothing for a missing reply otherwise.
+      Line(e.at) << absl::StrFormat("no answer yet for %s seq=%d", t.host, e.seq);
     }
+    out_ << std::endl;
   }
 
-  void Interim(const measure::RunResult& r) override {
-    err_ << InterimLine(r.total) << std::endl;
-  }
+  void Interim(const measure::RunResult& r) override { err_ << InterimLine(r.total) << std::endl; }
 
   void Summary(const measure::RunResult& r) override {
     out_ << "\n--- Ping statistics ---\n";
+    if (r.targets.size() > 1) WriteTargetTable(r, out_);
     WritePacketsLines(r.total, true, out_);
+    WriteTransmittedLine(r.total, r.elapsed, out_);
     const measure::DelayFigures& rtt = r.total.rtt;
-    if (rtt.count > 0) {
-      out_ << absl::StrFormat("RTTs: Min = %.6fs, Max = %.6fs, Avg = %.6fs\n",
-                              Sec(static_cast<double>(rtt.min)), Sec(static_cast<double>(rtt.max)),
-                              Sec(rtt.avg));
+    // The lab's line, in seconds; STAMP's output says it once, in ms, below.
+    if (lab() && rtt.count > 0) {
+      out_ << absl::StrFormat("RTTs: Min = %.6fs, Max = %.6fs, Avg = %.6fs\n", Sec(rtt.min),
+                              Sec(rtt.max), rtt.avg / 1e9);
     }
     WriteRichStatistics(r.total, out_);
+    WritePathLines(r, out_);
+    if (r.total.received > 0) {
+      // Which clock T1 came from (the RTT's start): the kernel's transmit timestamp where
+      // it gave one, the clock read before the send otherwise.
+      out_ << absl::StrFormat("send times: kernel for %d of %d replies%s\n", r.total.kernel_t1,
+                              r.total.received,
+                              r.total.kernel_t1 < r.total.received ? ", user space for the rest"
+                                                                   : "");
+    }
     out_.flush();
   }
 
  private:
-  static std::string ReplyText(const measure::ReplyEvent& r) {
-    if (!r.has_timestamps) return Printable(r.payload);
-    return absl::StrFormat("STAMP seq %d, reflector seq %d, ttl %d, offset %+.3f ms", r.seq,
-                           r.reflector_seq, r.reflector_ttl,
-                           Ms(static_cast<double>(r.clock_offset)));
+  void LabReply(const measure::TargetInfo& t, const measure::ReplyEvent& r) {
+    switch (r.kind) {
+      case stats::ReplyClass::kOnTime:
+        Line(r.received) << "Reply from " << t.host << ": " << Printable(r.payload) << "\n";
+        Line(r.received) << absl::StrFormat("RTT: %.6f seconds", Sec(r.rtt))
+                         << (r.reordered ? " (reordered)" : "") << "\n";
+        break;
+      case stats::ReplyClass::kLate:
+        Line(r.received) << absl::StrFormat(
+            "Late reply from %s: seq %d after %.6f seconds (timed out)\n", t.host, r.seq,
+            Sec(r.rtt));
+        break;
+      default:
+        Line(r.received) << absl::StrFormat("Duplicate reply from %s: seq %d\n", t.host, r.seq);
+        break;
+    }
   }
 
-  TextOptions opts_;
-  std::ostream& out_;
-  std::ostream& err_;
+  // ping(8)'s form with udpbeat's extras on the same line.
+  void PingReply(const measure::TargetInfo& t, const measure::ReplyEvent& r) {
+    Line(r.received) << absl::StrFormat("%d bytes from %s: seq=%d", r.bytes, t.host, r.seq);
+    if (r.ttl >= 0) out_ << absl::StrFormat(" ttl=%d", r.ttl);
+    if (opts_.show_tos && r.tos >= 0) out_ << absl::StrFormat(" tos=0x%02x", r.tos);
+    out_ << absl::StrFormat(" time=%.3f ms", Ms(r.rtt));
+    if (r.has_timestamps) {
+      out_ << absl::StrFormat(" offset=%+.3f ms residence=%.3f ms", Ms(r.clock_offset),
+                              Ms(r.residence));
+    }
+    if (r.kind == stats::ReplyClass::kLate) out_ << " (late)";
+    if (r.kind == stats::ReplyClass::kDuplicate) out_ << " (DUP!)";
+    if (r.reordered) out_ << " (reordered)";
+    out_ << "\n";
+  }
 };
 
-class HeartbeatText final : public RunReporter {
+class HeartbeatText final : public TextBase {
  public:
-  HeartbeatText(const TextOptions& o, std::ostream& out, std::ostream& err)
-      : opts_(o), out_(out), err_(err) {}
+  using TextBase::TextBase;
 
-  void Reply(const measure::TargetInfo&, const measure::ReplyEvent& r) override {
+  void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) override {
     if (opts_.quiet || r.kind != stats::ReplyClass::kOnTime) return;
     // The lab's line. Its "time difference" is the server's receive time minus our send
     // time, which includes the clock offset between the hosts; STAMP separates them.
     const double diff = r.has_time_difference ? r.time_difference
-                        : r.has_timestamps    ? Sec(static_cast<double>(r.forward))
-                                              : Sec(static_cast<double>(r.rtt));
-    out_ << absl::StrFormat("Received heartbeat response %d: Time difference = %.6f seconds",
-                            r.seq, diff);
+                        : r.has_timestamps    ? Sec(r.forward)
+                                              : Sec(r.rtt);
+    Line(r.received) << absl::StrFormat(
+        "Received heartbeat response %d: Time difference = %.6f seconds", r.seq, diff);
     if (r.has_timestamps) {
-      out_ << absl::StrFormat(" (rtt %.6f s, clock offset %+.6f s)",
-                              Sec(static_cast<double>(r.rtt)),
-                              Sec(static_cast<double>(r.clock_offset)));
+      out_ << absl::StrFormat(" (rtt %.6f s, clock offset %+.6f s)", Sec(r.rtt),
+                              Sec(r.clock_offset));
     }
+    if (several_) out_ << " from " << t.name;
     out_ << std::endl;
   }
 
-  void Timeout(const measure::TargetInfo&, const measure::TimeoutEvent& e) override {
+  void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
     if (opts_.quiet) return;
-    out_ << absl::StrFormat("Heartbeat %d: Request timed out%s", e.seq,
-                            e.unreachable ? " (port unreachable)" : "")
-         << std::endl;
+    Line(e.at) << absl::StrFormat("Heartbeat %d: Request timed out%s", e.seq,
+                                  e.unreachable ? " (port unreachable)" : "");
+    if (several_) out_ << " to " << t.name;
+    out_ << std::endl;
   }
 
   void Transition(const measure::TargetInfo& t, const detect::Transition& tr,
                   WallTime when) override {
-    out_ << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when), t.address,
-                            detect::StateName(tr.to), tr.reason());
+    Line(when) << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when),
+                                  several_ ? t.name : t.address, detect::StateName(tr.to),
+                                  tr.reason());
     if (tr.to == detect::State::kUp && tr.from == detect::State::kDown)
-      out_ << absl::StrFormat(" after %.3f s down", Sec(static_cast<double>(tr.time_in_from)));
+      out_ << absl::StrFormat(" after %.3f s down", Sec(tr.time_in_from));
     out_ << std::endl;
     if (tr.to != detect::State::kDown) return;
     // The lab's line when the lab's rule fired; phi's own reason otherwise.
     if (tr.cause == detect::Cause::kPhi) {
-      out_ << absl::StrFormat("Server is down! %s after %d missed heartbeat responses.",
-                              tr.reason(), tr.consecutive_misses);
+      Line(when) << absl::StrFormat("Server is down! %s after %d missed heartbeat responses.",
+                                    tr.reason(), tr.consecutive_misses);
     } else {
-      out_ << absl::StrFormat("Server is down! %d consecutive heartbeat responses were missed.",
-                              tr.consecutive_misses);
+      Line(when) << absl::StrFormat(
+          "Server is down! %d consecutive heartbeat responses were missed.",
+          tr.consecutive_misses);
     }
     out_ << std::endl;
   }
@@ -153,25 +213,26 @@ class HeartbeatText final : public RunReporter {
   void Summary(const measure::RunResult& r) override {
     // The lab's statistics lines (its percentage is Python's float repr; ours %.1f).
     out_ << "\n--- Heartbeat statistics ---\n";
+    if (r.targets.size() > 1) WriteTargetTable(r, out_);
     WritePacketsLines(r.total, false, out_);
     WriteRichStatistics(r.total, out_);
+    WritePathLines(r, out_);
     const measure::HeartbeatFigures& h = *r.total_heartbeat;
-    if (h.sessions == 1) {
+    if (r.targets.size() > 1) {
+      size_t down = 0;
+      for (const measure::TargetResult& t : r.targets)
+        down += t.heartbeat->state == detect::State::kDown;
+      out_ << absl::StrFormat("%d targets, %d down at the end, %d outages, %.3f s down in all\n",
+                              r.targets.size(), down, h.outages, Sec(h.time_down));
+    } else if (h.sessions == 1) {
       out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n",
-                              detect::StateName(h.state), h.outages,
-                              Sec(static_cast<double>(h.time_down)));
+                              detect::StateName(h.state), h.outages, Sec(h.time_down));
     } else {
       out_ << absl::StrFormat("%d sessions, %d down at the end, %d outages, %.3f s down in all\n",
-                              h.sessions, h.sessions_down, h.outages,
-                              Sec(static_cast<double>(h.time_down)));
+                              h.sessions, h.sessions_down, h.outages, Sec(h.time_down));
     }
     out_.flush();
   }
-
- private:
-  TextOptions opts_;
-  std::ostream& out_;
-  std::ostream& err_;
 };
 
 }  // namespace
@@ -191,9 +252,7 @@ void WriteSessionReport(const measure::RunResult& r, std::ostream& out) {
   const std::vector<measure::SessionResult>& s = r.sessions;
   if (lag.count > 0) {
     out << absl::StrFormat("send lag p50/p99/p99.9/max = %.3f/%.3f/%.3f/%.3f ms (%d sessions)\n",
-                           Ms(static_cast<double>(lag.p50)), Ms(static_cast<double>(lag.p99)),
-                           Ms(static_cast<double>(lag.p999)), Ms(static_cast<double>(lag.max)),
-                           s.size());
+                           Ms(lag.p50), Ms(lag.p99), Ms(lag.p999), Ms(lag.max), s.size());
   }
   std::vector<size_t> order(s.size());
   std::iota(order.begin(), order.end(), 0);
@@ -215,7 +274,7 @@ void WriteSessionReport(const measure::RunResult& r, std::ostream& out) {
                     [&](size_t x, size_t y) { return s[x].figures.rtt.p99 > s[y].figures.rtt.p99; });
   out << "\nworst sessions by rtt p99:";
   for (size_t k = 0; k < shown; ++k)
-    out << absl::StrFormat(" #%d %.3f ms", order[k], Ms(static_cast<double>(s[order[k]].figures.rtt.p99)));
+    out << absl::StrFormat(" #%d %.3f ms", order[k], Ms(s[order[k]].figures.rtt.p99));
   out << "\n";
 }
 

@@ -24,6 +24,7 @@ void SequenceCounters::Merge(const SequenceCounters& other) noexcept {
   lost += other.lost;
   longest_loss_burst = std::max(longest_loss_burst, other.longest_loss_burst);
   rejected_sends += other.rejected_sends;
+  stopped_in_flight += other.stopped_in_flight;
 }
 
 SequenceTracker::SequenceTracker(uint32_t window)
@@ -174,6 +175,22 @@ std::optional<int64_t> SequenceTracker::NextDeadline() noexcept {
 void SequenceTracker::Finish() noexcept {
   if (!has_sent_) return;
   RetireAll();
+  expire_seq_ = next_seq_;
+}
+
+void SequenceTracker::FinishAt(int64_t now_ns) noexcept {
+  if (!has_sent_) return;
+  const uint32_t w = window();
+  for (uint32_t i = 0; i < w; ++i) {
+    Slot& slot = slots_[(next_seq_ - w + i) & mask_];
+    if (StateOf(slot) == State::kPending && !IsPast(now_ns, slot)) {
+      --awaiting_;
+      ++counters_.stopped_in_flight;
+      slot.timeout_and_state = 0;  // out of the window, neither lost nor received
+      continue;
+    }
+    Retire(slot);
+  }
   expire_seq_ = next_seq_;
 }
 

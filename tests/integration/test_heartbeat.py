@@ -273,21 +273,29 @@ class MetricsTest(UdpbeatTestCase):
                 m = harness.parse_metrics(text)
                 t = frozenset({("target", s.target)})
                 expected = {
-                    "udpbeat_heartbeats_sent_total": 10,
-                    "udpbeat_heartbeats_received_total": 10,
-                    "udpbeat_heartbeats_timed_out_total": 0,
-                    "udpbeat_heartbeats_lost_total": 0,
-                    "udpbeat_heartbeats_late_total": 0,
-                    "udpbeat_peer_up": 1,
-                    "udpbeat_peer_outages_total": 0,
+                    "udpbeat_probes_sent_total": 10,
+                    "udpbeat_replies_total": 10,
+                    "udpbeat_probes_lost_total": 0,
+                    "udpbeat_replies_late_total": 0,
+                    "udpbeat_replies_duplicate_total": 0,
+                    "udpbeat_replies_reordered_total": 0,
+                    "udpbeat_up": 1,
+                    "udpbeat_state_changes_total": 0,
+                    "udpbeat_down_seconds_total": 0,
                     "udpbeat_rtt_seconds_count": 10,
                 }
                 self.assertEqual({k: m.get((k, t)) for k in expected}, expected, text)
                 for st, v in (("up", 1), ("suspect", 0), ("down", 0)):
-                    self.assertEqual(m.get(("udpbeat_peer_state", t | {("state", st)})), v, text)
-                for q in ("0.5", "0.9", "0.99", "0.999"):
-                    self.assertGreater(m.get(("udpbeat_rtt_seconds", t | {("quantile", q)})),
-                                       0, text)
+                    self.assertEqual(m.get(("udpbeat_state", t | {("state", st)})), v, text)
+                # A Prometheus histogram: cumulative buckets up to +Inf = count.
+                buckets = sorted((float(dict(k[1])["le"]), v) for k, v in m.items()
+                                 if k[0] == "udpbeat_rtt_seconds_bucket")
+                self.assertEqual(buckets[-1], (float("inf"), 10), text)
+                self.assertEqual([v for _, v in buckets], sorted(v for _, v in buckets), text)
+                self.assertGreater(m.get(("udpbeat_rtt_seconds_sum", t)), 0, text)
+                self.assertGreater(m.get(("udpbeat_last_rtt_seconds", t)), 0, text)
+                self.assertEqual(m.get(("udpbeat_build_info", frozenset(
+                    {("version", harness.udpbeat("--version").stdout.split()[-1])}))), 1, text)
             else:
                 m = harness.parse_metrics(text)
                 none = frozenset()

@@ -20,7 +20,9 @@ class LoadTest(UdpbeatTestCase):
         sessions = [e for e in events if e["event"] == "session"]
         summary = events[-1]
         self.assertEqual(summary["event"], "summary", r.stdout[-2000:])
-        self.assertEqual(len(events), len(sessions) + 1, "only session objects and a summary")
+        self.assertEqual(events[0]["event"], "start", events[0])
+        self.assertEqual(len(events), len(sessions) + 2,
+                         "a start object, session objects and a summary")
         return r, sessions, summary
 
     def check_sessions(self, sessions, summary, n, per_session=None):

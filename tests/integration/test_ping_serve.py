@@ -10,6 +10,8 @@ from harness import UdpbeatTestCase, unittest
 
 REPLY_RE = re.compile(r"^Reply from (\S+): PING (\d+) \d+\.\d{9}$")
 RTT_RE = re.compile(r"^RTT: (\d+\.\d{6}) seconds$")
+STAMP_REPLY_RE = re.compile(r"^44 bytes from 127\.0\.0\.1: seq=\d+ ttl=\d+ time=\d+\.\d{3} ms "
+                            r"offset=[+-]\d+\.\d{3} ms residence=\d+\.\d{3} ms$")
 
 
 class PingServeTest(UdpbeatTestCase):
@@ -63,7 +65,8 @@ class PingServeTest(UdpbeatTestCase):
         r = self.ping(s.target, "-c", "5", "-i", "20ms")
         self.assertExit(r, 0)
         self.assertPackets(r, 5, 5, 0, "0.0")
-        self.assertEqual(sum(l.startswith("Reply from 127.0.0.1: ") for l in r.stdout.splitlines()),
+        # STAMP, the default: ping(8)'s one line per reply.
+        self.assertEqual(sum(bool(STAMP_REPLY_RE.match(l)) for l in r.stdout.splitlines()),
                          5, r.describe())
         self.assertNotIn("Request timed out", r.stdout)
         self.assertEqual(r.stderr, "")
@@ -74,8 +77,11 @@ class PingServeTest(UdpbeatTestCase):
         r = self.ping(s.target, "--proto", "seed", "--json", "-c", "20", "-i", "5ms")
         self.assertExit(r, 0)
         lines = r.stdout.splitlines()
-        self.assertEqual(len(lines), 21, r.describe())
+        self.assertEqual(len(lines), 22, r.describe())
         objs = [json.loads(l) for l in lines]
+        self.assertEqual(objs[0]["event"], "start", objs[0])
+        self.assertEqual((objs[0]["protocol"], objs[0]["interval_ns"]), ("seed", 5_000_000))
+        objs = objs[1:]
         self.assertTrue(all(isinstance(o, dict) for o in objs))
         replies = [o for o in objs if o.get("event") == "reply"]
         self.assertEqual(len(replies), 20, r.describe())
@@ -102,7 +108,7 @@ class PingServeTest(UdpbeatTestCase):
     def test_sigquit_interim_and_sigint_summary(self):
         s = self.serve()
         p = self.spawn([harness.UDPBEAT, "ping", s.target, "-c", "0", "-i", "10ms"])
-        count_replies = lambda out, err: sum(l.startswith("Reply from") for l in out)
+        count_replies = lambda out, err: sum(" bytes from " in l for l in out)
         p.wait_for(lambda o, e: count_replies(o, e) >= 3, harness.STARTUP_TIMEOUT, "3 replies")
         p.signal(signal.SIGQUIT)
         m = p.wait_line(r"^sent (\d+), received (\d+), lost (\d+) \((\d+\.\d)%\), "
@@ -122,7 +128,9 @@ class PingServeTest(UdpbeatTestCase):
         pk = harness.parse_packets(p.stdout)
         self.assertIsNotNone(pk, p.stdout)
         self.assertEqual(pk["received"], count_replies(p.out_lines, None), p.stdout)
-        self.assertEqual(pk["sent"], pk["received"] + pk["lost"], p.stdout)
+        # A probe still within its timeout when SIGINT came is in flight, not lost.
+        self.assertEqual(pk["sent"], pk["received"] + pk["lost"] + pk["in_flight"], p.stdout)
+        self.assertEqual(pk["lost"], 0, p.stdout)
         self.assertEqual(len(p.err_lines), 1, res.describe())
         c = s.stop()
         self.assertEqual(c["received"], pk["sent"], (c, p.stdout))
@@ -145,7 +153,7 @@ class PingServeTest(UdpbeatTestCase):
         self.assertExit(r, 1)
         unreachable = [l for l in r.stdout.splitlines() if l.startswith("From ")]
         self.assertEqual(unreachable,
-                         [f"From 127.0.0.1: seq {n}: port unreachable (nothing listening)"
+                         [f"From 127.0.0.1: seq={n} Destination Port Unreachable"
                           for n in (1, 2, 3)], r.describe())
         self.assertNotIn("Request timed out", r.stdout)
         self.assertNotIn("Reply from", r.stdout)
@@ -161,8 +169,8 @@ class PingServeTest(UdpbeatTestCase):
         self.assertExit(r, 1)
         objs = [json.loads(l) for l in r.stdout.splitlines()]
         self.assertEqual([(o["event"], o.get("seq")) for o in objs],
-                         [("unreachable", 1), ("unreachable", 2), ("unreachable", 3),
-                          ("summary", None)], r.describe())
+                         [("start", None), ("unreachable", 1), ("unreachable", 2),
+                          ("unreachable", 3), ("summary", None)], r.describe())
         self.assertEqual((objs[-1]["sent"], objs[-1]["received"], objs[-1]["lost"],
                           objs[-1]["unreachable"]), (3, 0, 3, 3))
 

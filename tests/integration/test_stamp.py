@@ -269,10 +269,13 @@ class ScapyDecodeTest(UdpbeatTestCase):
                               mine["ttl"]),
                              (ref["seq"], ref["ts"], ref["ts_rx"], ref["ts_sender"],
                               ref["ttl_sender"]))
-            # The four timestamps: T1, T2, T3 from the wire, T4 from ping's report.
-            t1, t2, t3 = (ns_from_ntp(snd["ts"]), ns_from_ntp(ref["ts_rx"]),
-                          ns_from_ntp(ref["ts"]))
-            t4 = e["received_unix_ns"]
+            # The four timestamps: T2, T3 from the wire, T1 and T4 from ping's report. The
+            # packet carries the T1 user space read before the send; ping computes with the
+            # kernel's transmit timestamp, a little later, where the kernel gave one.
+            t1_wire, t2, t3 = (ns_from_ntp(snd["ts"]), ns_from_ntp(ref["ts_rx"]),
+                               ns_from_ntp(ref["ts"]))
+            t1, t4 = e["sent_unix_ns"], e["received_unix_ns"]
+            self.assertLessEqual(t1_wire, t1 + NTP_SLACK_NS)
             self.assertLessEqual(t1, t2 + NTP_SLACK_NS)
             self.assertLessEqual(t2, t3)
             self.assertLessEqual(t3, t4 + NTP_SLACK_NS)

@@ -72,7 +72,8 @@ class ProbeSession final : public DatagramHandler {
   void Start();
   // Sends no more probes; those in flight may still be answered.
   void StopSending();
-  // Stops sending; unanswered probes count as lost. Idempotent.
+  // Stops sending; unanswered probes past their timeout count as lost, those that could
+  // still be answered stay in flight. Idempotent.
   void Finish();
 
   uint32_t index() const { return index_; }
@@ -83,7 +84,6 @@ class ProbeSession final : public DatagramHandler {
   measure::Measurements& measurements() { return m_; }
   const stats::SessionStats& stats() const { return m_.stats; }
   const ProbeSessionConfig& config() const { return cfg_; }
-  uint64_t sent_with_kernel_timestamp() const { return kernel_t1_; }
 
   // DatagramHandler
   void OnDatagram(const Datagram& d) noexcept override;
@@ -124,7 +124,6 @@ class ProbeSession final : public DatagramHandler {
   uint32_t next_seq_;
   uint64_t sent_count_ = 0;
   uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout
-  uint64_t kernel_t1_ = 0;              // replies whose T1 was the kernel's
   bool finished_ = false;
   bool stop_sending_ = false;
   bool done_ = false;

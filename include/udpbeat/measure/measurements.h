@@ -29,6 +29,7 @@ struct Measurements {
   // but lost here, not in the network. Set when the run ends.
   uint64_t local_drops = 0;
   Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
+  uint64_t kernel_t1 = 0;  // replies whose T1 was the kernel's transmit timestamp
 
   // Merges `parts` into one, as one session's would read. STAMP one-way delays recorded
   // against different references are shifted onto common ones (StampState::Combine).

@@ -39,6 +39,7 @@ struct ReplyEvent {
 struct TimeoutEvent {
   uint32_t seq = 0;
   WallTime sent;
+  WallTime at;               // when the timeout was declared
   bool unreachable = false;  // an ICMP port unreachable came meanwhile
 };
 

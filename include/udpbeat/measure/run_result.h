@@ -62,7 +62,8 @@ struct Figures {
   uint64_t unreachable = 0;
   uint64_t local_drops = 0;
   uint64_t longest_loss_burst = 0;
-  double loss_ratio = 0;  // lost / sent
+  uint64_t kernel_t1 = 0;  // replies timed from the kernel's transmit timestamp
+  double loss_ratio = 0;  // lost / (sent − in flight)
   DelayFigures rtt;
   stats::BucketCounts rtt_buckets;
   Nanos last_rtt = -1;

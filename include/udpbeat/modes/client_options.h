@@ -29,6 +29,7 @@ struct ClientOptions {
 
   // Positional targets, then the targets file's, in order.
   std::vector<TargetArg> targets;
+  size_t command_line_targets = 0;        // how many of `targets` came from the command line
   std::string targets_file;               // re-read by heartbeat on SIGHUP
   ProbeProto proto = ProbeProto::kStamp;  // default port: 862 (STAMP), 12000 (lab)
   size_t size = 0;                        // pad requests to this many bytes (0: no padding)

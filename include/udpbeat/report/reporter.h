@@ -3,6 +3,8 @@
 #ifndef UDPBEAT_REPORT_REPORTER_H_
 #define UDPBEAT_REPORT_REPORTER_H_
 
+#include <vector>
+
 #include "udpbeat/detect/peer_state.h"
 #include "udpbeat/measure/probe_events.h"
 #include "udpbeat/measure/run_result.h"
@@ -12,6 +14,9 @@ namespace udpbeat::report {
 class RunReporter {
  public:
   virtual ~RunReporter() = default;
+  // The run's settings and targets, before anything is sent.
+  virtual void Start(const measure::RunInfo& info,
+                     const std::vector<measure::TargetInfo>& targets) = 0;
   virtual void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) = 0;
   virtual void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) = 0;
   // A heartbeat target's state changed, at wall time `when`.

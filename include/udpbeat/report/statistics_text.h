@@ -1,5 +1,4 @@
-// The statistics lines every client mode prints after the lab's: shared by ping and
-// heartbeat text output.
+// The statistics lines ping and heartbeat share.
 #ifndef UDPBEAT_REPORT_STATISTICS_TEXT_H_
 #define UDPBEAT_REPORT_STATISTICS_TEXT_H_
 
@@ -10,11 +9,15 @@
 
 namespace udpbeat::report {
 
-// "Packets: Sent = N, Received = N, Lost = N (x% packet loss)[, +N port unreachable]"
-// and, when some of the lost were dropped on this host, a line saying how many.
+// The lab's "Packets: Sent = N, Received = N, Lost = N (x% packet loss)", then
+// ", +N port unreachable" and ", N in flight" when there are any, and a line saying how
+// many of the lost were dropped on this host.
 void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream& out);
 
-// After the lab's lines:
+// iputils': "N packets transmitted, N received, [N in flight, ]X% packet loss, time Yms".
+void WriteTransmittedLine(const measure::Figures& f, Nanos elapsed, std::ostream& out);
+
+// After those:
 //   rtt min/avg/max/mdev = a/b/c/d ms
 //   rtt p50/p90/p99/p99.9 = a/b/c/d ms
 //   jitter = x ms (RFC 3550)
@@ -22,6 +25,13 @@ void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream
 // and for STAMP the reflector's residence, the clock offset, one-way delays and, with a
 // stateful reflector, the loss by direction.
 void WriteRichStatistics(const measure::Figures& f, std::ostream& out);
+
+// Several targets: one row each (target, sent, received, loss %, RTT min/avg/p50/p99/max
+// in ms, and for heartbeat the state), then a row for all of them.
+void WriteTargetTable(const measure::RunResult& r, std::ostream& out);
+
+// Per source port (--src-ports): "paths of TARGET: port N sent N lost N (x%), ...".
+void WritePathLines(const measure::RunResult& r, std::ostream& out);
 
 // "sent N, received N, lost N (x%), rtt p50 a ms, p99 b ms" (SIGQUIT).
 std::string InterimLine(const measure::Figures& f);

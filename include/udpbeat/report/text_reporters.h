@@ -1,5 +1,12 @@
-// Human text for ping and heartbeat: the lab's lines first (so people who know the lab
-// read them at once), then udpbeat's richer statistics.
+// Human text for ping and heartbeat.
+//
+// ping, lab protocol (--proto seed): the lab's lines, so people who know the lab read
+// them at once ("Reply from HOST: <payload>" / "RTT: 0.000123 seconds" / "Request timed
+// out"). ping, STAMP: ping(8)'s one line per reply ("44 bytes from HOST: seq=0 ttl=64
+// time=0.031 ms") with udpbeat's extras on the same line. heartbeat: the lab's heartbeat
+// client's lines and state changes. Then statistics: the lab's, iputils' "N packets
+// transmitted" line, udpbeat's richer lines, and with several targets a per-target table
+// before the aggregate.
 #ifndef UDPBEAT_REPORT_TEXT_REPORTERS_H_
 #define UDPBEAT_REPORT_TEXT_REPORTERS_H_
 
@@ -11,7 +18,9 @@
 namespace udpbeat::report {
 
 struct TextOptions {
-  bool quiet = false;  // no per-probe lines (ping: statistics only; heartbeat: states too)
+  bool quiet = false;       // no per-probe lines (ping: statistics only; heartbeat: states too)
+  bool unix_times = false;  // -D: each event line starts with "[unix seconds.micros] "
+  bool show_tos = false;    // the run marked its probes: print each reply's TOS
 };
 
 std::unique_ptr<RunReporter> MakePingTextReporter(const TextOptions& opts, std::ostream& out,

@@ -38,8 +38,13 @@
 //              the longest run of consecutive lost probes in sequence order
 //              (sequence numbers never sent do not break a run), computed as
 //              probes retire in sequence order.
-// Invariant after Finish(): sent == on_time + late + lost. Before it, the
-// difference is in_flight() (sent, unanswered, not yet retired).
+//   in flight  sent, unanswered, not yet retired. FinishAt(now) leaves a probe
+//              whose deadline has not passed in flight for good (a run stopped
+//              while it could still be answered): it is neither lost nor
+//              received, and does not break or extend a loss burst.
+// Invariant after Finish(): sent == on_time + late + lost; after FinishAt():
+// sent == on_time + late + lost + in_flight(). Before either, the difference
+// is in_flight().
 //
 // Sends are expected in increasing serial order (gaps allowed: a skipped
 // number is simply never sent). A send whose number is not after the highest
@@ -80,6 +85,7 @@ struct SequenceCounters {
   uint64_t lost = 0;
   uint64_t longest_loss_burst = 0;
   uint64_t rejected_sends = 0;
+  uint64_t stopped_in_flight = 0;  // left in flight by FinishAt()
 
   uint64_t received() const { return on_time + late; }
   // Sums every counter except longest_loss_burst, which takes the max.
@@ -143,6 +149,9 @@ class SequenceTracker {
   // order, for loss bursts) and the window empties. Later replies are
   // unknown. Sending may continue afterwards; Finish() may be called again.
   void Finish() noexcept;
+  // Like Finish(), but a probe whose deadline is not before `now_ns` (it could still
+  // be answered) is left in flight instead of lost.
+  void FinishAt(int64_t now_ns) noexcept;
 
   // Adds another session's counters (window state is not merged).
   void MergeCounters(const SequenceCounters& other) noexcept {

@@ -145,6 +145,9 @@ class SessionStats {
 
   // Ends the session: unanswered probes become lost (SequenceTracker::Finish).
   void Finish() noexcept { tracker_.Finish(); }
+  // Ends it at `now_ns`: probes that could still be answered stay in flight, not lost
+  // (SequenceTracker::FinishAt).
+  void FinishAt(int64_t now_ns) noexcept { tracker_.FinishAt(now_ns); }
 
   // Folds another session into this one: counters add, longest_loss_burst is
   // the max, summaries/histograms merge exactly, jitter is the count-weighted
@@ -177,9 +180,10 @@ class SessionStats {
   uint64_t longest_loss_burst() const { return tracker_.longest_loss_burst(); }
   uint64_t in_flight() const { return tracker_.in_flight(); }
   uint64_t malformed() const { return malformed_; }
-  // lost / sent; 0 when nothing was sent. Final only after Finish().
+  // lost / (sent − in flight): the share of the probes whose fate is known; 0 when
+  // none is. Final only after Finish().
   double loss_ratio() const {
-    const uint64_t s = sent();
+    const uint64_t s = sent() - in_flight();
     return s == 0 ? 0.0 : static_cast<double>(lost()) / static_cast<double>(s);
   }
 

@@ -142,18 +142,25 @@ TEST_F(ProbeSessionTest, GarbageAndRepliesToProbesNeverSentAreMalformed) {
   EXPECT_TRUE(r_.replies.empty());
 }
 
-TEST_F(ProbeSessionTest, StoppingWithProbesInFlightCountsThemLostAtFinish) {
-  ProbeSession s(LabConfig(0, 10 * kMs), t_, r_);
+// Stopping a run (Ctrl-C, --exit-on-down) while probes can still be answered leaves them
+// in flight, never lost; probes already past their timeout are lost.
+TEST_F(ProbeSessionTest, StoppingLeavesProbesWithinTheirTimeoutInFlight) {
+  ProbeSession s(LabConfig(0, 40 * kMs), t_, r_);  // timeout 100 ms
   s.Start();
-  t_.Advance(25 * kMs);
-  ASSERT_EQ(t_.sent.size(), 3u);
-  Deliver(s, EchoOf(0));
+  t_.Advance(130 * kMs);  // probes at 0, 40, 80, 120 ms; the first timed out at 100
+  ASSERT_EQ(t_.sent.size(), 4u);
+  EXPECT_EQ(r_.timeouts, std::vector<uint32_t>{1});
+  Deliver(s, EchoOf(1));
   s.StopSending();
-  t_.Advance(10 * kMs);
-  EXPECT_EQ(t_.sent.size(), 3u) << "a probe went out after StopSending";
+  t_.Advance(5 * kMs);
+  EXPECT_EQ(t_.sent.size(), 4u) << "a probe went out after StopSending";
   s.Finish();
-  EXPECT_EQ(s.stats().sent(), 3u);
-  EXPECT_EQ(s.stats().received() + s.stats().lost() + s.stats().in_flight(), 3u);
+  const stats::SessionStats& st = s.stats();
+  EXPECT_EQ(st.sent(), 4u);
+  EXPECT_EQ(st.received(), 1u);
+  EXPECT_EQ(st.lost(), 1u);       // seq 1: past its timeout, unanswered
+  EXPECT_EQ(st.in_flight(), 2u);  // seqs 3 and 4: could still be answered
+  EXPECT_DOUBLE_EQ(st.loss_ratio(), 0.5);
 }
 
 // A wall-clock step between send and reply must not reach the RTT: the monotonic RTT
@@ -247,7 +254,7 @@ TEST_F(ProbeSessionTest, TheKernelTransmitTimestampIsT1WhenItArrives) {
   Deliver(s, EchoOf(0));
   ASSERT_EQ(r_.replies.size(), 1u);
   EXPECT_EQ(r_.replies[0].rtt, kMs - 30 * kNanosPerMicro);
-  EXPECT_EQ(s.sent_with_kernel_timestamp(), 1u);
+  EXPECT_EQ(s.measurements().kernel_t1, 1u);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Golden text and JSON from the reporters, on a hand-made result: the reporters only
-// format, so every figure here is what the result says.
+// Golden text, JSON and Prometheus output from the reporters, on hand-made results: the
+// reporters only format, so every figure here is what the result says.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -7,6 +7,7 @@
 
 #include "nlohmann/json.hpp"
 #include "udpbeat/report/json_reporter.h"
+#include "udpbeat/report/progress_line.h"
 #include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/report/text_reporters.h"
 
@@ -14,13 +15,26 @@ namespace udpbeat::report {
 namespace {
 
 constexpr Nanos kUs = kNanosPerMicro;
+const WallTime kT0 = WallTime::FromNanos(1'700'000'000'000'000'000);
 
-measure::TargetInfo Target() {
+measure::TargetInfo Target(std::string name = "localhost:12000") {
   measure::TargetInfo t;
-  t.name = "localhost:12000";
+  t.name = name;
   t.address = "127.0.0.1:12000";
-  t.host = "localhost";
+  t.host = name.substr(0, name.find(':'));
   return t;
+}
+
+measure::RunInfo Info(std::string protocol) {
+  measure::RunInfo i;
+  i.mode = "ping";
+  i.protocol = protocol;
+  i.version = "9.9.9";
+  i.interval = kNanosPerSecond;
+  i.timeout = kNanosPerSecond;
+  i.start = kT0;
+  i.timestamps = "kernel";
+  return i;
 }
 
 measure::DelayFigures Delays(Nanos min, double avg, Nanos max) {
@@ -38,21 +52,32 @@ measure::DelayFigures Delays(Nanos min, double avg, Nanos max) {
   return d;
 }
 
-measure::RunResult Result() {
-  measure::RunResult r;
-  r.elapsed = 2 * kNanosPerSecond;
-  measure::TargetResult t;
-  t.info = Target();
-  measure::Figures& f = t.figures;
+measure::Figures Figures() {
+  measure::Figures f;
   f.sent = 4;
   f.received = 3;
   f.on_time = 3;
   f.lost = 1;
   f.loss_ratio = 0.25;
   f.longest_loss_burst = 1;
+  f.kernel_t1 = 3;
   f.rtt = Delays(20 * kUs, 30 * kUs, 40 * kUs);
+  f.rtt_buckets.Record(20 * kUs);
+  f.rtt_buckets.Record(30 * kUs);
+  f.rtt_buckets.Record(40 * kUs);
+  f.last_rtt = 40 * kUs;
+  return f;
+}
+
+measure::RunResult Result(std::string protocol) {
+  measure::RunResult r;
+  r.info = Info(protocol);
+  r.elapsed = 3004 * kNanosPerMilli;
+  measure::TargetResult t;
+  t.info = Target();
+  t.figures = Figures();
   r.targets.push_back(t);
-  r.total = f;
+  r.total = t.figures;
   return r;
 }
 
@@ -63,43 +88,117 @@ measure::ReplyEvent Reply(uint32_t seq, std::string_view payload) {
   e.bytes = payload.size();
   e.ttl = 64;
   e.payload = payload;
-  e.received = WallTime::FromNanos(1'700'000'000'000'031'000);
+  e.sent = kT0;
+  e.received = kT0 + 31 * kUs;
   return e;
 }
 
-TEST(PingText, TheLabsLinesThenUdpbeatsStatistics) {
+measure::TimeoutEvent Timeout(uint32_t seq, bool unreachable) {
+  return {seq, kT0, kT0 + kNanosPerSecond, unreachable};
+}
+
+TEST(PingText, TheLabsLinesForTheLabProtocol) {
   std::ostringstream out, err;
   auto rep = MakePingTextReporter({}, out, err);
+  rep->Start(Info("seed"), {Target()});
   rep->Reply(Target(), Reply(1, "PING 1 1700000000.000000000  "));
-  rep->Timeout(Target(), {2, WallTime(), false});
-  rep->Timeout(Target(), {3, WallTime(), true});
-  rep->Summary(Result());
+  rep->Timeout(Target(), Timeout(2, false));
+  rep->Timeout(Target(), Timeout(3, true));
+  rep->Summary(Result("seed"));
   EXPECT_EQ(out.str(),
             "Reply from localhost: PING 1 1700000000.000000000\n"
             "RTT: 0.000031 seconds\n"
             "Request timed out\n"
-            "From localhost: seq 3: port unreachable (nothing listening)\n"
+            "From localhost: seq=3 Destination Port Unreachable\n"
             "\n--- Ping statistics ---\n"
             "Packets: Sent = 4, Received = 3, Lost = 1 (25.0% packet loss)\n"
+            "4 packets transmitted, 3 received, 25% packet loss, time 3004ms\n"
             "RTTs: Min = 0.000020s, Max = 0.000040s, Avg = 0.000030s\n"
             "rtt min/avg/max/mdev = 0.020/0.030/0.040/0.005 ms\n"
             "rtt p50/p90/p99/p99.9 = 0.030/0.040/0.040/0.040 ms\n"
             "jitter = 0.002 ms (RFC 3550)\n"
-            "late 0, duplicate 0, reordered 0, malformed 0, longest loss burst 1\n");
+            "late 0, duplicate 0, reordered 0, malformed 0, longest loss burst 1\n"
+            "send times: kernel for 3 of 3 replies\n");
   EXPECT_EQ(err.str(), "");
 }
 
+TEST(PingText, StampRepliesInPingsOneLineFormWithUnixTimes) {
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({false, true, true}, out, err);
+  rep->Start(Info("stamp"), {Target()});
+  measure::ReplyEvent r = Reply(0, "");
+  r.bytes = 44;
+  r.tos = 0x28;
+  r.has_timestamps = true;
+  r.clock_offset = 14 * kUs;
+  r.residence = 5 * kUs;
+  rep->Reply(Target(), r);
+  r.kind = stats::ReplyClass::kDuplicate;
+  rep->Reply(Target(), r);
+  rep->Timeout(Target(), Timeout(1, false));
+  EXPECT_EQ(out.str(),
+            "[1700000000.000031] 44 bytes from localhost: seq=0 ttl=64 tos=0x28 time=0.031 ms "
+            "offset=+0.014 ms residence=0.005 ms\n"
+            "[1700000000.000031] 44 bytes from localhost: seq=0 ttl=64 tos=0x28 time=0.031 ms "
+            "offset=+0.014 ms residence=0.005 ms (DUP!)\n"
+            "[1700000001.000000] no answer yet for localhost seq=1\n");
+}
+
+TEST(PingText, ProbesStillInFlightAreNotLost) {
+  measure::RunResult r = Result("stamp");
+  r.total.lost = 0;
+  r.total.in_flight = 1;
+  r.total.loss_ratio = 0;
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({true}, out, err);
+  rep->Start(r.info, {Target()});
+  rep->Summary(r);
+  EXPECT_NE(out.str().find("Packets: Sent = 4, Received = 3, Lost = 0 (0.0% packet loss), "
+                           "1 in flight\n4 packets transmitted, 3 received, 1 in flight, 0% "
+                           "packet loss, time 3004ms\n"),
+            std::string::npos)
+      << out.str();
+}
+
 TEST(PingText, StampLossSplitNamesTheUnattributed) {
-  measure::RunResult r = Result();
+  measure::RunResult r = Result("stamp");
   measure::StampFigures st;
   st.forward = st.backward = st.forward_raw = st.backward_raw = Delays(10 * kUs, 15 * kUs, 20 * kUs);
   st.reflector_stateful = true;
   st.loss = {0, 0, 1};
   r.total.stamp = st;
   std::ostringstream out, err;
-  MakePingTextReporter({true}, out, err)->Summary(r);
+  auto rep = MakePingTextReporter({true}, out, err);
+  rep->Start(r.info, {Target()});
+  rep->Summary(r);
   EXPECT_NE(out.str().find("loss forward 0, backward 0, unattributed 1 (after the last reply: "
                            "either way) (stateful reflector)\n"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST(PingText, SeveralTargetsGetATableAndTheAggregate) {
+  measure::RunResult r = Result("stamp");
+  measure::TargetResult b = r.targets[0];
+  b.info = Target("db1:862");
+  b.figures.received = 0;
+  b.figures.lost = 4;
+  b.figures.loss_ratio = 1;
+  b.figures.rtt = {};
+  r.targets.push_back(b);
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({true}, out, err);
+  rep->Start(r.info, {r.targets[0].info, r.targets[1].info});
+  rep->Summary(r);
+  EXPECT_NE(out.str().find(
+                "target              sent received  loss%   min ms   avg ms   p50 ms   p99 ms "
+                "  max ms\n"
+                "localhost:12000        4        3   25.0    0.020    0.030    0.030    0.040 "
+                "   0.040\n"
+                "db1:862                4        0  100.0        -        -        -        - "
+                "       -\n"
+                "all                    4        3   25.0    0.020    0.030    0.030    0.040 "
+                "   0.040\n"),
             std::string::npos)
       << out.str();
 }
@@ -107,6 +206,7 @@ TEST(PingText, StampLossSplitNamesTheUnattributed) {
 TEST(HeartbeatText, TransitionsAndTheLabsDownLine) {
   std::ostringstream out, err;
   auto rep = MakeHeartbeatTextReporter({}, out, err);
+  rep->Start(Info("stamp"), {Target()});
   detect::Transition t;
   t.from = detect::State::kSuspect;
   t.to = detect::State::kDown;
@@ -118,40 +218,100 @@ TEST(HeartbeatText, TransitionsAndTheLabsDownLine) {
             "missed)\nServer is down! 3 consecutive heartbeat responses were missed.\n");
 }
 
-TEST(JsonLines, EventsAndSummaryCarryTheirFields) {
-  std::ostringstream out, err;
-  auto rep = MakeJsonReporter(out, err);
-  rep->Reply(Target(), Reply(1, "PING 1 x"));
-  rep->Timeout(Target(), {2, WallTime(), false});
-  rep->Summary(Result());
-  std::istringstream lines(out.str());
+std::vector<nlohmann::json> Lines(const std::string& text) {
+  std::istringstream lines(text);
   std::string line;
   std::vector<nlohmann::json> events;
   while (std::getline(lines, line)) events.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(events.size(), 3u);
-  EXPECT_EQ(events[0]["event"], "reply");
-  EXPECT_EQ(events[0]["rtt_ns"], 31000);
-  EXPECT_EQ(events[0]["ttl"], 64);
-  EXPECT_EQ(events[0]["target"], "127.0.0.1:12000");
-  EXPECT_EQ(events[1]["event"], "timeout");
-  EXPECT_EQ(events[1]["seq"], 2);
-  const nlohmann::json& s = events[2];
+  return events;
+}
+
+TEST(JsonLines, AStartObjectThenEventsWithTimesThenTheSummary) {
+  std::ostringstream out, err;
+  auto rep = MakeJsonReporter(out, err);
+  measure::TargetInfo t = Target();
+  t.labels = {{"site", "ams"}};
+  rep->Start(Info("stamp"), {t});
+  measure::ReplyEvent r = Reply(1, "x");
+  r.has_time_difference = true;
+  r.time_difference = 0.0000125;
+  rep->Reply(t, r);
+  rep->Timeout(t, Timeout(2, false));
+  rep->Summary(Result("stamp"));
+  const std::vector<nlohmann::json> e = Lines(out.str());
+  ASSERT_EQ(e.size(), 4u);
+  EXPECT_EQ(e[0]["event"], "start");
+  EXPECT_EQ(e[0]["protocol"], "stamp");
+  EXPECT_EQ(e[0]["interval_ns"], 1000000000);
+  EXPECT_EQ(e[0]["timestamps"], "kernel");
+  EXPECT_EQ(e[0]["start_unix_ns"], kT0.nanos());
+  EXPECT_EQ(e[0]["targets"][0]["labels"]["site"], "ams");
+  EXPECT_EQ(e[1]["event"], "reply");
+  EXPECT_EQ(e[1]["rtt_ns"], 31000);
+  EXPECT_EQ(e[1]["sent_unix_ns"], kT0.nanos());
+  EXPECT_EQ(e[1]["received_unix_ns"], (kT0 + 31 * kUs).nanos());
+  EXPECT_EQ(e[1]["time_difference_ns"], 12500);
+  EXPECT_EQ(e[1]["target"], "localhost:12000");
+  EXPECT_EQ(e[1]["address"], "127.0.0.1:12000");
+  EXPECT_EQ(e[1]["labels"]["site"], "ams");
+  EXPECT_EQ(e[2]["event"], "timeout");
+  EXPECT_EQ(e[2]["sent_unix_ns"], kT0.nanos());
+  const nlohmann::json& s = e[3];
   EXPECT_EQ(s["event"], "summary");
   EXPECT_EQ(s["sent"], 4);
-  EXPECT_EQ(s["lost"], 1);
+  EXPECT_EQ(s["in_flight"], 0);
   EXPECT_EQ(s["loss_ratio"], 0.25);
-  EXPECT_EQ(s["rtt_min_ns"], 20000);
-  EXPECT_TRUE(s["rtt_min_ns"].is_number_integer());
-  EXPECT_EQ(s["elapsed_ns"], 2000000000);
+  EXPECT_TRUE(s["rtt_avg_ns"].is_number_integer());
+  EXPECT_TRUE(s["rtt_mdev_ns"].is_number_integer());
+  EXPECT_EQ(s["elapsed_ns"], 3004000000);
 }
 
 TEST(Prometheus, SamplesAreEscapedAndTyped) {
   MetricsText m;
   m.Family("udpbeat_x_total", "counter", "X.");
-  m.Sample("udpbeat_x_total", {{"target", "a\"b\\c\nd"}}, 3);
+  m.Sample("udpbeat_x_total", {{"target", "a\"b\\c\nd"}}, 3.0);
   EXPECT_EQ(m.text(),
             "# HELP udpbeat_x_total X.\n# TYPE udpbeat_x_total counter\n"
             "udpbeat_x_total{target=\"a\\\"b\\\\c\\nd\"} 3\n");
+}
+
+TEST(Prometheus, ClientMetricsCarryTargetLabelsAndACumulativeHistogram) {
+  measure::RunResult r = Result("stamp");
+  r.targets[0].info.labels = {{"site", "ams"}};
+  r.targets[0].heartbeat = measure::HeartbeatFigures{};
+  r.total_heartbeat = measure::HeartbeatFigures{};
+  const std::string text = ClientMetrics(r);
+  const std::string l = "{target=\"localhost:12000\",site=\"ams\"";
+  for (const std::string& want : std::vector<std::string>{
+           "udpbeat_build_info{version=\"9.9.9\"} 1\n", "udpbeat_targets 1\n",
+        "udpbeat_up" + l + "} 1\n", "udpbeat_state" + l + ",state=\"up\"} 1\n",
+        "udpbeat_state" + l + ",state=\"down\"} 0\n", "udpbeat_probes_sent_total" + l + "} 4\n",
+        "udpbeat_replies_total" + l + "} 3\n", "udpbeat_probes_lost_total" + l + "} 1\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"1e-05\"} 0\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"2.5e-05\"} 1\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"5e-05\"} 3\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"+Inf\"} 3\n",
+        "udpbeat_rtt_seconds_sum" + l + "} 9e-05\n",
+        "udpbeat_rtt_seconds_count" + l + "} 3\n",
+        "udpbeat_last_rtt_seconds" + l + "} 4e-05\n",
+        "# TYPE udpbeat_rtt_seconds histogram\n"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\nin\n" << text;
+  }
+}
+
+TEST(ProgressLine, InFlightProbesAreNotCountedLostAndTheLineClears) {
+  std::ostringstream out;
+  ProgressLine p;
+  stats::LogHistogram h;
+  h.Record(50 * kUs);
+  p.Show(out, kNanosPerSecond, 3, 2, 1, h);
+  EXPECT_NE(out.str().find("in flight 1  loss 0.00%"), std::string::npos) << out.str();
+  out.str("");
+  p.Clear(out);
+  EXPECT_EQ(out.str(), "\r\033[K");
+  out.str("");
+  p.Clear(out);  // already clear: nothing
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace

@@ -458,3 +458,27 @@ TEST(SequenceTrackerTest, MatchesReferenceModelOnRandomScript) {
 
 }  // namespace
 }  // namespace udpbeat::stats
+
+namespace udpbeat::stats {
+namespace {
+
+// A run stopped while probes could still be answered: those stay in flight (neither lost
+// nor received, and they do not end a loss burst); those past their deadline are lost.
+TEST(SequenceTrackerFinishAt, ProbesWithinTheirDeadlineStayInFlight) {
+  SequenceTracker t(16);
+  t.OnSent(0, 0, 100);
+  t.OnSent(1, 10, 110);
+  t.OnSent(2, 20, 120);
+  t.OnSent(3, 30, 130);
+  EXPECT_EQ(t.OnReply(2, 50).kind, ReplyClass::kOnTime);
+  t.FinishAt(115);  // 0 and 1 are past their deadlines; 3 is not
+  EXPECT_EQ(t.lost(), 2u);
+  EXPECT_EQ(t.in_flight(), 1u);
+  EXPECT_EQ(t.counters().stopped_in_flight, 1u);
+  EXPECT_EQ(t.awaiting(), 0u);
+  EXPECT_EQ(t.sent(), t.received() + t.lost() + t.in_flight());
+  EXPECT_EQ(t.OnReply(3, 140).kind, ReplyClass::kUnknown);  // the run is over
+}
+
+}  // namespace
+}  // namespace udpbeat::stats
