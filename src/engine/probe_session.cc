@@ -30,11 +30,12 @@ ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transp
       transport_(transport),
       clock_(transport.clock()),
       observer_(observer),
-      codec_(MakeProbeCodec(cfg.proto, cfg.heartbeat, cfg.ssid)),
+      codec_(MakeProbeCodec(cfg.proto, cfg.heartbeat, {cfg.ssid, cfg.hmac, cfg.follow_up})),
       index_(index),
       tag_base_(tag_base),
       m_(WindowFor(cfg)),
       sent_(WindowFor(cfg)),
+      follow_up_(cfg.follow_up && cfg.proto == ProbeProto::kStamp),
       send_timer_(transport.timers(), [this] { SendDue(); }),
       timeout_timer_(transport.timers(), [this] { OnTimeoutTimer(); }),
       next_seq_(cfg.first_seq) {}
@@ -75,7 +76,7 @@ void ProbeSession::SendProbe(MonoTime scheduled) {
   m_.stats.OnSent(seq, now.nanos(), (now + cfg_.timeout).nanos());
   m_.send_lag.Record(std::max<Nanos>(now - scheduled, 0));
   ++sent_count_;
-  transport_.Send(socket_, tag_base_ | seq, std::max<size_t>(cfg_.size, 128),
+  transport_.Send(socket_, tag_base_ | seq, std::max<size_t>(cfg_.size, 256),
                   [&](std::span<uint8_t> out) -> int64_t {
                     const size_t len = codec_->Encode(seq, wall, cfg_.size, out);
                     return len == 0 ? -1 : static_cast<int64_t>(len);
@@ -142,6 +143,7 @@ void ProbeSession::Finish() {
   finished_ = true;
   send_timer_.Cancel();
   timeout_timer_.Cancel();
+  FlushPending();
   m_.stats.FinishAt(clock_.Now().nanos());
   m_.stamp.Settle(m_.stamp.SplitLoss(m_.stats.lost(), m_.stats.received(), cfg_.first_seq));
 }
@@ -157,16 +159,14 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
   const Sent& sent = sent_[p.seq % sent_.size()];
   measure::ExchangeInput in;
   in.sent = {sent.mono, sent.wall};
-  if (sent.kernel_wall.nanos() != 0) {
-    in.sent = {sent.mono + (sent.kernel_wall - sent.wall), sent.kernel_wall};
-    ++m_.kernel_t1;
-  }
+  const bool kernel_t1 = sent.kernel_wall.nanos() != 0;
+  if (kernel_t1) in.sent = {sent.mono + (sent.kernel_wall - sent.wall), sent.kernel_wall};
   in.rx_wall = d.rx_wall;
   in.loop_mono = d.loop_mono;
   in.loop_wall = d.loop_wall;
   if (p.has_timestamps) in.reflector = measure::ReflectorTimes{p.reflector_receive, p.reflector_transmit};
   const measure::Exchange e = measure::MeasureExchange(in);
-  const stats::ReplyResult r = m_.stats.OnReplyWithRtt(p.seq, e.received.nanos(), e.rtt);
+  const stats::ReplyResult r = m_.stats.Classify(p.seq, e.received.nanos());
   if (r.kind == stats::ReplyClass::kUnknown) {
     m_.stats.CountMalformed();
     observer_.OnMalformed(*this);
@@ -195,11 +195,56 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
     ev.reflector_ttl = p.reflector_ttl;
   }
   if (r.kind != stats::ReplyClass::kDuplicate) {
-    m_.last_rtt = e.rtt;
-    if (e.has_timestamps) m_.stamp.Record(e, p.reflector_seq, p.seq, cfg_.first_seq, m_.stats);
+    m_.kernel_t1 += kernel_t1;
+    // The event shows the reflector's own T3; the statistics wait for the exact one when
+    // follow-up telemetry is coming.
+    if (follow_up_ && ApplyFollowUp(p)) {
+      pending_.push_back({p.seq, p.reflector_seq, in});
+    } else {
+      RecordDelays(p.seq, p.reflector_seq, in);
+    }
   }
   observer_.OnReply(*this, ev);
   if (r.kind == stats::ReplyClass::kOnTime) Settled();
+}
+
+void ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
+                                const measure::ExchangeInput& in) {
+  const measure::Exchange e = measure::MeasureExchange(in);
+  m_.stats.RecordRtt(e.rtt);
+  m_.last_rtt = e.rtt;
+  if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, cfg_.first_seq, m_.stats);
+}
+
+void ProbeSession::FlushPending() {
+  for (const Pending& x : pending_) RecordDelays(x.seq, x.reflector_seq, x.input);
+  pending_.clear();
+}
+
+bool ProbeSession::ApplyFollowUp(const ProbeReply& p) {
+  switch (p.follow_up_status) {
+    case stamp::FollowUpStatus::kOk:
+      break;
+    case stamp::FollowUpStatus::kMalformed:
+      FlushPending();  // this reply's report is unusable; the next may be fine
+      return true;
+    default:
+      // The reflector does not know the TLV (RFC 8972: returned with U set) or returned
+      // padding: stop waiting for it, the reflector's T3 is all there is.
+      follow_up_ = false;
+      FlushPending();
+      return false;
+  }
+  // The report is about the reflector's previous reply in this session: complete that
+  // exchange with its exact transmit time. Older ones will get none.
+  for (const Pending& x : pending_) {
+    measure::ExchangeInput in = x.input;
+    if (p.follow_up.reported() && x.reflector_seq == p.follow_up.seq && in.reflector)
+      in.reflector->transmit = FromNtp(p.follow_up.timestamp);
+    RecordDelays(x.seq, x.reflector_seq, in);
+  }
+  pending_.clear();
+  return true;
 }
 
 void ProbeSession::NoteError(int error) {

@@ -31,9 +31,16 @@ absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& 
   return a;
 }
 
+absl::StatusOr<std::unique_ptr<stamp::HmacSha256>> LoadHmac(const std::string& key_file) {
+  if (key_file.empty()) return std::unique_ptr<stamp::HmacSha256>();
+  UDPBEAT_ASSIGN_OR_RETURN(AuthKey key, LoadAuthKey(key_file));
+  return std::make_unique<stamp::HmacSha256>(key);
+}
+
 engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optional<Nanos> interval,
                                          Nanos timeout, int64_t count, bool heartbeat,
-                                         const SocketAddress* source) {
+                                         const SocketAddress* source,
+                                         const stamp::HmacSha256* hmac) {
   engine::SessionGroupOptions go;
   // Source ports are sessions with one socket each: the per-port figures are theirs.
   go.sessions = opts.src_ports > 0 ? opts.src_ports : std::max<uint32_t>(opts.sessions, 1);
@@ -49,6 +56,8 @@ engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optiona
   cfg.timeout = timeout;
   cfg.interval = interval;
   cfg.count = count;
+  cfg.hmac = hmac;
+  cfg.follow_up = opts.follow_up;
   // STAMP numbers from 0 (RFC 8762 §4.2.1); the lab numbers pings from 1.
   cfg.first_seq = opts.proto == ProbeProto::kStamp ? 0 : 1;
   return go;

@@ -16,6 +16,7 @@
 #include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/measure/run_result.h"
 #include "udpbeat/modes/client_options.h"
+#include "udpbeat/proto/stamp_auth.h"
 
 namespace udpbeat {
 
@@ -27,7 +28,11 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptio
 // the options (it is pointed to).
 engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optional<Nanos> interval,
                                          Nanos timeout, int64_t count, bool heartbeat,
-                                         const SocketAddress* source);
+                                         const SocketAddress* source,
+                                         const stamp::HmacSha256* hmac);
+
+// --auth-key: the key's HMAC context (null when none was given).
+absl::StatusOr<std::unique_ptr<stamp::HmacSha256>> LoadHmac(const std::string& key_file);
 
 // -I: the source address, parsed (nullopt when none was given).
 absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& opts);

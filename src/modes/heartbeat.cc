@@ -199,12 +199,14 @@ absl::StatusOr<engine::DetectorConfig> Detectors(const HeartbeatOptions& opts) {
 absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
                                       std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
+  UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
   UDPBEAT_ASSIGN_OR_RETURN(engine::DetectorConfig detectors, Detectors(opts));
   const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
   // A fixed schedule whatever the replies do.
   const engine::SessionGroupOptions go =
-      GroupOptions(opts, opts.interval, timeout, opts.count, true, source ? &*source : nullptr);
+      GroupOptions(opts, opts.interval, timeout, opts.count, true, source ? &*source : nullptr,
+                   hmac.get());
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
                                           engine::ClientLoopOptions(go.sessions * specs.size(),
                                                                     opts.size),

@@ -176,10 +176,11 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
 
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
+  UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
   const engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
-                   source ? &*source : nullptr);
+                   source ? &*source : nullptr, hmac.get());
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
                                           engine::ClientLoopOptions(go.sessions * specs.size(),
                                                                     opts.size),

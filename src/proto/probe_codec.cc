@@ -41,21 +41,44 @@ class LabCodec final : public ProbeCodec {
 
 class StampCodec final : public ProbeCodec {
  public:
-  explicit StampCodec(uint16_t ssid) : ssid_(ssid) {}
+  explicit StampCodec(const StampCodecOptions& o) : o_(o) {}
 
   size_t Encode(uint32_t seq, WallTime sent, size_t size, std::span<uint8_t> out) override {
     stamp::SenderPacket p;
     p.seq = seq;
     p.timestamp = ToNtp(sent);
-    p.ssid = ssid_;
-    return stamp::EncodeSender(p, std::max(size, stamp::kMinPacketSize), out);
+    p.ssid = o_.ssid;
+    const size_t base = base_size();
+    size_t length = std::max(size, min_size());
+    // Octets past the follow-up TLV must read as TLVs too (an RFC 8972 reflector walks
+    // them): Extra Padding, whose 4-octet header needs room, so round up to fit it.
+    const size_t tail = length - base - (o_.follow_up ? stamp::kFollowUpTelemetryTlvSize : 0);
+    if (o_.follow_up && tail > 0 && tail < stamp::kTlvHeaderSize) length += stamp::kTlvHeaderSize - tail;
+    if (out.size() < length) return 0;
+    const size_t n = o_.hmac != nullptr ? stamp::EncodeAuthSender(p, *o_.hmac, length, out)
+                                        : stamp::EncodeSender(p, length, out);
+    if (n == 0 || !o_.follow_up) return n;
+    std::span<uint8_t> tlvs = out.subspan(base, length - base);
+    stamp::EncodeFollowUpTelemetryRequest(tlvs);
+    std::span<uint8_t> pad = tlvs.subspan(stamp::kFollowUpTelemetryTlvSize);
+    if (!pad.empty()) {
+      // RFC 8972 §4.1 Extra Padding: U set by the sender, value zero.
+      pad[0] = stamp::kTlvFlagUnrecognized;
+      pad[1] = stamp::kTlvTypeExtraPadding;
+      const size_t len = pad.size() - stamp::kTlvHeaderSize;
+      pad[2] = static_cast<uint8_t>(len >> 8);
+      pad[3] = static_cast<uint8_t>(len);
+    }
+    return n;
   }
 
   bool Decode(std::span<const uint8_t> data, ProbeReply* out) override {
     stamp::ReflectorPacket r;
-    if (stamp::DecodeReflector(data, &r) != DecodeError::kNone) return false;
+    const DecodeError e = o_.hmac != nullptr ? stamp::DecodeAuthReflector(data, *o_.hmac, &r)
+                                             : stamp::DecodeReflector(data, &r);
+    if (e != DecodeError::kNone) return false;
     // RFC 8972 reflectors copy the SSID; RFC 8762-only ones leave those octets zero.
-    if (r.ssid != ssid_ && r.ssid != 0) return false;
+    if (r.ssid != o_.ssid && r.ssid != 0) return false;
     out->seq = r.sender_seq;
     out->has_timestamps = true;
     out->reflector_receive = FromNtp(r.receive_timestamp);
@@ -63,13 +86,21 @@ class StampCodec final : public ProbeCodec {
     out->reflector_seq = r.seq;
     out->reflector_ttl = r.sender_ttl;
     out->ssid = r.ssid;
+    if (o_.follow_up && data.size() > base_size())
+      out->follow_up_status = stamp::FindFollowUpTelemetry(data.subspan(base_size()), &out->follow_up);
     return true;
   }
 
-  size_t min_size() const override { return stamp::kMinPacketSize; }
+  size_t min_size() const override {
+    return base_size() + (o_.follow_up ? stamp::kFollowUpTelemetryTlvSize : 0);
+  }
 
  private:
-  uint16_t ssid_;
+  size_t base_size() const {
+    return o_.hmac != nullptr ? stamp::kAuthPacketSize : stamp::kMinPacketSize;
+  }
+
+  StampCodecOptions o_;
 };
 
 }  // namespace
@@ -87,8 +118,9 @@ uint16_t DefaultPort(ProbeProto p) {
   return p == ProbeProto::kLab ? 12000 : stamp::kDefaultPort;
 }
 
-std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat, uint16_t ssid) {
-  if (proto == ProbeProto::kStamp) return std::make_unique<StampCodec>(ssid);
+std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat,
+                                           const StampCodecOptions& stamp) {
+  if (proto == ProbeProto::kStamp) return std::make_unique<StampCodec>(stamp);
   return std::make_unique<LabCodec>(heartbeat);
 }
 

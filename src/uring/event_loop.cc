@@ -51,6 +51,8 @@ constexpr size_t kControlSpace = 256;
 constexpr Nanos kDrainWait = 200 * kNanosPerMilli;
 // Transmit timestamps are matched to sends within this many datagrams per socket.
 constexpr uint32_t kTxWindow = 4096;
+// Error-queue entries read with plain recvmsg per ring completion, at most.
+constexpr int kMaxSyncTimestamps = 256;
 // Room for a source address control message (in6_pktinfo is the larger).
 constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo));
 
@@ -107,6 +109,7 @@ class EventLoop::Impl {
     // Transmit timestamps: the OPT_ID key the kernel gives the next datagram, and the tags
     // of the last kTxWindow datagrams by key.
     uint32_t next_tx_key = 0;
+    uint32_t next_ts_key = 0;  // one past the newest timestamp's key read
     std::vector<uint64_t> tx_tags;
   };
   struct SendSlot {
@@ -164,6 +167,8 @@ class EventLoop::Impl {
   void OnWake(const Completion& c) noexcept;
   void OnLoopTimer(const Completion& c) noexcept;
   void DeliverTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
+  void AcceptTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
+  void DrainErrorQueue(Socket& sock, SocketId s) noexcept;
   void SendFailed(SocketId s, int error) noexcept;
 
   int Enter(bool wait, const __kernel_timespec* timeout) noexcept;
@@ -338,6 +343,7 @@ absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s) {
     return absl::ErrnoToStatus(errno, "setsockopt SO_TIMESTAMPING");
   sock.tx_timestamps = true;
   sock.next_tx_key = 0;
+  sock.next_ts_key = 0;
   sock.tx_tags.assign(kTxWindow, 0);
   ArmErrorQueue(s);
   return absl::OkStatus();
@@ -692,6 +698,60 @@ void EventLoop::Impl::DeliverTimestamp(Socket& sock, SocketId s, uint32_t key,
     sock.handler->OnTransmitTimestamp(s, sock.tx_tags[key % kTxWindow], sent);
 }
 
+namespace {
+
+// One control message of an error-queue entry: the software transmit time, or the
+// extended error whose ee_data is the datagram's OPT_ID key.
+void ReadTimestampCmsg(const cmsghdr* m, std::optional<WallTime>* sent,
+                       std::optional<uint32_t>* key) {
+  if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SO_TIMESTAMPING) {
+    scm_timestamping ts;
+    std::memcpy(&ts, CMSG_DATA(m), sizeof ts);
+    *sent = WallTime::FromNanos(ts.ts[0].tv_sec * kNanosPerSecond + ts.ts[0].tv_nsec);
+  } else if ((m->cmsg_level == SOL_IP && m->cmsg_type == IP_RECVERR) ||
+             (m->cmsg_level == SOL_IPV6 && m->cmsg_type == IPV6_RECVERR)) {
+    sock_extended_err ee;
+    std::memcpy(&ee, CMSG_DATA(m), sizeof ee);
+    if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && ee.ee_info == SCM_TSTAMP_SND)
+      *key = ee.ee_data;
+  }
+}
+
+}  // namespace
+
+void EventLoop::Impl::AcceptTimestamp(Socket& sock, SocketId s, uint32_t key,
+                                      WallTime sent) noexcept {
+  sock.next_ts_key = key + 1;
+  const uint32_t behind = sock.next_tx_key - key;  // serial arithmetic
+  if (behind >= 1 && behind <= kTxWindow) {
+    DeliverTimestamp(sock, s, key, sent);
+  } else if (static_cast<int32_t>(key - sock.next_tx_key) >= 0 &&
+             early_timestamps_.size() < 256) {
+    early_timestamps_.push_back({s, sock.generation, key, sent});
+  }
+}
+
+void EventLoop::Impl::DrainErrorQueue(Socket& sock, SocketId s) noexcept {
+  // The ring reads one error-queue entry per armed request. Datagrams sent faster than
+  // that leave entries behind, which hold receive-buffer memory: read what is known to
+  // be waiting with plain non-blocking recvmsg calls. One probe a turn leaves nothing
+  // behind, so the usual case costs no system call here.
+  alignas(cmsghdr) uint8_t control[kControlSpace];
+  for (int n = 0; n < kMaxSyncTimestamps; ++n) {
+    const uint32_t waiting = sock.next_tx_key - sock.next_ts_key;
+    if (waiting == 0 || waiting > kTxWindow) return;
+    msghdr msg{};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(sock.fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    std::optional<WallTime> sent;
+    std::optional<uint32_t> key;
+    for (cmsghdr* m = CMSG_FIRSTHDR(&msg); m != nullptr; m = CMSG_NXTHDR(&msg, m))
+      ReadTimestampCmsg(m, &sent, &key);
+    if (sent && key) AcceptTimestamp(sock, s, *key, *sent);
+  }
+}
+
 void EventLoop::Impl::OnErrorQueue(const Completion& c) noexcept {
   if (c.slot >= sockets_.size()) return;
   Socket& sock = sockets_[c.slot];
@@ -706,28 +766,10 @@ void EventLoop::Impl::OnErrorQueue(const Completion& c) noexcept {
       std::optional<WallTime> sent;
       std::optional<uint32_t> key;
       for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); m != nullptr;
-           m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, m)) {
-        if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SO_TIMESTAMPING) {
-          scm_timestamping ts;
-          std::memcpy(&ts, CMSG_DATA(m), sizeof ts);
-          sent = WallTime::FromNanos(ts.ts[0].tv_sec * kNanosPerSecond + ts.ts[0].tv_nsec);
-        } else if ((m->cmsg_level == SOL_IP && m->cmsg_type == IP_RECVERR) ||
-                   (m->cmsg_level == SOL_IPV6 && m->cmsg_type == IPV6_RECVERR)) {
-          sock_extended_err ee;
-          std::memcpy(&ee, CMSG_DATA(m), sizeof ee);
-          if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && ee.ee_info == SCM_TSTAMP_SND)
-            key = ee.ee_data;
-        }
-      }
-      if (sent && key) {
-        const uint32_t behind = sock.next_tx_key - *key;  // serial arithmetic
-        if (behind >= 1 && behind <= kTxWindow) {
-          DeliverTimestamp(sock, c.slot, *key, *sent);
-        } else if (static_cast<int32_t>(*key - sock.next_tx_key) >= 0 &&
-                   early_timestamps_.size() < 256) {
-          early_timestamps_.push_back({c.slot, sock.generation, *key, *sent});
-        }
-      }
+           m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, m))
+        ReadTimestampCmsg(m, &sent, &key);
+      if (sent && key) AcceptTimestamp(sock, c.slot, *key, *sent);
+      DrainErrorQueue(sock, c.slot);
     }
     buffers_->Recycle(bid);
   }
@@ -823,6 +865,9 @@ void EventLoop::Impl::OnReceive(const Completion& c) noexcept {
       const unsigned len = io_uring_recvmsg_payload_length(out, c.res, &recv_template_);
       d.payload = std::span<const uint8_t>(payload, len);
       ++counters_.datagrams;
+      // A reply may be read before the ring's error-queue completion for its request's
+      // transmit timestamp: fetch the waiting timestamps first, so the reply finds its T1.
+      if (sock.tx_timestamps && sock.next_tx_key != sock.next_ts_key) DrainErrorQueue(sock, s);
       sock.handler->OnDatagram(d);
     }
     buffers_->Recycle(bid);

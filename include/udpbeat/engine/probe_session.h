@@ -44,6 +44,12 @@ struct ProbeSessionConfig {
   Nanos start_offset = 0;         // first send this long after Start (staggering)
   uint32_t first_seq = 1;
   uint16_t ssid = 1;
+  // STAMP authenticated mode: the key's HMAC context (borrowed; null: unauthenticated).
+  const stamp::HmacSha256* hmac = nullptr;
+  // Ask for RFC 8972 follow-up telemetry: each reply then carries the exact transmit time
+  // of the reflector's previous reply, and an exchange's delays are recorded once that
+  // arrives (or with the reflector's own T3 when it does not).
+  bool follow_up = false;
 };
 
 class ProbeSession;
@@ -98,6 +104,17 @@ class ProbeSession final : public DatagramHandler {
     WallTime wall;
     WallTime kernel_wall;  // 0 until the kernel's transmit timestamp arrives
   };
+  // A STAMP exchange whose delays wait for the follow-up telemetry of its reply.
+  struct Pending {
+    uint32_t seq;
+    uint32_t reflector_seq;
+    measure::ExchangeInput input;
+  };
+  void RecordDelays(uint32_t seq, uint32_t reflector_seq, const measure::ExchangeInput& in);
+  void FlushPending();
+  // Follow-up telemetry in reply `p` completes a pending exchange; returns whether the
+  // current one should wait for its own.
+  bool ApplyFollowUp(const ProbeReply& p);
   void SendDue();
   void SendProbe(MonoTime scheduled);
   void ArmTimeout();
@@ -117,6 +134,8 @@ class ProbeSession final : public DatagramHandler {
   measure::Measurements m_;
   std::vector<Sent> sent_;  // by seq modulo its size (the tracker's window)
   std::vector<uint32_t> expired_;
+  std::vector<Pending> pending_;  // follow-up: exchanges awaiting their exact T3
+  bool follow_up_ = false;        // still asking (a reflector that ignores it ends this)
   Timer send_timer_;
   Timer timeout_timer_;
   SocketId socket_ = 0;

@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "udpbeat/proto/stamp.h"
+#include "udpbeat/proto/stamp_auth.h"
+#include "udpbeat/proto/stamp_tlv.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -34,6 +36,19 @@ struct ProbeReply {
   // Seed heartbeat replies only: the server's "time difference" (seconds).
   bool has_time_difference = false;
   double time_difference = 0;
+  // STAMP replies to requests that asked for RFC 8972 follow-up telemetry.
+  stamp::FollowUpStatus follow_up_status = stamp::FollowUpStatus::kAbsent;
+  stamp::FollowUpTelemetry follow_up;
+};
+
+// What a STAMP codec adds to the base packet.
+struct StampCodecOptions {
+  uint16_t ssid = 0;  // the session-sender identifier written into requests (RFC 8972)
+  // Authenticated mode (RFC 8762 §4.2.2): 112-octet packets signed with this HMAC key;
+  // replies whose HMAC does not verify are not replies. Null: unauthenticated.
+  const stamp::HmacSha256* hmac = nullptr;
+  // Ask the reflector for RFC 8972 Follow-Up Telemetry (a TLV after the base packet).
+  bool follow_up = false;
 };
 
 class ProbeCodec {
@@ -47,9 +62,9 @@ class ProbeCodec {
   virtual size_t min_size() const = 0;
 };
 
-// `heartbeat`: seed requests say "Heartbeat" instead of "Ping". `ssid`: the STAMP
-// session-sender identifier written into requests (RFC 8972).
-std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat, uint16_t ssid);
+// `heartbeat`: the lab protocol's requests say "Heartbeat" instead of "Ping".
+std::unique_ptr<ProbeCodec> MakeProbeCodec(ProbeProto proto, bool heartbeat,
+                                           const StampCodecOptions& stamp);
 
 }  // namespace udpbeat
 

@@ -111,6 +111,12 @@ class SessionStats {
     return r;
   }
 
+  // Classifies a reply (SequenceTracker::OnReply) without recording an RTT: the
+  // caller records it later with RecordRtt (when it waits for a better timestamp).
+  ReplyResult Classify(uint32_t seq, int64_t received_ns) noexcept {
+    return tracker_.OnReply(seq, received_ns);
+  }
+
   // Records an RTT sample computed elsewhere into rtt() only; no counter
   // changes. Use it with SequenceTracker-free protocols or corrected RTTs.
   void RecordRtt(int64_t rtt_ns) noexcept {

@@ -10,6 +10,8 @@
 #include "fake_transport.h"
 #include "udpbeat/proto/lab_protocol.h"
 #include "udpbeat/proto/stamp.h"
+#include "udpbeat/proto/stamp_auth.h"
+#include "udpbeat/proto/stamp_tlv.h"
 
 namespace udpbeat::engine {
 namespace {
@@ -255,6 +257,125 @@ TEST_F(ProbeSessionTest, TheKernelTransmitTimestampIsT1WhenItArrives) {
   ASSERT_EQ(r_.replies.size(), 1u);
   EXPECT_EQ(r_.replies[0].rtt, kMs - 30 * kNanosPerMicro);
   EXPECT_EQ(s.measurements().kernel_t1, 1u);
+}
+
+// A stateful reflector's reply to sent datagram `i`, its T3 `t3_delay` after T1 (T2 = T1 +
+// 1 ms, clocks in step), numbered `refl_seq`, reporting `follow_up` when given.
+std::vector<uint8_t> StampReply(const std::vector<uint8_t>& request, uint32_t refl_seq,
+                                Nanos t3_delay, const stamp::HmacSha256* hmac = nullptr,
+                                const stamp::FollowUpTelemetry* follow_up = nullptr,
+                                bool unrecognized = false) {
+  stamp::SenderPacket req;
+  if (hmac != nullptr) {
+    EXPECT_EQ(stamp::DecodeAuthSender(request, *hmac, &req), DecodeError::kNone);
+  } else {
+    EXPECT_EQ(stamp::DecodeSender(request, &req), DecodeError::kNone);
+  }
+  const WallTime t1 = FromNtp(req.timestamp);
+  stamp::ReflectorPacket rep;
+  rep.seq = refl_seq;
+  rep.ssid = req.ssid;
+  rep.sender_seq = req.seq;
+  rep.sender_timestamp = req.timestamp;
+  rep.receive_timestamp = ToNtp(t1 + kMs);
+  rep.timestamp = ToNtp(t1 + t3_delay);
+  std::vector<uint8_t> out(request.size());
+  if (hmac != nullptr) {
+    stamp::EncodeAuthReflector(rep, *hmac, out.size(), out);
+  } else {
+    stamp::EncodeReflector(rep, out.size(), out);
+  }
+  const size_t base = hmac != nullptr ? stamp::kAuthPacketSize : stamp::kMinPacketSize;
+  if (out.size() >= base + stamp::kFollowUpTelemetryTlvSize) {
+    std::copy(request.begin() + static_cast<ptrdiff_t>(base), request.end(),
+              out.begin() + static_cast<ptrdiff_t>(base));
+    std::span<uint8_t> tlv(out.data() + base, stamp::kFollowUpTelemetryTlvSize);
+    if (unrecognized) {
+      tlv[0] |= stamp::kTlvFlagUnrecognized;
+    } else {
+      stamp::FillFollowUpTelemetry(follow_up != nullptr ? *follow_up : stamp::FollowUpTelemetry{},
+                                   tlv);
+    }
+  }
+  return out;
+}
+
+ProbeSessionConfig StampConfig(int64_t count) {
+  ProbeSessionConfig c;
+  c.proto = ProbeProto::kStamp;
+  c.count = count;
+  c.interval = 10 * kMs;
+  c.timeout = 100 * kMs;
+  c.first_seq = 0;
+  c.ssid = 3;
+  return c;
+}
+
+// RFC 8972 follow-up telemetry: reply k+1 carries the exact transmit time of reply k, and
+// exchange k's residence (so its RTT) is recorded with it.
+TEST_F(ProbeSessionTest, FollowUpTelemetryGivesTheExactT3OfThePreviousReply) {
+  ProbeSessionConfig c = StampConfig(2);
+  c.follow_up = true;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  ASSERT_EQ(t_.sent[0].bytes.size(), 64u) << "44 octets + the 20-octet TLV";
+  // Reply 0: T3 written as T1 + 1.1 ms; it really left at T1 + 1.3 ms (follow-up below).
+  t_.Advance(2500 * kNanosPerMicro);
+  Deliver(s, StampReply(t_.sent[0].bytes, 0, 1100 * kNanosPerMicro));
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].rtt, 2400 * kNanosPerMicro) << "the event shows the reflector's T3";
+  EXPECT_EQ(s.stats().rtt().count(), 0u) << "recorded once the exact T3 comes";
+  t_.Advance(7500 * kNanosPerMicro);  // probe 1 due
+  ASSERT_EQ(t_.sent.size(), 2u);
+  stamp::SenderPacket first;
+  stamp::DecodeSender(t_.sent[0].bytes, &first);
+  stamp::FollowUpTelemetry fu;
+  fu.seq = 0;
+  fu.timestamp = ToNtp(FromNtp(first.timestamp) + 1300 * kNanosPerMicro);
+  fu.timestamp_mode = stamp::kTimestampModeSwLocal;
+  t_.Advance(2 * kMs);
+  Deliver(s, StampReply(t_.sent[1].bytes, 1, 1100 * kNanosPerMicro, nullptr, &fu));
+  ASSERT_EQ(s.stats().rtt().count(), 1u);
+  // 2.5 ms round trip minus the exact residence, 1.3 − 1.0 = 0.3 ms.
+  EXPECT_EQ(s.stats().rtt().summary().min(), 2200 * kNanosPerMicro);
+  s.Finish();  // the last exchange gets no follow-up: its own T3
+  EXPECT_EQ(s.stats().rtt().count(), 2u);
+}
+
+// A reflector that does not know the TLV returns it with U set (RFC 8972): the sender
+// stops waiting and records with the reflector's T3 at once.
+TEST_F(ProbeSessionTest, AReflectorWithoutFollowUpIsToleratedAtOnce) {
+  ProbeSessionConfig c = StampConfig(1);
+  c.follow_up = true;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  t_.Advance(2 * kMs);
+  Deliver(s, StampReply(t_.sent[0].bytes, 0, 1100 * kNanosPerMicro, nullptr, nullptr, true));
+  EXPECT_EQ(s.stats().rtt().count(), 1u);
+  EXPECT_EQ(s.stats().received(), 1u);
+}
+
+// Authenticated mode: 112-octet requests signed with the key; a reply whose HMAC does not
+// verify is malformed, never a reply.
+TEST_F(ProbeSessionTest, AuthenticatedRepliesMustVerify) {
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  const stamp::HmacSha256 hmac(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+  ProbeSessionConfig c = StampConfig(2);
+  c.hmac = &hmac;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  ASSERT_EQ(t_.sent[0].bytes.size(), stamp::kAuthPacketSize);
+  EXPECT_TRUE(stamp::VerifyAuthHmac(t_.sent[0].bytes, hmac));
+  t_.Advance(2 * kMs);
+  std::vector<uint8_t> forged = StampReply(t_.sent[0].bytes, 0, kMs, &hmac);
+  forged[20] ^= 1;  // T3 altered after signing
+  Deliver(s, forged);
+  EXPECT_EQ(r_.malformed, 1);
+  EXPECT_TRUE(r_.replies.empty());
+  Deliver(s, StampReply(t_.sent[0].bytes, 0, kMs, &hmac));
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kOnTime);
 }
 
 }  // namespace
