@@ -629,14 +629,18 @@ std::string UnknownArgument(const CLI::App& app, const std::vector<CLI::App*>& s
   if (sub != nullptr)
     for (const std::string& arg : sub->remaining()) rest.emplace_back(arg, sub);
   for (const auto& [arg, owner] : rest) {
-    if (arg.size() < 2 || arg[0] != '-') continue;
+    // "--" ends the options; CLI11 leaves the mark itself among the extras.
+    if (arg.size() < 2 || arg[0] != '-' || arg == "--") continue;
     const CLI::App* where = owner != nullptr ? owner : &app;
     const std::string option = OptionWord(arg);
     const std::string context =
         owner != nullptr ? absl::StrCat(" for ", owner->get_name()) : std::string();
     std::string hint;
     if (option.rfind("--", 0) == 0) {
-      const std::string close = ClosestMatch(option, OptionNames(where));
+      std::vector<std::string> long_names;
+      for (std::string& n : OptionNames(where))
+        if (n.rfind("--", 0) == 0) long_names.push_back(std::move(n));
+      const std::string close = ClosestMatch(option, long_names);
       if (!close.empty()) hint = absl::StrCat(" (did you mean ", close, "?)");
     }
     if (hint.empty() && owner != nullptr && owner->get_name() == "ping" &&
@@ -658,6 +662,7 @@ std::string UnknownArgument(const CLI::App& app, const std::vector<CLI::App*>& s
     return absl::StrCat("unknown option ", option, context, hint);
   }
   for (const auto& [arg, owner] : rest) {
+    if (arg == "--") continue;
     if (owner == nullptr) {
       std::vector<std::string> names;
       for (const CLI::App* s : subs) names.push_back(s->get_name());

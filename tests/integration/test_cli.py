@@ -129,6 +129,13 @@ class UnknownArgumentTest(UdpbeatTestCase):
         self.check(["help", "ping", "serve"],
                    "udpbeat: unexpected argument 'serve' for help (give one subcommand)")
 
+    def test_double_dash_ends_options(self):
+        # After "--" an argument is a target, even one that starts with '-'.
+        self.check(["ping", "--", "-x"],
+                   "udpbeat: target '-x': not a host name or address (write HOST[:PORT])")
+        self.check(["ping", "-c", "1", "--", "127.0.0.1:0"],
+                   "udpbeat: target '127.0.0.1:0': port 0 is out of range: give 1 to 65535")
+
     def test_option_without_value(self):
         self.check(["ping", "127.0.0.1", "-c"], "udpbeat: --count needs a value (COUNT)")
         self.check(["serve", "--bind"], "udpbeat: --bind needs a value (ADDR:PORT)")

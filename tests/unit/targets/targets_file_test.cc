@@ -157,7 +157,8 @@ TEST(CheckTargetTest, Forms) {
     EXPECT_TRUE(CheckTarget(ok).ok()) << ok << ": " << CheckTarget(ok);
   }
   for (std::string_view bad : {"", "127.0.0.1:0", "[::1]:0", "[::1]:", "h:-1", "h: 1",
-                               "h:1 ", "a b", "[]:862", "fe80::1%", "x=y"}) {
+                               "h:1 ", "a b", "[]:862", "fe80::1%", "x=y", "-x", ".h",
+                               "-h:862"}) {
     EXPECT_FALSE(CheckTarget(bad).ok()) << bad;
   }
   EXPECT_EQ(CheckTarget("127.0.0.1:0").message(),
