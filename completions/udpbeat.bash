@@ -40,27 +40,35 @@ _udpbeat()
             ;;
         serve)
             opts='-h --help -b --bind -r --reply --loss --seed --delay --jitter
-                  --stamp-stateful --max-peers --max-rate --threads
-                  --metrics-file --metrics-interval -q --quiet'
+                  --stamp-stateful --auth-key --max-peers --max-rate --threads
+                  --metrics-file --metrics-interval --metrics-listen
+                  -q --quiet'
             args='-b --bind -r --reply --loss --seed --delay --jitter
-                  --max-peers --max-rate --threads --metrics-file
-                  --metrics-interval'
+                  --auth-key --max-peers --max-rate --threads --metrics-file
+                  --metrics-interval --metrics-listen'
             ;;
         ping)
-            opts='-h --help -c --count -i --interval -W --timeout -s --size
-                  --proto -q --quiet --json --sessions --sockets --rate
-                  --duration --plot -4 -6'
-            args='-c --count -i --interval -W --timeout -s --size --proto
-                  --sessions --sockets --rate --duration --plot'
+            opts='-h --help -c --count -i --interval -W --timeout --rate
+                  --duration --targets --proto -s --size -q --quiet -D
+                  --json --sessions --sockets --src-ports --tos --dscp
+                  -I --source --auth-key --follow-up --metrics-file
+                  --metrics-interval --plot -4 -6'
+            args='-c --count -i --interval -W --timeout --rate --duration
+                  --targets --proto -s --size --sessions --sockets
+                  --src-ports --tos --dscp -I --source --auth-key
+                  --metrics-file --metrics-interval --plot'
             ;;
         heartbeat)
-            opts='-h --help -i --interval -c --count -W --timeout --proto
-                  -s --size --misses --phi --phi-pause --exit-on-down
-                  --sessions --sockets --metrics-file --metrics-interval
-                  -q --quiet --json --plot -4 -6'
-            args='-i --interval -c --count -W --timeout --proto -s --size
-                  --misses --phi --phi-pause --sessions --sockets
-                  --metrics-file --metrics-interval --plot'
+            opts='-h --help -i --interval -c --count -W --timeout --misses
+                  --phi --phi-pause --exit-on-down --metrics-listen
+                  --targets --proto -s --size -q --quiet -D --json
+                  --sessions --sockets --src-ports --tos --dscp -I --source
+                  --auth-key --follow-up --metrics-file --metrics-interval
+                  --plot -4 -6'
+            args='-i --interval -c --count -W --timeout --misses --phi
+                  --phi-pause --metrics-listen --targets --proto -s --size
+                  --sessions --sockets --src-ports --tos --dscp -I --source
+                  --auth-key --metrics-file --metrics-interval --plot'
             ;;
         help)
             opts='-h --help'
@@ -81,13 +89,18 @@ _udpbeat()
             --proto)
                 COMPREPLY=($(compgen -W 'stamp seed' -- "$cur"))
                 ;;
-            --metrics-file | --plot)
+            --metrics-file | --plot | --targets | --auth-key)
                 if declare -F _filedir >/dev/null; then
                     if [[ $prev == --plot ]]; then _filedir svg; else _filedir; fi
                 else
                     local IFS=$'\n'
                     COMPREPLY=($(compgen -f -- "$cur"))
                 fi
+                ;;
+            --dscp)
+                # The common classes: best effort, AF11..AF43, CS5, EF, CS6, CS7.
+                COMPREPLY=($(compgen -W '0 10 12 14 18 20 22 26 28 30 34 36 38 40
+                                         46 48 56' -- "$cur"))
                 ;;
             *)
                 # Numbers, durations, addresses: nothing to offer.
@@ -115,7 +128,7 @@ _udpbeat()
             ((n == 0)) && COMPREPLY=($(compgen -W 'serve ping heartbeat' -- "$cur"))
             ;;
         ping | heartbeat)
-            # The target: a host name.
+            # The targets: host names.
             if declare -F _known_hosts_real >/dev/null; then
                 _known_hosts_real -- "$cur"
             else

@@ -86,11 +86,12 @@ std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpe
 }
 
 absl::Status ReloadTargets(const ClientOptions& opts, engine::TargetSet& targets) {
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<TargetLine> lines, LoadTargetsFile(opts.targets_file));
-  std::vector<TargetArg> args(opts.targets.begin(),
-                              opts.targets.begin() + static_cast<ptrdiff_t>(std::min(
-                                                         opts.command_line_targets,
-                                                         opts.targets.size())));
+  std::vector<TargetLine> lines;
+  const size_t kept = std::min(opts.command_line_targets, opts.targets.size());
+  for (size_t i = 0; i < kept; ++i) lines.push_back({opts.targets[i].target, opts.targets[i].labels, 0});
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<TargetLine> file, LoadTargetsFile(opts.targets_file));
+  UDPBEAT_RETURN_IF_ERROR(AppendTargets(lines, std::move(file), opts.targets_file));
+  std::vector<TargetArg> args;
   for (TargetLine& l : lines) args.push_back({std::move(l.target), std::move(l.labels)});
   if (args.empty()) return absl::InvalidArgumentError("no target left to watch");
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, args));

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/absl_view.h"
 
@@ -114,10 +113,16 @@ absl::StatusOr<HostPort> SplitHostPort(std::string_view text, uint16_t default_p
   if (hp.host.empty())
     return absl::InvalidArgumentError(absl::StrCat("address '", AbslView(text), "': empty host"));
   if (!port_text.empty()) {
+    // Digits only: SimpleAtoi would also take "+23000", " 23000" and "23000 ".
     uint32_t port = 0;
-    if (!absl::SimpleAtoi(AbslView(port_text), &port) || port > 65535)
+    bool digits = port_text.size() <= 5;
+    for (char c : port_text) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) port = port * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (!digits || port > 65535)
       return absl::InvalidArgumentError(
-          absl::StrCat("address '", AbslView(text), "': port must be 0..65535"));
+          absl::StrCat("address '", AbslView(text), "': port must be 0 to 65535 (digits only)"));
     hp.port = static_cast<uint16_t>(port);
   }
   return hp;

@@ -51,9 +51,9 @@ bool LooksLikeIpv6(std::string_view host) {
 }
 
 // A host name or IPv4 address: letters, digits, '-', '_' and '.', at most 253 of them
-// (a DNS name's limit).
+// (a DNS name's limit), not starting with '-' (which reads as an option) or '.'.
 bool LooksLikeHostName(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
+  if (host.empty() || host.size() > 253 || host[0] == '-' || host[0] == '.') return false;
   for (char c : host)
     if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '_' && c != '.') return false;
   return true;

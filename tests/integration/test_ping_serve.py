@@ -55,9 +55,9 @@ class PingServeTest(UdpbeatTestCase):
         self.check_five(s, s.target, "::1", "-i", "20ms", "-6")
 
     def test_serve_ping_lab_rhythm(self):
-        # No -i: the next ping goes out as soon as the previous one is settled.
+        # -i 0: the next ping goes out as soon as the previous one is settled.
         s = self.serve()
-        self.check_five(s, s.target, "127.0.0.1")
+        self.check_five(s, s.target, "127.0.0.1", "-i", "0")
 
     def test_serve_ping_default_proto(self):
         # Whatever the default protocol, serve's auto mode answers it.
@@ -149,7 +149,7 @@ class PingServeTest(UdpbeatTestCase):
 
     def test_nothing_listening(self):
         port = harness.free_udp_port()
-        r = self.ping(f"127.0.0.1:{port}", "--proto", "seed", "-c", "3", "-W", "200ms")
+        r = self.ping(f"127.0.0.1:{port}", "--proto", "seed", "-c", "3", "-W", "200ms", "-i", "0")
         self.assertExit(r, 1)
         unreachable = [l for l in r.stdout.splitlines() if l.startswith("From ")]
         self.assertEqual(unreachable,
@@ -165,7 +165,7 @@ class PingServeTest(UdpbeatTestCase):
     def test_nothing_listening_json(self):
         port = harness.free_udp_port()
         r = self.ping(f"127.0.0.1:{port}", "--proto", "seed", "--json", "-c", "3",
-                      "-W", "200ms")
+                      "-W", "200ms", "-i", "0")
         self.assertExit(r, 1)
         objs = [json.loads(l) for l in r.stdout.splitlines()]
         self.assertEqual([(o["event"], o.get("seq")) for o in objs],

@@ -68,7 +68,7 @@ class PrometheusMeshTest(UdpbeatTestCase):
                   f"prometheus stderr:\n{self.prom.stderr[-3000:]}")
 
     def test_a_stopped_target_goes_down_and_alerts(self):
-        reflectors = [self.serve("-q"), self.serve("-q"), self.serve("-q")]
+        reflectors = [self.serve(), self.serve(), self.serve()]
         a_refl, b_refl, c_refl = reflectors
         a, a_metrics = self.agent("a", b_refl.target, c_refl.target)
         b, b_metrics = self.agent("b", a_refl.target, c_refl.target)

@@ -13,14 +13,14 @@ subcommand --help lists, it checks, both ways:
       `args` list, or a flag wrongly in it, fails);
     - the values offered after --reply and --proto (also as --reply=) are the
       ones --help names ("Reply mode: auto, echo, heartbeat or stamp");
-    - --metrics-file and --plot complete file names;
+    - --metrics-file, --plot, --targets and --auth-key complete file names;
     and all of it again with the bash-completion library loaded, when installed.
   zsh   (when zsh is installed)
     - `zsh -n` accepts the file;
     - with _arguments/_describe replaced by recorders, each _udpbeat_SUB (and
       _udpbeat at top level) declares exactly the options --help lists, with
       an argument exactly when --help shows one; --reply/--proto complete the
-      --help values; --metrics-file uses _files.
+      --help values; --metrics-file, --targets and --auth-key use _files.
 Every difference is listed; exit status 1 if there is any.
 """
 import os
@@ -32,6 +32,10 @@ import sys
 import tempfile
 
 VALUE_OPTIONS = ('--reply', '--proto')
+# Options whose value is a file name (besides --plot, which offers *.svg), and the file
+# the test directory holds for each to offer.
+FILE_OPTIONS = {'--metrics-file': 'metrics.prom', '--targets': 'targets.txt',
+                '--auth-key': 'key.secret'}
 BASH_COMPLETION_LIB = '/usr/share/bash-completion/bash_completion'
 
 errors = []
@@ -147,8 +151,9 @@ def check_bash(bash_file, helps, subcommands, workdir, with_lib):
                 ask(prefix + [opt, '=', ''], must_equal(wanted))
                 ask(prefix + [opt, wanted[0][:1]],
                     must_equal([w for w in wanted if w.startswith(wanted[0][:1])]))
-            if opt == '--metrics-file':
-                ask(prefix + [opt, 'metr'], must_contain(['metrics.prom']))
+            if opt in FILE_OPTIONS:
+                name = FILE_OPTIONS[opt]
+                ask(prefix + [opt, name[:3]], must_contain([name]))
             if opt == '--plot':
                 ask(prefix + [opt, 'plo'], must_contain(['plot.svg']))
     got = bash_queries(bash_file, queries, workdir, with_lib)
@@ -238,8 +243,8 @@ def check_zsh(zsh, zsh_file, helps, workdir):
                     got = set(action[1:-1].split())
                 if got != wanted:
                     fail(f'{where}: {name} completes {sorted(got)}, --help names {sorted(wanted)}')
-            if name == '--metrics-file' and action != '_files':
-                fail(f'{where}: --metrics-file should complete with _files, not {action!r}')
+            if name in FILE_OPTIONS and action != '_files':
+                fail(f'{where}: {name} should complete with _files, not {action!r}')
 
 
 def main():
@@ -254,7 +259,7 @@ def main():
         helps[sub] = run_help(udpbeat, sub)
 
     with tempfile.TemporaryDirectory() as workdir:
-        for name in ('metrics.prom', 'plot.svg'):
+        for name in (*FILE_OPTIONS.values(), 'plot.svg'):
             open(os.path.join(workdir, name), 'w').close()
         check_bash(bash_file, helps, subcommands, workdir, with_lib=False)
         if os.path.exists(BASH_COMPLETION_LIB):

@@ -24,7 +24,9 @@ TEST(SplitHostPort, Forms) {
 }
 
 TEST(SplitHostPort, Errors) {
-  for (const char* bad : {"host:70000", "host:", "host:x", ":5", "[::1", "[::1]x", ""}) {
+  for (const char* bad : {"host:70000", "host:", "host:x", ":5", "[::1", "[::1]x", "",
+                          "host:+23000", "host: 1", "host:1 ", "host:-1", "[::1]:+1",
+                          "host:0x10", "host:1e3", "host:9999999999999999999999"}) {
     auto a = SplitHostPort(bad, 1);
     ASSERT_FALSE(a.ok()) << bad;
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
