@@ -40,10 +40,10 @@ _udpbeat()
             ;;
         serve)
             opts='-h --help -b --bind -r --reply --loss --seed --delay --jitter
-                  --stamp-stateful --max-peers --max-rate --threads
+                  --stamp-stateful --max-peers --max-rate --max-delay-bytes --threads
                   --metrics-file --metrics-interval -q --quiet'
             args='-b --bind -r --reply --loss --seed --delay --jitter
-                  --max-peers --max-rate --threads --metrics-file
+                  --max-peers --max-rate --max-delay-bytes --threads --metrics-file
                   --metrics-interval'
             ;;
         ping)

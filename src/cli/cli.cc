@@ -130,9 +130,23 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->check(AtLeast(1))
       ->type_name("N");
   sub->add_option("--max-rate", a.opts.worker.max_rate,
-                  "Answer at most PPS requests per second from each source (token bucket)")
-      ->check(PositiveRate())
+                  "Answer at most PPS requests per second from each source (token bucket; "
+                  "0: no limit)")
+      ->capture_default_str()
+      ->check(Between(0, 1e9, false, "must be a rate from 0 (no limit) to 1e9"))
       ->type_name("PPS");
+  sub->add_option("--max-delay-bytes", a.opts.worker.max_delay_bytes,
+                  "Hold at most N bytes of delayed replies; beyond, replies are dropped")
+      ->capture_default_str()
+      ->check(Sentence(
+          [](const std::string& v) {
+            uint64_t n = 0;
+            return absl::SimpleAtoi(v, &n) && n >= engine::ServeWorkerConfig::kMinDelayBytes &&
+                   n <= engine::ServeWorkerConfig::kMaxDelayBytes;
+          },
+          absl::StrCat("must be a whole number, ", engine::ServeWorkerConfig::kMinDelayBytes,
+                       " to ", engine::ServeWorkerConfig::kMaxDelayBytes)))
+      ->type_name("N");
   sub->add_option("--threads", a.opts.threads,
                   "Serve with N threads, each its own event loop and SO_REUSEPORT socket")
       ->capture_default_str()
