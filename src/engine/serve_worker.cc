@@ -60,6 +60,12 @@ std::array<uint8_t, 16> V6Form(const SocketAddress& a) noexcept {
   return v;
 }
 
+// The port in network order, read in place: sin_port and sin6_port share their offset
+// (SocketAddress::port() is a call, on every datagram).
+uint16_t RawPort(const SocketAddress& a) noexcept {
+  return reinterpret_cast<const sockaddr_in*>(a.data())->sin_port;
+}
+
 // A 64-bit fingerprint of a datagram, one multiply per 8 octets (std::hash of the bytes
 // cost twice the instructions of the rest of an echo). Not cryptographic: a collision
 // only makes a source's own datagram look like the reply it just got. Never 0, which
@@ -152,7 +158,7 @@ bool ServeWorker::FromOwnAddress(const Datagram& d) const noexcept {
   const SocketAddress& from = *d.from;
   const SocketAddress& here = d.to != nullptr ? *d.to : local_;
   // The port first: almost every datagram leaves here.
-  if (from.port() != here.port()) return false;
+  if (RawPort(from) != RawPort(here)) return false;
   // Not every address that routes here (all of 127.0.0.0/8 does): a client may have a
   // loopback alias and, by chance, the server's port. A reply sent to such an alias
   // comes back from a listed address, and is refused then.
