@@ -40,11 +40,11 @@ _udpbeat()
             ;;
         serve)
             opts='-h --help -b --bind -r --reply --loss --seed --delay --jitter
-                  --stamp-stateful --auth-key --max-peers --max-rate --threads
-                  --metrics-file --metrics-interval --metrics-listen
+                  --stamp-stateful --auth-key --max-peers --max-rate --max-delay-bytes
+                  --threads --metrics-file --metrics-interval --metrics-listen
                   -q --quiet'
             args='-b --bind -r --reply --loss --seed --delay --jitter
-                  --auth-key --max-peers --max-rate --threads --metrics-file
+                  --auth-key --max-peers --max-rate --max-delay-bytes --threads --metrics-file
                   --metrics-interval --metrics-listen'
             ;;
         ping)

@@ -87,15 +87,7 @@ void BlockLoopSignals() {
 bool IsRoot() { return ::geteuid() == 0; }
 
 // CPUs this process may run on (its affinity mask: a container's or taskset's share).
-int CpuCount() {
-  cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(CPU_COUNT(&set), 1);
-  return static_cast<int>(std::max(std::thread::hardware_concurrency(), 1u));
-}
 
-// serve --threads: a few threads per CPU at most; more only cost memory and file
-// descriptors (issue: 6,700 threads, 9 GB, a crash).
-int MaxServeThreads() { return std::max(4, 4 * CpuCount()); }
 
 // Validators that let a number through only when its text is exactly a number in range,
 // so CLI11's conversion afterwards cannot fail or wrap, and the message gives the range.
@@ -210,9 +202,20 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->check(WholeIn(1, kMaxPeers))
       ->type_name("N");
   sub->add_option("--max-rate", a.opts.worker.max_rate,
-                  "Answer at most PPS requests per second from each source, 0.001 to 1000000000")
-      ->check(RealIn(kMinRate, kMaxRate))
+                  "Answer at most PPS requests per second from each source, 0 (no limit) to "
+                  "1000000000")
+      ->capture_default_str()
+      ->check(RealIn(0, kMaxRate))
       ->type_name("PPS");
+  sub->add_option("--max-delay-bytes", a.opts.worker.max_delay_bytes,
+                  absl::StrCat("Hold at most N bytes of delayed replies, ",
+                               engine::ServeWorkerConfig::kMinDelayBytes, " to ",
+                               engine::ServeWorkerConfig::kMaxDelayBytes,
+                               "; beyond, replies are dropped"))
+      ->capture_default_str()
+      ->check(WholeIn(engine::ServeWorkerConfig::kMinDelayBytes,
+                      engine::ServeWorkerConfig::kMaxDelayBytes))
+      ->type_name("N");
   sub->add_option("--threads", a.opts.threads,
                   absl::StrCat("Serve with N threads, 1 to ", MaxServeThreads(),
                                " here (4 per CPU), each its own event loop and socket"))

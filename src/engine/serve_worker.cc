@@ -5,15 +5,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-
+#include "absl/hash/hash.h"
 #include "absl/random/random.h"
 #include "udpbeat/proto/stamp.h"
 
 namespace udpbeat::engine {
 namespace {
 
-// Delayed replies wait here; beyond this many the simulation drops (bounded memory).
+// Delayed replies wait here; beyond this many, or beyond the configured bytes, the
+// simulation drops (bounded memory).
 constexpr size_t kMaxDelayedReplies = 65536;
+// A datagram identical to the echo reply sent to its source this recently is taken for
+// a reflection of it. A reflection comes back within a round trip; a client sending
+// the same uppercase datagram again within the window loses one in two.
+constexpr Nanos kReflectionWindow = kNanosPerSecond;
 constexpr Nanos kSweepPeriod = kNanosPerSecond;
 constexpr size_t kSweepSteps = 4096;
 
@@ -42,14 +47,65 @@ PeerKey KeyOf(const SocketAddress& a, uint16_t ssid) noexcept {
   return k;
 }
 
+// An address in IPv6 form (IPv4 as ::ffff:a.b.c.d), so that an IPv4 source reaching a
+// [::] socket compares equal to the host's IPv4 address.
+std::array<uint8_t, 16> V6Form(const SocketAddress& a) noexcept {
+  std::array<uint8_t, 16> v{};
+  if (a.family() == AF_INET) {
+    v[10] = v[11] = 0xff;
+    std::memcpy(&v[12], &reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr, 4);
+  } else if (a.family() == AF_INET6) {
+    std::memcpy(v.data(), &reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr, 16);
+  }
+  return v;
+}
+
+// The port in network order, read in place: sin_port and sin6_port share their offset
+// (SocketAddress::port() is a call, on every datagram).
+uint16_t RawPort(const SocketAddress& a) noexcept {
+  return reinterpret_cast<const sockaddr_in*>(a.data())->sin_port;
+}
+
+// A 64-bit fingerprint of a datagram, one multiply per 8 octets (std::hash of the bytes
+// cost twice the instructions of the rest of an echo). Not cryptographic: a collision
+// only makes a source's own datagram look like the reply it just got. Never 0, which
+// marks "nothing remembered".
+uint64_t Digest(std::span<const uint8_t> b) noexcept {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15u;
+  uint64_t h = (b.size() + 1) * kMul;
+  size_t i = 0;
+  for (; i + 8 <= b.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + i, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  if (i < b.size()) {
+    uint64_t w = 0;
+    std::memcpy(&w, b.data() + i, b.size() - i);
+    h = (h ^ w) * kMul;
+  }
+  h ^= h >> 32;
+  return h | 1;
+}
+
+// The first octets of a datagram (up to 8), a cheap test before the fingerprint.
+uint64_t Head(std::span<const uint8_t> b) noexcept {
+  uint64_t w = 0;
+  if (!b.empty()) std::memcpy(&w, b.data(), std::min<size_t>(b.size(), 8));
+  return w;
+}
+
 }  // namespace
 
 ServeWorker::ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop,
-                         uint64_t seed_offset)
+                         uint64_t seed_offset, const SocketAddress& local)
     : cfg_(cfg),
       loop_(loop),
+      local_(local),
       rng_((cfg.rng_seed ? *cfg.rng_seed : absl::Uniform<uint64_t>(absl::BitGen())) + seed_offset),
       reply_buf_(cfg.max_datagram),
+      recent_(std::make_unique<std::array<RecentReply, kRecentReplies>>()),
       delay_timer_(loop.timers(), [this] { SendDelayed(); }),
       sweep_timer_(loop.timers(), [this] { Sweep(); }),
       peers_(cfg.max_peers, cfg.peer_idle) {}
@@ -63,6 +119,7 @@ measure::ServeCounters ServeWorker::Snapshot() const {
   c.dropped = Load(counters_.dropped);
   c.malformed = Load(counters_.malformed);
   c.rate_limited = Load(counters_.rate_limited);
+  c.refused = Load(counters_.refused);
   c.send_errors = Load(counters_.send_errors);
   c.kernel_drops = Load(counters_.kernel_drops);
   c.peers = Load(counters_.peers);
@@ -81,9 +138,8 @@ void ServeWorker::Sweep() {
   sweep_timer_.ArmAt(loop_.clock().Now() + kSweepPeriod);
 }
 
-bool ServeWorker::RateLimited(const Datagram& d) {
-  const MonoTime now = d.loop_mono;
-  PeerState& p = peers_.FindOrInsert(KeyOf(*d.from, 0), now);
+bool ServeWorker::RateLimited(const PeerKey& source, MonoTime now) {
+  PeerState& p = peers_.FindOrInsert(source, now);
   const double burst = std::max(1.0, cfg_.max_rate);  // one second's worth
   if (p.tokens < 0) {
     p.tokens = burst;
@@ -98,6 +154,37 @@ bool ServeWorker::RateLimited(const Datagram& d) {
   return false;
 }
 
+bool ServeWorker::FromOwnAddress(const Datagram& d) const noexcept {
+  const SocketAddress& from = *d.from;
+  const SocketAddress& here = d.to != nullptr ? *d.to : local_;
+  // The port first: almost every datagram leaves here.
+  if (RawPort(from) != RawPort(here)) return false;
+  // Not every address that routes here (all of 127.0.0.0/8 does): a client may have a
+  // loopback alias and, by chance, the server's port. A reply sent to such an alias
+  // comes back from a listed address, and is refused then.
+  const std::array<uint8_t, 16> a = V6Form(from);
+  if (a == V6Form(here)) return true;
+  return std::binary_search(cfg_.host_addresses.begin(), cfg_.host_addresses.end(), a);
+}
+
+bool ServeWorker::IsReflection(uint64_t source_hash, const Datagram& d) noexcept {
+  RecentReply& r = (*recent_)[source_hash & (kRecentReplies - 1)];
+  if (r.source_hash != source_hash || r.digest == 0 || r.length != d.payload.size() ||
+      r.head != Head(d.payload) || d.loop_mono - r.sent > kReflectionWindow ||
+      Digest(d.payload) != r.digest)
+    return false;
+  // Forgotten once refused: the loop has ended, and a client that really sends the same
+  // datagram again is answered the next time.
+  r = RecentReply{};
+  return true;
+}
+
+void ServeWorker::RememberReply(uint64_t source_hash, std::span<const uint8_t> reply,
+                                uint64_t digest, MonoTime now) noexcept {
+  (*recent_)[source_hash & (kRecentReplies - 1)] =
+      RecentReply{source_hash, digest, Head(reply), reply.size(), now};
+}
+
 void ServeWorker::OnDatagram(const Datagram& d) noexcept {
   Bump(counters_.received);
   Set(counters_.kernel_drops, loop_.counters().kernel_drops);
@@ -105,8 +192,14 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
     Bump(counters_.malformed);
     return;
   }
-  if (cfg_.max_rate > 0 && RateLimited(d)) {
-    Bump(counters_.rate_limited);
+  if (FromOwnAddress(d) || IsServerReply(cfg_.reply, d.payload, d.loop_wall)) {
+    Bump(counters_.refused);
+    return;
+  }
+  const PeerKey source = KeyOf(*d.from, 0);
+  const uint64_t source_hash = absl::HashOf(source);
+  if (IsReflection(source_hash, d)) {
+    Bump(counters_.refused);
     return;
   }
   uring::SendSpec spec;
@@ -115,17 +208,22 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
   if (cfg_.delay == 0 && cfg_.jitter == 0) {
     // Built straight into the send slot: no copy between reply and send.
     loop_.SendWith(d.socket, spec, d.payload.size(), [&](std::span<uint8_t> out) {
-      const int64_t len = Answer(d, out);
+      const int64_t len = Answer(d, source, out);
       if (len >= 0) {
         Bump(counters_.replied);
-        if (reply_is_stamp_) late_stamps_.push_back(out.data());
+        if (reply_format_ == ReplyFormat::kStamp) late_stamps_.push_back(out.data());
+        if (reply_format_ == ReplyFormat::kEcho) {
+          const auto reply = out.first(static_cast<size_t>(len));
+          RememberReply(source_hash, reply, Digest(reply), d.loop_mono);
+        }
       }
       return len;
     });
     return;
   }
-  const int64_t len = Answer(d, reply_buf_);
-  if (len >= 0) Delay(d, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)));
+  const int64_t len = Answer(d, source, reply_buf_);
+  if (len >= 0)
+    Delay(d, source_hash, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)));
 }
 
 void ServeWorker::BeforeSubmit(WallTime now) noexcept {
@@ -135,7 +233,7 @@ void ServeWorker::BeforeSubmit(WallTime now) noexcept {
   late_stamps_.clear();
 }
 
-int64_t ServeWorker::Answer(const Datagram& d, std::span<uint8_t> out) {
+int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out) {
   RequestContext ctx;
   ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
   ctx.clock = &loop_.clock();  // T3 read only for STAMP, as late as it can be
@@ -143,13 +241,19 @@ int64_t ServeWorker::Answer(const Datagram& d, std::span<uint8_t> out) {
   // Stateless first: a stateful reflector numbers only what it reflects, so a request
   // the loss simulation drops must not consume a number (it then reads as forward loss).
   const Reply reply = BuildReply(cfg_.reply, d.payload, ctx, out);
-  reply_is_stamp_ = reply.ok() && reply.format == ReplyFormat::kStamp;
+  reply_format_ = reply.format;
   if (!reply.ok()) {
     Bump(counters_.malformed);
     return -1;
   }
   if (cfg_.loss > 0 && Uniform01() < cfg_.loss) {
     Bump(counters_.dropped);
+    return -1;
+  }
+  // The budget counts what would be answered: garbage costs a source nothing, and
+  // creates no entry in the peer table.
+  if (cfg_.max_rate > 0 && RateLimited(source, d.loop_mono)) {
+    Bump(counters_.rate_limited);
     return -1;
   }
   if (cfg_.stamp_stateful && reply.format == ReplyFormat::kStamp) {
@@ -172,8 +276,11 @@ void ServeWorker::OnSendError(SocketId, int) noexcept {
   Bump(counters_.send_errors);
 }
 
-void ServeWorker::Delay(const Datagram& d, std::span<const uint8_t> bytes) {
-  if (delayed_.size() >= kMaxDelayedReplies) {
+void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
+                        std::span<const uint8_t> bytes) {
+  // Bounded in bytes as well as in count: 65,536 replies of 64 KiB would be 4 GiB.
+  const uint64_t charge = bytes.size() + kDelayedOverhead;
+  if (delayed_.size() >= kMaxDelayedReplies || delayed_bytes_ + charge > cfg_.max_delay_bytes) {
     Bump(counters_.dropped);
     return;
   }
@@ -181,9 +288,11 @@ void ServeWorker::Delay(const Datagram& d, std::span<const uint8_t> bytes) {
   if (cfg_.jitter > 0)
     wait += static_cast<Nanos>((Uniform01() * 2 - 1) * static_cast<double>(cfg_.jitter));
   if (wait < 0) wait = 0;
+  const uint64_t digest = reply_format_ == ReplyFormat::kEcho ? Digest(bytes) : 0;
   delayed_.push(Delayed{d.loop_mono + wait, next_order_++, d.socket, *d.from,
                         cfg_.reply_from_destination && d.to != nullptr ? *d.to : SocketAddress(),
-                        std::vector<uint8_t>(bytes.begin(), bytes.end())});
+                        source_hash, digest, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  delayed_bytes_ += charge;
   ArmDelayTimer();
 }
 
@@ -196,6 +305,10 @@ void ServeWorker::SendTop() {
   spec.to = &top.to;
   if (!top.from.empty()) spec.from = &top.from;
   loop_.Send(top.socket, spec, top.bytes);
+  // The reflection window starts when the reply leaves, however long it waited.
+  if (top.digest != 0)
+    RememberReply(top.source_hash, top.bytes, top.digest, loop_.clock().Now());
+  delayed_bytes_ -= top.bytes.size() + kDelayedOverhead;
   delayed_.pop();
 }
 

@@ -47,6 +47,54 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
   return Reply{DecodeError::kNone, ReplyFormat::kStamp, len};
 }
 
+// Whether the 4 big-endian octets at `p`, NTP seconds, are within the skew of `now`,
+// taking any of them in 'A'..'Z' as possibly uppercased from 'a'..'z' by an echo server
+// (at most 16 readings; uppercasing a byte moves the value by 0x20 << 8k).
+bool NearNowIgnoringCase(const uint8_t* p, uint32_t now) noexcept {
+  for (unsigned flip = 0; flip < 16; ++flip) {
+    uint32_t v = 0;
+    bool possible = true;
+    for (unsigned i = 0; i < 4; ++i) {
+      uint8_t b = p[i];
+      if (flip & (1u << i)) {
+        if (b < 'A' || b > 'Z') {
+          possible = false;
+          break;
+        }
+        b = static_cast<uint8_t>(b + 0x20);
+      }
+      v = v << 8 | b;
+    }
+    // Modulo 2^32, so the NTP era change in 2036 is only one more second.
+    const int64_t diff = static_cast<int32_t>(v - now);
+    if (possible && diff >= -kReflectorClockSkewSeconds && diff <= kReflectorClockSkewSeconds)
+      return true;
+  }
+  return false;
+}
+
+bool IsStampReflectorPacket(std::span<const uint8_t> d, WallTime now) noexcept {
+  if (d.size() < stamp::kMinPacketSize) return false;
+  for (size_t i : {38, 39, 41, 42, 43})
+    if (d[i] != 0) return false;
+  bool t2_zero = true;
+  for (size_t i = 16; i < 24; ++i) t2_zero = t2_zero && d[i] == 0;
+  if (t2_zero) return false;
+  const uint32_t now_seconds = ToNtp(now).seconds;
+  return NearNowIgnoringCase(d.data() + 16, now_seconds) &&
+         NearNowIgnoringCase(d.data() + 4, now_seconds);
+}
+
+bool IsLabEchoReply(std::span<const uint8_t> d) noexcept {
+  // "PING " first: the cheap test that settles almost every datagram.
+  if (d.size() < 5 || d[0] != 'P' || d[1] != 'I' || d[2] != 'N' || d[3] != 'G' || d[4] != ' ')
+    return false;
+  for (uint8_t c : d)
+    if (c >= 'a' && c <= 'z') return false;
+  lab::Request req;
+  return lab::ParseRequest(d, &req) == DecodeError::kNone;
+}
+
 }  // namespace
 
 absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text) {
@@ -88,6 +136,16 @@ Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const Request
     case lab::Keyword::kOther: break;
   }
   return Malformed(DecodeError::kBadKeyword);
+}
+
+bool IsServerReply(ReplyMode mode, std::span<const uint8_t> datagram, WallTime now) noexcept {
+  switch (mode) {
+    case ReplyMode::kAuto:
+    case ReplyMode::kEcho: return IsLabEchoReply(datagram);
+    case ReplyMode::kStamp: return IsStampReflectorPacket(datagram, now);
+    case ReplyMode::kHeartbeat: return false;
+  }
+  return false;
 }
 
 }  // namespace udpbeat

@@ -230,6 +230,8 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
   counter("udpbeat_serve_malformed_total", "Datagrams that could not be answered.", c.malformed);
   counter("udpbeat_serve_rate_limited_total", "Requests over their source's rate limit.",
           c.rate_limited);
+  counter("udpbeat_serve_refused_total",
+          "Datagrams not answered lest two servers answer each other forever.", c.refused);
   counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
   counter("udpbeat_serve_kernel_drops_total", "Datagrams the kernel dropped (buffer full).",
           c.kernel_drops);

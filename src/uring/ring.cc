@@ -16,6 +16,7 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& opts) {
     rc = io_uring_queue_init_params(opts.sq_entries, &ring->ring_, &params);
     if (rc == 0) {
       ring->flags_ = flags;
+      ring->initialized_ = true;
       return ring;
     }
     if (rc != -EINVAL) break;  // only an unknown flag is worth retrying without
@@ -23,6 +24,10 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& opts) {
   return absl::ErrnoToStatus(-rc, "io_uring_setup");
 }
 
-Ring::~Ring() { io_uring_queue_exit(&ring_); }
+Ring::~Ring() {
+  // Only a ring that was set up: on a failed setup ring_ is zeroed, and exiting it would
+  // close descriptor 0, whatever it has become by then (another worker's eventfd).
+  if (initialized_) io_uring_queue_exit(&ring_);
+}
 
 }  // namespace udpbeat::uring

@@ -18,7 +18,11 @@
 //   - echo replies are the request uppercased; heartbeat replies parse and carry the
 //     request's seq text; STAMP replies decode to the request's fields, the context's
 //     times and TTL, the session's seq, and have zero MBZ octets;
-//   - stateless replies are deterministic.
+//   - stateless replies are deterministic;
+//   - IsServerReply (the loop rules) never takes a STAMP sender packet (zero MBZ) for a
+//     reflector packet, whatever the clock, and recognises what the server sends back:
+//     its STAMP replies (realistic times), also uppercased by an echo server, and the
+//     echo reply of every "Ping" request.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -170,6 +174,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case ReplyFormat::kNone:
       break;
   }
+  // The loop rules, on the request and on the reply.
+  const WallTime now = ctx.now;
+  for (ReplyMode m : {ReplyMode::kAuto, ReplyMode::kEcho, ReplyMode::kHeartbeat, ReplyMode::kStamp})
+    (void)IsServerReply(m, request, now);
+  if (stamp::LooksLikeSender(request))
+    FUZZ_CHECK(!IsServerReply(ReplyMode::kStamp, request, now),
+               "a STAMP sender packet taken for a reflector packet");
+  std::vector<uint8_t> upper(reply.begin(), reply.end());
+  for (uint8_t& c : upper)
+    if (c >= 'a' && c <= 'z') c = static_cast<uint8_t>(c - 32);
+  if (r.format == ReplyFormat::kStamp && !(flags & 0x20)) {
+    FUZZ_CHECK(IsServerReply(ReplyMode::kStamp, reply, now), "a STAMP reply not recognised");
+    FUZZ_CHECK(IsServerReply(ReplyMode::kStamp, upper, now),
+               "an uppercased STAMP reply not recognised");
+  }
+  if (is_text && text.keyword == lab::Keyword::kPing && r.format == ReplyFormat::kEcho) {
+    FUZZ_CHECK(IsServerReply(ReplyMode::kAuto, reply, now) &&
+                   IsServerReply(ReplyMode::kEcho, reply, now),
+               "an echo reply not recognised");
+  }
+
   std::vector<uint8_t> again(request.size());
   const Reply r2 = BuildReply(mode, request, ctx, again);
   FUZZ_CHECK(r2.error == r.error && r2.format == r.format && r2.length == r.length &&

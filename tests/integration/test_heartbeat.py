@@ -308,7 +308,8 @@ class MetricsTest(UdpbeatTestCase):
                     "udpbeat_serve_send_errors_total": 0,
                     "udpbeat_serve_kernel_drops_total": 0,
                     "udpbeat_serve_peer_evictions_total": 0,
-                    "udpbeat_serve_peers": 0,
+                    # The client's source: the default per-source budget's bucket.
+                    "udpbeat_serve_peers": 1,
                 }
                 self.assertEqual({k: m.get((k, none)) for k in expected}, expected, text)
         if not promtool:

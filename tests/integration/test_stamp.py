@@ -209,7 +209,8 @@ class StampReflectorTest(UdpbeatTestCase):
                                  (ssid, base + k, t1), r)
                 got[ssid].append(r["seq"])
         self.assertEqual(got, {0x1111: [0, 1, 2, 3, 4], 0x2222: [0, 1, 2, 3, 4]})
-        self.assertCounters(s.stop(), received=10, replied=10, malformed=0, peers=2,
+        # Two sessions, and the source's bucket of the default per-source budget.
+        self.assertCounters(s.stop(), received=10, replied=10, malformed=0, peers=3,
                             peer_evictions=0)
 
 

@@ -3,12 +3,23 @@
 // and keeps its counters. With several threads there is one worker per thread, each on
 // its own loop and SO_REUSEPORT socket.
 //
+// Loops: one forged datagram whose source is another server (or this one) must not make
+// two servers answer each other forever. The worker refuses, and counts as refused,
+// (1) a datagram from its own port on the address it was sent to or on one of the
+// host's addresses (ServeWorkerConfig::host_addresses), (2) a datagram that is
+// itself a server's reply (IsServerReply: the lab's echo reply, a STAMP reflector
+// packet), and (3) a reflection: a datagram identical to the echo reply it sent that
+// source within the last second. The per-source budget (max_rate, on by default) bounds
+// what any loop these miss can cost.
+//
 // Thread: the worker's loop thread; Snapshot() may be called from any thread (the
 // counters are written with relaxed atomic stores by their one writer).
 #ifndef UDPBEAT_ENGINE_SERVE_WORKER_H_
 #define UDPBEAT_ENGINE_SERVE_WORKER_H_
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <random>
@@ -27,6 +38,17 @@ struct ServeWorkerConfig {
   static constexpr size_t kDefaultMaxDatagram = 65535;
   static constexpr size_t kDefaultMaxPeers = 65536;
   static constexpr Nanos kDefaultPeerIdle = 60 * kNanosPerSecond;
+  // Requests answered per second per source address and port. Far above any single
+  // client socket's legitimate rate (the test suite's fastest, a CPython flood, gets
+  // about 20,000 answered per second; udpbeat ping's 1,000 sessions x 20 pps on one
+  // shared socket 20,000), so load tests are never throttled, while whatever one source
+  // (or a loop no rule recognises) makes the server send stays bounded.
+  static constexpr double kDefaultMaxRate = 100000;
+  // Bytes the delayed replies of a whole server may hold (RunServe splits it among the
+  // workers): each waiting reply counts its payload and its bookkeeping.
+  static constexpr uint64_t kDefaultMaxDelayBytes = uint64_t{64} << 20;
+  static constexpr uint64_t kMinDelayBytes = 65536;
+  static constexpr uint64_t kMaxDelayBytes = uint64_t{64} << 30;
 
   ReplyMode reply = ReplyMode::kAuto;
   double loss = 0;                  // probability a valid request goes unanswered
@@ -35,18 +57,25 @@ struct ServeWorkerConfig {
   Nanos jitter = 0;                 // reply delay varies uniformly by ±jitter
   size_t max_datagram = kDefaultMaxDatagram;
   bool stamp_stateful = false;      // per-session reflector sequence numbers
-  double max_rate = 0;              // per-source requests/s answered (token bucket); 0: off
+  double max_rate = kDefaultMaxRate; // per-source requests/s answered (token bucket); 0: off
+  uint64_t max_delay_bytes = kDefaultMaxDelayBytes;  // this worker's delayed replies, bytes
   size_t max_peers = kDefaultMaxPeers;  // bound of the per-peer table
   Nanos peer_idle = kDefaultPeerIdle;   // a peer silent this long is forgotten
   // The socket is bound to a wildcard address: replies name their source (the address
   // each request was sent to), or routing would pick it.
   bool reply_from_destination = false;
+  // This host's addresses (IPv6 form, IPv4 mapped to ::ffff:a.b.c.d), sorted, as the
+  // interfaces listed them at start: a request from one of them (or from the address it
+  // was sent to) with the server's port is the server's own reply.
+  std::vector<std::array<uint8_t, 16>> host_addresses;
 };
 
 class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
  public:
-  // `seed_offset` keeps workers' random streams apart while one seed fixes them all.
-  ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop, uint64_t seed_offset);
+  // `seed_offset` keeps workers' random streams apart while one seed fixes them all;
+  // `local` is the address the worker's socket is bound to.
+  ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop, uint64_t seed_offset,
+              const SocketAddress& local);
 
   void StartTimers();
   // Sends every delayed reply now (at shutdown).
@@ -71,21 +100,43 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
     SocketId socket;
     SocketAddress to;
     SocketAddress from;
+    uint64_t source_hash;  // for the reflection rule, once sent
+    uint64_t digest;       // of an echo reply; 0 for others
     std::vector<uint8_t> bytes;
     bool operator>(const Delayed& o) const {
       return due != o.due ? due > o.due : order > o.order;
     }
   };
+  // What one waiting reply costs besides its payload: its queue entry, and the heap
+  // block's header and rounding.
+  static constexpr uint64_t kDelayedOverhead = sizeof(Delayed) + 32;
+  // The last echo reply sent to a source, by a hash of the source: a direct-mapped,
+  // fixed-size table (no allocation, O(1)); a collision only forgets a reply.
+  struct RecentReply {
+    uint64_t source_hash = 0;
+    uint64_t digest = 0;  // 0: none
+    uint64_t head = 0;    // its first octets, compared before the digest is computed
+    size_t length = 0;
+    MonoTime sent;
+  };
+  static constexpr size_t kRecentReplies = 4096;  // a power of two
 
-  bool RateLimited(const Datagram& d);
+  // Rule (1): the source is this server's port on one of the host's addresses.
+  bool FromOwnAddress(const Datagram& d) const noexcept;
+  // Rule (3): `d` is the echo reply last sent to its source, within the window.
+  bool IsReflection(uint64_t source_hash, const Datagram& d) noexcept;
+  void RememberReply(uint64_t source_hash, std::span<const uint8_t> reply, uint64_t digest,
+                     MonoTime now) noexcept;
+  bool RateLimited(const PeerKey& source, MonoTime now);
   // The next reflector sequence number of session `ssid` from the current request's
   // source (stateful STAMP, RFC 8762 §4.3.1).
   uint32_t NextSeq(uint16_t ssid) noexcept;
   // Builds the reply to `d` into `out`; its length, or -1 when it is not to be sent
-  // (malformed, or dropped by the loss simulation; counted either way).
-  int64_t Answer(const Datagram& d, std::span<uint8_t> out);
+  // (malformed, dropped by the loss simulation, or over the source's budget; counted
+  // either way).
+  int64_t Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out);
   double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  void Delay(const Datagram& d, std::span<const uint8_t> bytes);
+  void Delay(const Datagram& d, uint64_t source_hash, std::span<const uint8_t> bytes);
   void SendTop();
   void SendDelayed();
   void ArmDelayTimer();
@@ -94,16 +145,19 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
 
   const ServeWorkerConfig& cfg_;
   uring::EventLoop& loop_;
+  const SocketAddress local_;
   std::mt19937_64 rng_;  // std's engine: reproducible with a seed across builds
   std::vector<uint8_t> reply_buf_;
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> delayed_;
+  uint64_t delayed_bytes_ = 0;  // what delayed_ holds, as charged by Delay()
   uint64_t next_order_ = 0;
+  std::unique_ptr<std::array<RecentReply, kRecentReplies>> recent_;
   Timer delay_timer_;
   Timer sweep_timer_;
   PeerTable<PeerState> peers_;
   const Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
   std::vector<uint8_t*> late_stamps_;  // queued STAMP replies awaiting their T3
-  bool reply_is_stamp_ = false;        // the last reply Answer built was STAMP
+  ReplyFormat reply_format_ = ReplyFormat::kNone;  // of the last reply Answer built
   measure::ServeCounters counters_;
 };
 

@@ -6,14 +6,15 @@
 
 namespace udpbeat::measure {
 
-// received == replied + dropped + malformed + rate_limited + send_errors once no reply is
-// pending (delayed replies are in none of them until sent).
+// received == replied + dropped + malformed + rate_limited + refused + send_errors once no
+// reply is pending (delayed replies are in none of them until sent).
 struct ServeCounters {
   uint64_t received = 0;
   uint64_t replied = 0;
   uint64_t dropped = 0;      // by the loss simulation (or the delay queue's bound)
   uint64_t malformed = 0;
   uint64_t rate_limited = 0; // over the per-source rate: not answered
+  uint64_t refused = 0;      // not answered lest two servers answer each other forever
   uint64_t send_errors = 0;
   uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
   uint64_t peers = 0;        // entries in the per-peer table now
@@ -25,6 +26,7 @@ struct ServeCounters {
     dropped += o.dropped;
     malformed += o.malformed;
     rate_limited += o.rate_limited;
+    refused += o.refused;
     send_errors += o.send_errors;
     kernel_drops += o.kernel_drops;
     peers += o.peers;

@@ -12,6 +12,14 @@
 
 namespace udpbeat {
 
+// The bound of the thread count: kServeThreadsPerCpu per CPU this process may run on
+// (sched_getaffinity, what nproc prints), and never below kServeThreadsFloor. Each
+// thread holds 3 descriptors and maps about 100 MiB of address space (its receive
+// buffers, rings, stack and malloc arena); more threads than CPUs only add contention.
+inline constexpr int kServeThreadsPerCpu = 4;
+inline constexpr int kServeThreadsFloor = 4;
+int MaxServeThreads() noexcept;
+
 struct ServeOptions {
   static constexpr const char* kDefaultBind = "0.0.0.0:12000";
   static constexpr uint16_t kDefaultPort = 12000;  // when the bind address gives none
@@ -21,7 +29,8 @@ struct ServeOptions {
   engine::ServeWorkerConfig worker;
   bool quiet = false;
   int receive_buffer = kDefaultReceiveBuffer;
-  int threads = 1;                  // one event loop and SO_REUSEPORT socket per thread
+  int threads = 1;                  // one event loop and SO_REUSEPORT socket per thread,
+                                    // 1 to MaxServeThreads()
   std::string metrics_file;         // Prometheus textfile, rewritten every metrics_period
   std::string metrics_listen;       // GET /metrics on this ADDR:PORT ("" = none)
   Nanos metrics_period = 5 * kNanosPerSecond;
@@ -35,7 +44,12 @@ std::string FormatServeCounters(const measure::ServeCounters& c);
 // and answers until SIGINT/SIGTERM, then prints the counters; SIGQUIT prints them to
 // `err` and carries on. For each STAMP request T2 is the kernel's receive timestamp and
 // T3 is written just before the loop turn's one submit (microseconds before the reply
-// leaves). Errors: bind/setup failures (e.g. "bind 0.0.0.0:12000: Address already in
+// leaves). opts.worker.max_delay_bytes bounds all workers' delayed replies together.
+// Before any thread starts, the thread count is checked against MaxServeThreads()
+// (InvalidArgument) and the descriptors and address space the workers need against
+// RLIMIT_NOFILE, raised to its hard limit, and RLIMIT_AS (ResourceExhausted); a worker
+// that still fails to start stops and joins the started ones before the error returns.
+// Errors: those, and bind/setup failures (e.g. "bind 0.0.0.0:12000: Address already in
 // use").
 absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err);
 

@@ -52,6 +52,27 @@ struct RequestContext {
 Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const RequestContext& ctx,
                  std::span<uint8_t> out) noexcept;
 
+// How far a reflector's timestamps may be from this server's clock for its packet to be
+// recognised as a reflector packet (IsServerReply).
+inline constexpr int64_t kReflectorClockSkewSeconds = 86400;
+
+// True when `datagram`, which a server in `mode` would answer, is itself a reply that
+// servers send. Answering replies is how one forged datagram makes two servers (or one
+// server and itself) answer each other forever, so such a datagram is refused:
+//  * auto, echo: the lab's echo reply, a request line whose word is "PING" and that has
+//    no lowercase ASCII letter at all (an echo server uppercases every letter; clients
+//    send "Ping").
+//  * stamp: a STAMP session-reflector packet: 44+ octets whose MBZ octets 38..39 and
+//    41..43 are zero and whose receive timestamp T2 (octets 16..23, MBZ in a sender's
+//    packet, so never zero in a reflector's) and transmit timestamp T3 (octets 4..11)
+//    are both within kReflectorClockSkewSeconds of `now`, even after an echo server
+//    uppercased octets of them (0x61..0x7a lose 0x20). A TWAMP-light sender's random
+//    padding passes with odds below 2^-50.
+//  * heartbeat, and STAMP in auto mode: never. A heartbeat reply "<seq> <difference>"
+//    is no request in any mode, and auto reflects only packets whose octets 16..43 are
+//    zero, which T2 never is.
+bool IsServerReply(ReplyMode mode, std::span<const uint8_t> datagram, WallTime now) noexcept;
+
 }  // namespace udpbeat
 
 #endif  // UDPBEAT_PROTO_RESPONDER_H_

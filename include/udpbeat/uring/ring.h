@@ -36,6 +36,7 @@ class Ring {
   Ring() = default;
   io_uring ring_{};
   unsigned flags_ = 0;
+  bool initialized_ = false;
 };
 
 }  // namespace udpbeat::uring

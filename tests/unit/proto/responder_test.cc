@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "udpbeat/proto/ntp_timestamp.h"
+#include "udpbeat/proto/stamp.h"
+
 namespace udpbeat {
 namespace {
 
@@ -81,6 +84,118 @@ TEST(Responder, RandomInputNeverAmplifies) {
       EXPECT_LE(o.reply.length, s.size());
     }
   }
+}
+
+// ---- IsServerReply: what a server must not answer lest two servers loop.
+
+std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
+std::vector<uint8_t> Upper(std::vector<uint8_t> v) {
+  for (uint8_t& c : v)
+    if (c >= 'a' && c <= 'z') c = static_cast<uint8_t>(c - 32);
+  return v;
+}
+
+// A sender packet of `length` octets: seq 1, T1 = `t1`, SSID 7, MBZ zero.
+std::vector<uint8_t> Sender(WallTime t1, size_t length = 44) {
+  stamp::SenderPacket p;
+  p.seq = 1;
+  p.timestamp = ToNtp(t1);
+  p.ssid = 7;
+  std::vector<uint8_t> out(length);
+  stamp::EncodeSender(p, length, out);
+  return out;
+}
+
+// What serve's stamp mode sends back for `request`, received at `t2`, sent at `t3`.
+std::vector<uint8_t> Reflected(const std::vector<uint8_t>& request, WallTime t2, WallTime t3) {
+  RequestContext ctx;
+  ctx.received = t2;
+  ctx.now = t3;
+  ctx.ttl = 64;
+  std::vector<uint8_t> out(request.size());
+  const Reply r = BuildReply(ReplyMode::kStamp, request, ctx, out);
+  EXPECT_TRUE(r.ok());
+  out.resize(r.length);
+  return out;
+}
+
+TEST(ServerReply, TheLabsEchoReplyInAutoAndEcho) {
+  const Outcome o = Respond(ReplyMode::kAuto, "Ping 3 1700000000.25");
+  const std::vector<uint8_t> reply = Bytes(o.text);  // "PING 3 1700000000.25"
+  for (ReplyMode m : {ReplyMode::kAuto, ReplyMode::kEcho})
+    EXPECT_TRUE(IsServerReply(m, reply, kReceived)) << ReplyModeName(m);
+  // Heartbeat mode answers "PING ..." with a heartbeat reply, which nothing answers.
+  EXPECT_FALSE(IsServerReply(ReplyMode::kHeartbeat, reply, kReceived));
+  EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, reply, kReceived));
+  EXPECT_TRUE(IsServerReply(ReplyMode::kAuto, Bytes("PING 3 1E9  "), kReceived));
+}
+
+TEST(ServerReply, RequestsAreNotReplies) {
+  for (const char* text : {"Ping 3 1700000000.25", "ping 3 1.5", "PING 3 1.5 x",
+                           "Heartbeat 1 2", "HEARTBEAT 1 2", "PING", "PING 3", "3 0.000012",
+                           "PINGS 3 1.5", "PING 3 1.5 \x01"}) {
+    for (ReplyMode m : {ReplyMode::kAuto, ReplyMode::kEcho, ReplyMode::kHeartbeat})
+      EXPECT_FALSE(IsServerReply(m, Bytes(text), kReceived)) << text;
+  }
+}
+
+TEST(ServerReply, AStampReflectorPacketInStampMode) {
+  const WallTime now = kReceived;
+  const auto reply = Reflected(Sender(now - 2000), now - 1000, now);
+  EXPECT_TRUE(IsServerReply(ReplyMode::kStamp, reply, now));
+  EXPECT_TRUE(IsServerReply(ReplyMode::kStamp, reply, now + 3600 * kNanosPerSecond));
+  // Auto reflects only packets whose octets 16..43 are zero: never a reflector's.
+  EXPECT_FALSE(stamp::LooksLikeSender(reply));
+  EXPECT_FALSE(IsServerReply(ReplyMode::kAuto, reply, now));
+  EXPECT_FALSE(IsServerReply(ReplyMode::kEcho, reply, now));
+  // Longer packets too, and ones whose trailer holds anything.
+  auto longer = Reflected(Sender(now, 100), now, now);
+  longer[99] = 0x5a;
+  EXPECT_TRUE(IsServerReply(ReplyMode::kStamp, longer, now));
+}
+
+TEST(ServerReply, AReflectorPacketAnEchoServerUppercased) {
+  // NTP seconds 0xEE61627A: three octets are lowercase letters, which an echo server
+  // turns into 0xEE41425A, 24 days earlier: still recognised.
+  const WallTime t = WallTime::FromNanos((int64_t{0xEE61627A} - kNtpUnixOffsetSeconds) *
+                                         kNanosPerSecond);
+  const auto reply = Reflected(Sender(t), t, t);
+  const auto upper = Upper(reply);
+  ASSERT_NE(upper, reply);
+  EXPECT_TRUE(IsServerReply(ReplyMode::kStamp, upper, t));
+  EXPECT_TRUE(IsServerReply(ReplyMode::kStamp, Upper(Reflected(Sender(kReceived), kReceived,
+                                                               kReceived)),
+                            kReceived));
+}
+
+TEST(ServerReply, SenderPacketsAreNeverReflectorPackets) {
+  // The MBZ octets where T2 sits are zero, even when the clock reads 0 (NTP era 1).
+  const WallTime era1 = WallTime::FromNanos((int64_t{1} << 32) * kNanosPerSecond -
+                                            kNtpUnixOffsetSeconds * kNanosPerSecond);
+  for (WallTime now : {kReceived, era1}) {
+    EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, Sender(now), now));
+    EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, Sender(now, 200), now));
+  }
+  // TWAMP-light senders' random padding: the odds are below 2^-50.
+  std::mt19937 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    auto p = Sender(kReceived, 44 + rng() % 64);
+    for (size_t k = 16; k < p.size(); ++k) p[k] = static_cast<uint8_t>(rng());
+    ASSERT_FALSE(IsServerReply(ReplyMode::kStamp, p, kReceived)) << i;
+  }
+}
+
+TEST(ServerReply, AReflectorWithAFarClockIsNotRecognised) {
+  // The documented limit: two days off. The per-source budget bounds that case.
+  const auto reply = Reflected(Sender(kReceived), kReceived, kReceived);
+  EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, reply, kReceived + 2 * 86400 * kNanosPerSecond));
+  auto broken = reply;
+  broken[41] = 1;  // an MBZ octet that is not zero
+  EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, broken, kReceived));
+  EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, std::vector<uint8_t>(reply.begin(),
+                                                                      reply.begin() + 43),
+                             kReceived));
 }
 
 TEST(Responder, ParsesModeNames) {
