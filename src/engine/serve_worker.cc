@@ -108,7 +108,8 @@ ServeWorker::ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop,
       recent_(std::make_unique<std::array<RecentReply, kRecentReplies>>()),
       delay_timer_(loop.timers(), [this] { SendDelayed(); }),
       sweep_timer_(loop.timers(), [this] { Sweep(); }),
-      peers_(cfg.max_peers, cfg.peer_idle) {}
+      peers_(cfg.max_peers, cfg.peer_idle),
+      awaited_(kAwaitedTimestamps) {}
 
 void ServeWorker::StartTimers() { sweep_timer_.ArmAt(loop_.clock().Now() + kSweepPeriod); }
 
@@ -192,7 +193,8 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
     Bump(counters_.malformed);
     return;
   }
-  if (FromOwnAddress(d) || IsServerReply(cfg_.reply, d.payload, d.loop_wall)) {
+  if (FromOwnAddress(d) || IsServerReply(cfg_.reply, d.payload, d.loop_wall) ||
+      (cfg_.hmac != nullptr && IsAuthReflectorPacket(d.payload))) {
     Bump(counters_.refused);
     return;
   }
@@ -205,13 +207,19 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
   uring::SendSpec spec;
   spec.to = d.from;
   if (cfg_.reply_from_destination) spec.from = d.to;
+  if (AsksFollowUp(d.payload)) {
+    // Its exact send time goes into the session's next reply (RFC 8972 §4.7).
+    spec.tx_timestamp = true;
+    spec.tag = next_tag_++;
+  }
   if (cfg_.delay == 0 && cfg_.jitter == 0) {
     // Built straight into the send slot: no copy between reply and send.
     loop_.SendWith(d.socket, spec, d.payload.size(), [&](std::span<uint8_t> out) {
-      const int64_t len = Answer(d, source, out);
+      const int64_t len = Answer(d, source, out, spec.tag);
       if (len >= 0) {
         Bump(counters_.replied);
-        if (reply_format_ == ReplyFormat::kStamp) late_stamps_.push_back(out.data());
+        if (reply_format_ == ReplyFormat::kStamp)
+          late_stamps_.push_back({out.data(), static_cast<size_t>(len)});
         if (reply_format_ == ReplyFormat::kEcho) {
           const auto reply = out.first(static_cast<size_t>(len));
           RememberReply(source_hash, reply, Digest(reply), d.loop_mono);
@@ -228,22 +236,78 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
 
 void ServeWorker::BeforeSubmit(WallTime now) noexcept {
   // T3 as late as user space can stamp it: microseconds before the kernel sends the
-  // reply, however many requests this loop turn answered before it.
-  for (uint8_t* reply : late_stamps_) stamp::SetReflectorTimestamp(ToNtp(now), reply);
+  // reply, however many requests this loop turn answered before it. An authenticated
+  // reply is signed again over its new T3.
+  const NtpTimestamp t3 = ToNtp(now);
+  for (const LateStamp& r : late_stamps_) {
+    if (cfg_.hmac != nullptr) {
+      stamp::SetAuthReflectorTimestamp(t3, {r.packet, r.length}, *cfg_.hmac);
+    } else {
+      stamp::SetReflectorTimestamp(t3, r.packet);
+    }
+  }
   late_stamps_.clear();
 }
 
-int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out) {
+bool ServeWorker::AsksFollowUp(std::span<const uint8_t> request) const noexcept {
+  // RFC 8972 §4.7: a stateless reflector reports nothing, so asks nothing of the kernel.
+  if (!cfg_.stamp_stateful) return false;
+  const size_t base = cfg_.hmac != nullptr ? stamp::kAuthPacketSize : stamp::kMinPacketSize;
+  if (request.size() < base + stamp::kFollowUpTelemetryTlvSize) return false;
+  stamp::TlvReader tlvs(request.subspan(base));
+  stamp::Tlv t;
+  while (tlvs.Next(&t) == stamp::TlvStatus::kOk)
+    if (t.type == stamp::kTlvTypeFollowUpTelemetry) return true;
+  return false;
+}
+
+void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, size_t length,
+                              size_t follow_up_offset, uint64_t tag) noexcept {
+  // The SSID sits at octets 14..15, or 26..27 in the authenticated layout.
+  const size_t at = cfg_.hmac != nullptr ? 26 : 14;
+  const uint16_t ssid = static_cast<uint16_t>(d.payload[at] << 8 | d.payload[at + 1]);
+  const PeerKey session = KeyOf(*d.from, ssid);
+  PeerState& p = peers_.FindOrInsert(session, d.loop_mono);
+  PublishPeers();
+  const uint32_t seq = p.stamp_seq++;
+  stamp::SetReflectorSeq(seq, out);
+  if (cfg_.hmac != nullptr) stamp::SignAuthPacket(out.first(length), *cfg_.hmac);
+  if (follow_up_offset == stamp::kNoTlv || follow_up_offset >= length) return;
+  stamp::FollowUpTelemetry f;
+  if (p.sent_known) {
+    f.seq = p.sent_seq;
+    f.timestamp = ToNtp(p.sent_at);
+    f.timestamp_mode = stamp::kTimestampModeSwLocal;
+  }
+  stamp::FillFollowUpTelemetry(f, out.subspan(follow_up_offset, length - follow_up_offset));
+  if (tag != 0) awaited_[tag & (kAwaitedTimestamps - 1)] = {tag, session, seq};
+}
+
+void ServeWorker::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept {
+  const AwaitedTimestamp& a = awaited_[tag & (kAwaitedTimestamps - 1)];
+  if (a.tag != tag) return;  // forgotten: the ring moved on
+  PeerState* p = peers_.Find(a.session);
+  // Only the session's newest reply is worth reporting.
+  if (p == nullptr || (p->sent_known && static_cast<int32_t>(a.seq - p->sent_seq) < 0)) return;
+  p->sent_known = true;
+  p->sent_seq = a.seq;
+  p->sent_at = sent;
+}
+
+int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out,
+                            uint64_t tag) {
   RequestContext ctx;
   ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
   ctx.clock = &loop_.clock();  // T3 read only for STAMP, as late as it can be
   ctx.ttl = d.ttl;
+  ctx.hmac = cfg_.hmac;
+  ctx.follow_up = cfg_.stamp_stateful;
   // Stateless first: a stateful reflector numbers only what it reflects, so a request
   // the loss simulation drops must not consume a number (it then reads as forward loss).
   const Reply reply = BuildReply(cfg_.reply, d.payload, ctx, out);
   reply_format_ = reply.format;
   if (!reply.ok()) {
-    Bump(counters_.malformed);
+    Bump(reply.error == DecodeError::kBadHmac ? counters_.unauthenticated : counters_.malformed);
     return -1;
   }
   if (cfg_.loss > 0 && Uniform01() < cfg_.loss) {
@@ -256,17 +320,9 @@ int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<
     Bump(counters_.rate_limited);
     return -1;
   }
-  if (cfg_.stamp_stateful && reply.format == ReplyFormat::kStamp) {
-    current_ = &d;
-    stamp::SetReflectorSeq(NextSeq(stamp::SenderSsid(d.payload)), out);
-  }
+  if (cfg_.stamp_stateful && reply.format == ReplyFormat::kStamp)
+    NumberReply(d, out, reply.length, reply.follow_up_offset, tag);
   return static_cast<int64_t>(reply.length);
-}
-
-uint32_t ServeWorker::NextSeq(uint16_t ssid) noexcept {
-  PeerState& p = peers_.FindOrInsert(KeyOf(*current_->from, ssid), current_->loop_mono);
-  PublishPeers();
-  return p.stamp_seq++;
 }
 
 void ServeWorker::OnSendError(SocketId, int) noexcept {

@@ -25,6 +25,7 @@
 #include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/engine/socket_budget.h"
 #include "udpbeat/net/udp_socket.h"
+#include "udpbeat/proto/stamp_auth.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/uring/event_loop.h"
@@ -42,9 +43,9 @@ int MaxServeThreads() noexcept {
 std::string FormatServeCounters(const measure::ServeCounters& c) {
   return absl::StrFormat(
       "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
-      "rate limited %d, peers %d, peer evictions %d, refused %d",
+      "rate limited %d, peers %d, peer evictions %d, refused %d, unauthenticated %d",
       c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops,
-      c.rate_limited, c.peers, c.peer_evictions, c.refused);
+      c.rate_limited, c.peers, c.peer_evictions, c.refused, c.unauthenticated);
 }
 
 namespace {
@@ -283,7 +284,12 @@ absl::Status SetUpWorker(const engine::ServeWorkerConfig& cfg, const SocketAddre
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, LocalAddress(fd.get()));
   w.server =
       std::make_unique<engine::ServeWorker>(cfg, *w.loop, static_cast<uint64_t>(i), local);
-  UDPBEAT_RETURN_IF_ERROR(w.loop->AddSocket(std::move(fd), w.server.get()).status());
+  UDPBEAT_ASSIGN_OR_RETURN(SocketId sid, w.loop->AddSocket(std::move(fd), w.server.get()));
+  // A stateful reflector reports each session's previous reply's exact send time (RFC
+  // 8972 follow-up telemetry): the kernel stamps the replies that will be reported.
+  // Without kernel timestamps it reports nothing, which senders handle.
+  if (cfg.stamp_stateful)
+    (void)w.loop->EnableTransmitTimestamps(sid, uring::TransmitTimestamps::kAsked);
   if (i > 0) UDPBEAT_RETURN_IF_ERROR(w.loop->EnableRemoteStop());
   w.loop->SetPreSubmitHook(w.server.get());
   w.server->StartTimers();
@@ -317,6 +323,13 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
                            SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
   const int threads = opts.threads;
   engine::ServeWorkerConfig cfg = opts.worker;
+  // Authenticated mode: one HMAC context, shared read-only by every worker.
+  std::unique_ptr<stamp::HmacSha256> hmac;
+  if (!opts.auth_key_file.empty()) {
+    UDPBEAT_ASSIGN_OR_RETURN(AuthKey key, LoadAuthKey(opts.auth_key_file));
+    hmac = std::make_unique<stamp::HmacSha256>(key);
+    cfg.hmac = hmac.get();
+  }
   // One bound for the whole server, shared evenly: a source always meets the same worker.
   cfg.max_delay_bytes = std::max<uint64_t>(opts.worker.max_delay_bytes / std::max(threads, 1), 1);
   UDPBEAT_RETURN_IF_ERROR(CheckResources(threads, cfg));

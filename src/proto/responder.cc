@@ -28,7 +28,8 @@ Reply Heartbeat(const lab::Request& req, std::span<const uint8_t> request, WallT
 Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
               std::span<uint8_t> out) {
   stamp::SenderPacket s;
-  const DecodeError e = stamp::DecodeSender(request, &s);
+  const DecodeError e = ctx.hmac != nullptr ? stamp::DecodeAuthSender(request, *ctx.hmac, &s)
+                                            : stamp::DecodeSender(request, &s);
   if (e != DecodeError::kNone) return Malformed(e);
   stamp::ReflectorPacket r;
   r.seq = s.seq;
@@ -41,10 +42,15 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
   r.sender_ttl = ctx.ttl >= 0 && ctx.ttl <= 255 ? static_cast<uint8_t>(ctx.ttl) : 255;
   // T3 last, as close to the send as this function can be.
   r.timestamp = ToNtp(ctx.clock != nullptr ? ctx.clock->NowWall() : ctx.now);
-  const size_t len = stamp::EncodeReflector(r, request.size(), out);
-  stamp::ReflectTrailer(request.subspan(stamp::kMinPacketSize),
-                        out.subspan(stamp::kMinPacketSize, len - stamp::kMinPacketSize));
-  return Reply{DecodeError::kNone, ReplyFormat::kStamp, len};
+  const size_t base = ctx.hmac != nullptr ? stamp::kAuthPacketSize : stamp::kMinPacketSize;
+  const size_t len = ctx.hmac != nullptr
+                         ? stamp::EncodeAuthReflector(r, *ctx.hmac, request.size(), out)
+                         : stamp::EncodeReflector(r, request.size(), out);
+  const size_t tlv = stamp::ReflectTrailer(request.subspan(base), out.subspan(base, len - base),
+                                           stamp::TrailerOptions{ctx.follow_up});
+  Reply reply{DecodeError::kNone, ReplyFormat::kStamp, len};
+  if (tlv != stamp::kNoTlv) reply.follow_up_offset = base + tlv;
+  return reply;
 }
 
 // Whether the 4 big-endian octets at `p`, NTP seconds, are within the skew of `now`,
@@ -119,6 +125,8 @@ std::string_view ReplyModeName(ReplyMode mode) {
 Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const RequestContext& ctx,
                  std::span<uint8_t> out) noexcept {
   if (out.size() < request.size()) return Malformed(DecodeError::kReplyTooLarge);
+  // Authenticated mode answers authenticated STAMP and nothing else.
+  if (ctx.hmac != nullptr) return Reflect(request, ctx, out);
   if (mode == ReplyMode::kEcho) return Echo(request, out);
   if (mode == ReplyMode::kStamp) return Reflect(request, ctx, out);
   lab::Request req;
@@ -136,6 +144,13 @@ Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const Request
     case lab::Keyword::kOther: break;
   }
   return Malformed(DecodeError::kBadKeyword);
+}
+
+bool IsAuthReflectorPacket(std::span<const uint8_t> datagram) noexcept {
+  if (datagram.size() < stamp::kAuthPacketSize) return false;
+  for (size_t i = 32; i < 40; ++i)
+    if (datagram[i] != 0) return true;
+  return false;
 }
 
 bool IsServerReply(ReplyMode mode, std::span<const uint8_t> datagram, WallTime now) noexcept {

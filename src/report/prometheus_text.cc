@@ -232,6 +232,9 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
           c.rate_limited);
   counter("udpbeat_serve_refused_total",
           "Datagrams not answered lest two servers answer each other forever.", c.refused);
+  counter("udpbeat_serve_unauthenticated_total",
+          "Authenticated mode: requests whose HMAC did not verify, not answered.",
+          c.unauthenticated);
   counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
   counter("udpbeat_serve_kernel_drops_total", "Datagrams the kernel dropped (buffer full).",
           c.kernel_drops);

@@ -54,7 +54,38 @@ constexpr uint32_t kTxWindow = 4096;
 // Error-queue entries read with plain recvmsg per ring completion, at most.
 constexpr int kMaxSyncTimestamps = 256;
 // Room for a source address control message (in6_pktinfo is the larger).
-constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo));
+constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t));
+
+// Writes the control message naming a datagram's source address; returns its space.
+// (A dual-stack socket's v4-mapped source works too: the kernel's IPv4 path reads
+// IPV6_PKTINFO's mapped address.)
+size_t PutSourceAddress(cmsghdr* c, int socket_family, const SocketAddress& from) {
+  if (socket_family == AF_INET6) {
+    in6_pktinfo pi{};
+    if (from.family() == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(from.data());
+      pi.ipi6_addr = a->sin6_addr;
+      pi.ipi6_ifindex = a->sin6_scope_id;
+    } else {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(from.data());
+      pi.ipi6_addr.s6_addr[10] = 0xff;
+      pi.ipi6_addr.s6_addr[11] = 0xff;
+      std::memcpy(&pi.ipi6_addr.s6_addr[12], &a->sin_addr, 4);
+    }
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof pi);
+  }
+  in_pktinfo pi{};
+  pi.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(from.data())->sin_addr;
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof pi);
+  std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  return CMSG_SPACE(sizeof pi);
+}
 
 }  // namespace
 
@@ -74,7 +105,7 @@ class EventLoop::Impl {
   absl::Status Init();
   absl::StatusOr<SocketId> AddSocket(UniqueFd fd, DatagramHandler* handler);
   void RemoveSocket(SocketId s) noexcept;
-  absl::Status EnableTransmitTimestamps(SocketId s);
+  absl::Status EnableTransmitTimestamps(SocketId s, TransmitTimestamps which);
   int fd(SocketId s) const noexcept { return sockets_[s].fd.get(); }
   void SendWith(SocketId s, const SendSpec& spec, size_t max_len,
                 absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
@@ -105,6 +136,7 @@ class EventLoop::Impl {
     bool recv_armed = false;
     bool errqueue_armed = false;
     bool tx_timestamps = false;
+    bool tx_every = false;  // every datagram, not only those that ask
     uint32_t last_drop_count = 0;
     // Transmit timestamps: the OPT_ID key the kernel gives the next datagram, and the tags
     // of the last kTxWindow datagrams by key.
@@ -124,6 +156,7 @@ class EventLoop::Impl {
     uint16_t socket_generation = 0;
     uint16_t generation = 0;
     bool used_address = false;  // IORING_OP_SEND with a destination address
+    bool tx_requested = false;  // asked for its own transmit timestamp
   };
   struct EarlyTimestamp {
     SocketId socket;
@@ -335,13 +368,18 @@ void EventLoop::Impl::CancelOp(Op op, uint16_t generation, uint32_t slot) noexce
   Submit(sqe, kCancelOp, 0, 0);
 }
 
-absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s) {
+absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which) {
   Socket& sock = sockets_[s];
-  const int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+  // OPT_ID numbers the timestamped datagrams in send order; OPT_TSONLY leaves the payload
+  // out of the error queue. Without TX_SOFTWARE here, only datagrams that ask for it
+  // (an SO_TIMESTAMPING control message) are stamped, and only they take a number.
+  const bool every = which == TransmitTimestamps::kEveryDatagram;
+  const int flags = (every ? SOF_TIMESTAMPING_TX_SOFTWARE : 0) | SOF_TIMESTAMPING_SOFTWARE |
                     SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
   if (::setsockopt(sock.fd.get(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
     return absl::ErrnoToStatus(errno, "setsockopt SO_TIMESTAMPING");
   sock.tx_timestamps = true;
+  sock.tx_every = every;
   sock.next_tx_key = 0;
   sock.next_ts_key = 0;
   sock.tx_tags.assign(kTxWindow, 0);
@@ -432,10 +470,12 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   slot.iov = {slot.data.get(), static_cast<size_t>(len)};
   slot.used_address = false;
   const int fd = sock.fd.get();
-  if (spec.from != nullptr && !spec.from->empty()) {
-    // A reply from the address the request was sent to: sendmsg with IP_PKTINFO /
-    // IPV6_PKTINFO naming the source. (A dual-stack socket's v4-mapped source works too:
-    // the kernel's IPv4 path reads IPV6_PKTINFO's mapped address.)
+  const bool with_source = spec.from != nullptr && !spec.from->empty();
+  slot.tx_requested = spec.tx_timestamp && sock.tx_timestamps && !sock.tx_every;
+  if (with_source || slot.tx_requested) {
+    // sendmsg with control messages: the source address (IP_PKTINFO / IPV6_PKTINFO) of a
+    // reply from the address its request was sent to, and a request for this one
+    // datagram's transmit timestamp.
     slot.msg = {};
     slot.msg.msg_iov = &slot.iov;
     slot.msg.msg_iovlen = 1;
@@ -446,33 +486,22 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
     }
     std::memset(slot.control, 0, sizeof slot.control);
     slot.msg.msg_control = slot.control;
-    cmsghdr* c = reinterpret_cast<cmsghdr*>(slot.control);
-    if (sock.local.family() == AF_INET6) {
-      in6_pktinfo pi{};
-      if (spec.from->family() == AF_INET6) {
-        const auto* a = reinterpret_cast<const sockaddr_in6*>(spec.from->data());
-        pi.ipi6_addr = a->sin6_addr;
-        pi.ipi6_ifindex = a->sin6_scope_id;
-      } else {
-        const auto* a = reinterpret_cast<const sockaddr_in*>(spec.from->data());
-        pi.ipi6_addr.s6_addr[10] = 0xff;
-        pi.ipi6_addr.s6_addr[11] = 0xff;
-        std::memcpy(&pi.ipi6_addr.s6_addr[12], &a->sin_addr, 4);
-      }
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      slot.msg.msg_controllen = CMSG_SPACE(sizeof pi);
-    } else {
-      in_pktinfo pi{};
-      pi.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(spec.from->data())->sin_addr;
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      slot.msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    slot.msg.msg_controllen = sizeof slot.control;
+    cmsghdr* c = CMSG_FIRSTHDR(&slot.msg);
+    size_t used = 0;
+    if (with_source) {
+      used += PutSourceAddress(c, sock.local.family(), *spec.from);
+      c = CMSG_NXTHDR(&slot.msg, c);
     }
+    if (slot.tx_requested) {
+      const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SO_TIMESTAMPING;
+      c->cmsg_len = CMSG_LEN(sizeof flags);
+      std::memcpy(CMSG_DATA(c), &flags, sizeof flags);
+      used += CMSG_SPACE(sizeof flags);
+    }
+    slot.msg.msg_controllen = used;
     io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
   } else if (spec.to == nullptr) {
     io_uring_prep_send(sqe, fd, slot.data.get(), static_cast<size_t>(len), 0);
@@ -675,7 +704,7 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
   }
   ++counters_.sends_completed;
   Socket& sock = sockets_[s];
-  if (!sock.tx_timestamps) return;
+  if (!sock.tx_timestamps || !(sock.tx_every || slot.tx_requested)) return;
   // The kernel numbers the datagrams it timestamps in send order (OPT_ID); completions
   // of one socket's sends arrive in that order, so the n-th success is key n.
   const uint32_t key = sock.next_tx_key++;
@@ -897,8 +926,8 @@ absl::StatusOr<SocketId> EventLoop::AddSocket(UniqueFd fd, DatagramHandler* hand
   return impl_->AddSocket(std::move(fd), handler);
 }
 void EventLoop::RemoveSocket(SocketId s) noexcept { impl_->RemoveSocket(s); }
-absl::Status EventLoop::EnableTransmitTimestamps(SocketId s) {
-  return impl_->EnableTransmitTimestamps(s);
+absl::Status EventLoop::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which) {
+  return impl_->EnableTransmitTimestamps(s, which);
 }
 int EventLoop::fd(SocketId s) const noexcept { return impl_->fd(s); }
 void EventLoop::SendWith(SocketId s, const SendSpec& spec, size_t max_len,

@@ -29,6 +29,7 @@
 #include "udpbeat/net/datagram.h"
 #include "udpbeat/peers/peer_table.h"
 #include "udpbeat/proto/responder.h"
+#include "udpbeat/proto/stamp_auth.h"
 #include "udpbeat/time/timer_queue.h"
 #include "udpbeat/uring/event_loop.h"
 
@@ -68,6 +69,9 @@ struct ServeWorkerConfig {
   // interfaces listed them at start: a request from one of them (or from the address it
   // was sent to) with the server's port is the server's own reply.
   std::vector<std::array<uint8_t, 16>> host_addresses;
+  // STAMP authenticated mode: answer only requests whose HMAC verifies under this key
+  // (borrowed; null: unauthenticated).
+  const stamp::HmacSha256* hmac = nullptr;
 };
 
 class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
@@ -84,6 +88,8 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
 
   void OnDatagram(const Datagram& d) noexcept override;
   void OnSendError(SocketId, int) noexcept override;
+  // The exact send time of a reply that follow-up telemetry will report.
+  void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept override;
   // Writes T3 into the STAMP replies queued since the last submit.
   void BeforeSubmit(WallTime now) noexcept override;
 
@@ -93,6 +99,23 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
     uint32_t stamp_seq = 0;  // next reflector sequence number (stateful STAMP)
     double tokens = -1;      // rate-limit bucket; < 0: not yet filled
     MonoTime refilled;
+    // RFC 8972 follow-up telemetry: the newest reply of this session whose exact send
+    // time is known, reported in the next reply.
+    bool sent_known = false;
+    uint32_t sent_seq = 0;
+    WallTime sent_at;
+  };
+  // A reply whose transmit timestamp is awaited, by tag (a ring: old ones are forgotten).
+  struct AwaitedTimestamp {
+    uint64_t tag = 0;
+    PeerKey session;
+    uint32_t seq = 0;
+  };
+  static constexpr size_t kAwaitedTimestamps = 1024;  // a power of two
+  // A STAMP reply queued this turn, its T3 to be written just before it leaves.
+  struct LateStamp {
+    uint8_t* packet;
+    size_t length;
   };
   struct Delayed {
     MonoTime due;
@@ -128,13 +151,20 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   void RememberReply(uint64_t source_hash, std::span<const uint8_t> reply, uint64_t digest,
                      MonoTime now) noexcept;
   bool RateLimited(const PeerKey& source, MonoTime now);
-  // The next reflector sequence number of session `ssid` from the current request's
-  // source (stateful STAMP, RFC 8762 §4.3.1).
-  uint32_t NextSeq(uint16_t ssid) noexcept;
+  // Stateful STAMP (RFC 8762 §4.3.1): numbers the reply in `out` in its session and, for
+  // a request that asked for follow-up telemetry (RFC 8972 §4.7), fills the TLV at
+  // `follow_up_offset` with the session's previous reply and awaits this one's send time
+  // under `tag`.
+  void NumberReply(const Datagram& d, std::span<uint8_t> out, size_t length,
+                   size_t follow_up_offset, uint64_t tag) noexcept;
+  // Whether `request` carries a Follow-Up Telemetry TLV (its reply then asks the kernel
+  // for its transmit timestamp).
+  bool AsksFollowUp(std::span<const uint8_t> request) const noexcept;
   // Builds the reply to `d` into `out`; its length, or -1 when it is not to be sent
   // (malformed, dropped by the loss simulation, or over the source's budget; counted
   // either way).
-  int64_t Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out);
+  int64_t Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out,
+                 uint64_t tag = 0);
   double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
   void Delay(const Datagram& d, uint64_t source_hash, std::span<const uint8_t> bytes);
   void SendTop();
@@ -155,8 +185,9 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   Timer delay_timer_;
   Timer sweep_timer_;
   PeerTable<PeerState> peers_;
-  const Datagram* current_ = nullptr;  // the datagram being answered (for NextSeq)
-  std::vector<uint8_t*> late_stamps_;  // queued STAMP replies awaiting their T3
+  std::vector<LateStamp> late_stamps_;  // queued STAMP replies awaiting their T3
+  std::vector<AwaitedTimestamp> awaited_;
+  uint64_t next_tag_ = 1;
   ReplyFormat reply_format_ = ReplyFormat::kNone;  // of the last reply Answer built
   measure::ServeCounters counters_;
 };

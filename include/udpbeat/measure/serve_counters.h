@@ -6,8 +6,8 @@
 
 namespace udpbeat::measure {
 
-// received == replied + dropped + malformed + rate_limited + refused + send_errors once no
-// reply is pending (delayed replies are in none of them until sent).
+// received == replied + dropped + malformed + rate_limited + refused + unauthenticated
+// + send_errors once no reply is pending (delayed replies are in none of them until sent).
 struct ServeCounters {
   uint64_t received = 0;
   uint64_t replied = 0;
@@ -15,6 +15,7 @@ struct ServeCounters {
   uint64_t malformed = 0;
   uint64_t rate_limited = 0; // over the per-source rate: not answered
   uint64_t refused = 0;      // not answered lest two servers answer each other forever
+  uint64_t unauthenticated = 0;  // authenticated mode: the HMAC did not verify
   uint64_t send_errors = 0;
   uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
   uint64_t peers = 0;        // entries in the per-peer table now
@@ -27,6 +28,7 @@ struct ServeCounters {
     malformed += o.malformed;
     rate_limited += o.rate_limited;
     refused += o.refused;
+    unauthenticated += o.unauthenticated;
     send_errors += o.send_errors;
     kernel_drops += o.kernel_drops;
     peers += o.peers;

@@ -54,6 +54,12 @@ class PeerTable {
     return pos->second.value;
   }
 
+  // The peer's entry, or null; does not count as seeing the peer.
+  Value* Find(const PeerKey& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second.value;
+  }
+
   // Evicts up to `max_steps` idle entries from the front of the queue (call from a
   // periodic timer so idle peers go away even without new ones arriving).
   void SweepIdle(MonoTime now, size_t max_steps) {

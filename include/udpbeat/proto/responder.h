@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "udpbeat/proto/decode_error.h"
+#include "udpbeat/proto/stamp_auth.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -35,6 +36,9 @@ struct Reply {
   DecodeError error = DecodeError::kNone;  // kNone: send `length` bytes of the output
   ReplyFormat format = ReplyFormat::kNone;  // what kind of reply was built
   size_t length = 0;
+  // STAMP with RequestContext::follow_up: where in the output the request's RFC 8972
+  // Follow-Up Telemetry TLV came back (zero value, for the caller to fill); else kNoTlv.
+  size_t follow_up_offset = static_cast<size_t>(-1);
   bool ok() const { return error == DecodeError::kNone; }
 };
 
@@ -43,6 +47,12 @@ struct RequestContext {
   WallTime now;                    // the reflector's clock when the reply is built (T3),
   const Clock* clock = nullptr;    // or, when set, read from this clock then (STAMP only)
   int ttl = -1;                    // TTL / hop limit the request arrived with; -1 unknown
+  // STAMP authenticated mode (RFC 8762 §4.2.2, §4.3.2): only requests whose HMAC
+  // verifies under this key are answered (kBadHmac otherwise), with authenticated
+  // replies; nothing else is. Null: unauthenticated.
+  const stamp::HmacSha256* hmac = nullptr;
+  // The reflector understands RFC 8972 Follow-Up Telemetry (see Reply::follow_up_offset).
+  bool follow_up = false;
 };
 
 // Builds the reply to `request` into `out` (which must hold request.size() bytes). A STAMP
@@ -72,6 +82,11 @@ inline constexpr int64_t kReflectorClockSkewSeconds = 86400;
 //    is no request in any mode, and auto reflects only packets whose octets 16..43 are
 //    zero, which T2 never is.
 bool IsServerReply(ReplyMode mode, std::span<const uint8_t> datagram, WallTime now) noexcept;
+
+// Authenticated mode: an authenticated reflector packet (RFC 8762 §4.3.2), which verifies
+// under the same key as a sender's would, told apart by its receive timestamp T2 (octets
+// 32..39), which a reflector always writes and a sender's packet has as MBZ zeros.
+bool IsAuthReflectorPacket(std::span<const uint8_t> datagram) noexcept;
 
 }  // namespace udpbeat
 

@@ -86,6 +86,14 @@ struct SendSpec {
   const SocketAddress* to = nullptr;    // null: the connected peer
   const SocketAddress* from = nullptr;  // source address (IP_PKTINFO); null: the kernel's choice
   uint64_t tag = 0;                     // returned with its transmit timestamp
+  // On a socket with TransmitTimestamps::kAsked: stamp this datagram.
+  bool tx_timestamp = false;
+};
+
+// Which datagrams of a socket the kernel stamps when they leave.
+enum class TransmitTimestamps {
+  kEveryDatagram,  // a client's probes
+  kAsked,          // only those sent with SendSpec::tx_timestamp (a server's few replies)
 };
 
 class EventLoop {
@@ -101,9 +109,11 @@ class EventLoop {
   // Stops the socket's receives and forgets its handler at once; the descriptor is closed
   // once the kernel has let go of it. The id may be reused later.
   void RemoveSocket(SocketId s) noexcept;
-  // Asks the kernel for the software transmit timestamp of every datagram sent on `s`
-  // and delivers them to OnTransmitTimestamp. Unavailable: a Status, nothing changes.
-  absl::Status EnableTransmitTimestamps(SocketId s);
+  // Asks the kernel for the software transmit timestamp of the datagrams sent on `s`
+  // (all, or those that ask) and delivers them to OnTransmitTimestamp with their tag.
+  // Unavailable: a Status, nothing changes.
+  absl::Status EnableTransmitTimestamps(
+      SocketId s, TransmitTimestamps which = TransmitTimestamps::kEveryDatagram);
   int fd(SocketId s) const noexcept;
 
   // Queues one datagram: `fill` writes it (at most `max_len` bytes) into the send slot
