@@ -69,6 +69,9 @@ ping_bound=$((count + 30))
 measure() {  # measure BINARY LABEL PROTO RUN
   local bin=$1 label=$2 proto=$3 run=$4 port
   local pcap=$tmp/cap.pcap json=$tmp/ping.json
+  # The background jobs create their output files themselves, maybe after wait_for first
+  # looks: remove the last measurement's, or wait_for could find its lines.
+  rm -f "$tmp/serve.out" "$tmp/tcpdump.err"
   # The server picks a free port itself; its first line names it (wait for the whole
   # line: the port may be written apart from the words before it).
   timeout 600 "$new" serve --bind 127.0.0.1:0 >"$tmp/serve.out" 2>&1 &
