@@ -2,7 +2,7 @@
 # accuracy.sh - how far udpbeat's RTT is from the on-the-wire RTT, on loopback.
 #
 # For each run, protocol (seed, STAMP) and binary (the new one, and an older one to
-# compare with if given): start `udpbeat serve` on 127.0.0.1 (always the new binary's, so
+# compare with if given): start `udpbeat serve` on 127/8 (always the new binary's, so
 # only the client differs), capture its port on lo with tcpdump (nanosecond timestamps)
 # while `udpbeat ping --json -i 2ms -c 1000` probes at 500 pps, then match each reply
 # udpbeat reported to its request and reply in the capture by sequence number
@@ -37,7 +37,7 @@ if [[ -n $old ]]; then
 fi
 
 tmp=$(mktemp -d /tmp/udpbeat-acc.XXXXXX)
-spid="" tpid=""
+spid="" tpid="" ppid=""
 stop() {  # stop one process we started, by PID, and reap it
   local pid=$1
   [[ -z $pid ]] && return 0
@@ -46,7 +46,7 @@ stop() {  # stop one process we started, by PID, and reap it
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
-cleanup() { stop "$tpid"; stop "$spid"; rm -rf "$tmp"; }
+cleanup() { stop "$ppid"; stop "$tpid"; stop "$spid"; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 results=$tmp/results.jsonl
@@ -73,25 +73,32 @@ measure() {  # measure BINARY LABEL PROTO RUN
   # looks: remove the last measurement's, or wait_for could find its lines.
   rm -f "$tmp/serve.out" "$tmp/tcpdump.err"
   # The server picks a free port itself; its first line names it (wait for the whole
-  # line: the port may be written apart from the words before it).
-  timeout 600 "$new" serve --bind 127.0.0.1:0 >"$tmp/serve.out" 2>&1 &
+  # line: the port may be written apart from the words before it). It listens on an
+  # address of 127/8 of its own, so that the capture filter matches its packets only and
+  # not those of another program whose ephemeral port happens to be the same.
+  local addr=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+  timeout 600 "$new" serve --bind "$addr:0" >"$tmp/serve.out" 2>&1 &
   spid=$!
-  wait_for "$tmp/serve.out" 'listening on 127\.0\.0\.1:[0-9][0-9]* ' 5
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$tmp/serve.out" | head -1)
+  wait_for "$tmp/serve.out" "listening on ${addr//./\\.}:[0-9][0-9]* " 5
+  port=$(sed -n "s/.*listening on ${addr//./\\.}:\\([0-9][0-9]*\\).*/\\1/p" "$tmp/serve.out" | head -1)
   [[ -n $port ]] || { echo "accuracy.sh: no port in the server's output:" >&2; cat "$tmp/serve.out" >&2; return 1; }
   # -c: stop by itself once every request and reply is in; -Z root: write the file as the
   # user who runs this script; -U: packet-buffered, so nothing is lost at stop.
   timeout $((ping_bound + 30)) tcpdump -i lo -n -Z root -s 256 -B 8192 -U \
-    --time-stamp-precision=nano -c $((2 * count)) -w "$pcap" "udp port $port" \
+    --time-stamp-precision=nano -c $((2 * count)) -w "$pcap" "udp and host $addr and port $port" \
     >/dev/null 2>"$tmp/tcpdump.err" &
   tpid=$!
   wait_for "$tmp/tcpdump.err" "listening on" 10
+  # In the background, so that a signal to this script stops it at once (see cleanup).
   timeout "$ping_bound" "$bin" ping --proto "$proto" --json -i "$interval" -c "$count" \
-    "127.0.0.1:$port" >"$json" 2>"$tmp/ping.err" || {
+    "$addr:$port" >"$json" 2>"$tmp/ping.err" &
+  ppid=$!
+  wait "$ppid" || {
     echo "accuracy.sh: $label ping --proto $proto failed:" >&2
     cat "$tmp/ping.err" >&2
     return 1
   }
+  ppid=""
   # tcpdump ends by itself when no probe was lost; otherwise stop it.
   for _ in $(seq 30); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
   stop "$tpid"
@@ -105,7 +112,8 @@ measure() {  # measure BINARY LABEL PROTO RUN
   rm -f "$pcap" "$json"
 }
 
-echo "accuracy.sh: $runs run(s) x {${binaries[*]}} x {seed, stamp}, $count probes at $interval each" >&2
+echo "accuracy.sh: $runs run(s) x {${binaries[*]}} x {seed, stamp}, $count probes at $interval each;" \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((run = 1; run <= runs; run++)); do
   for proto in seed stamp; do
     for b in "${binaries[@]}"; do
@@ -113,5 +121,6 @@ for ((run = 1; run <= runs; run++)); do
     done
   done
 done
+echo "accuracy.sh: done; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [[ -n ${ACC_OUT:-} ]] && cp "$results" "$ACC_OUT"
 python3 "$here/accuracy.py" table "$results"
