@@ -15,7 +15,8 @@
 #   UDPBEAT_OLD=PATH  a binary to compare with (default: /tmp/udpbeat-before if present;
 #                     UDPBEAT_OLD= to skip)
 #   ACC_RUNS=N        repetitions (default 3); the table gives each and min/median
-#   ACC_COUNT=N       probes per measurement (default 1000), ACC_INTERVAL=D (default 2ms)
+#   ACC_COUNT=N       probes per measurement (default 1000)
+#   ACC_INTERVAL=D    between probes, in us or ms (default 2ms)
 #   ACC_OUT=FILE      keep the raw figures (one JSON object per measurement)
 # Needs root (or CAP_NET_RAW) for tcpdump. Loopback only; every process is bounded in
 # time and stopped by PID; the temporary directory is removed on exit.
@@ -30,6 +31,10 @@ interval=${ACC_INTERVAL:-2ms}
 [[ -x $new ]] || { echo "accuracy.sh: $new not found; build udpbeat first (./dev.sh demo)" >&2; exit 2; }
 [[ $runs =~ ^[1-9][0-9]?$ ]] || { echo "accuracy.sh: ACC_RUNS must be 1..99" >&2; exit 2; }
 [[ $count =~ ^[1-9][0-9]{0,4}$ ]] || { echo "accuracy.sh: ACC_COUNT must be 1..99999" >&2; exit 2; }
+[[ $interval =~ ^([1-9][0-9]{0,5})(us|ms)$ ]] ||
+  { echo "accuracy.sh: ACC_INTERVAL must be 1us..999999us or 1ms..999999ms" >&2; exit 2; }
+interval_us=${BASH_REMATCH[1]}
+[[ ${BASH_REMATCH[2]} == ms ]] && interval_us=$((interval_us * 1000))
 command -v tcpdump >/dev/null || { echo "accuracy.sh: tcpdump not found (apt-get install tcpdump)" >&2; exit 2; }
 binaries=(new)
 if [[ -n $old ]]; then
@@ -63,8 +68,8 @@ wait_for() {  # wait_for FILE PATTERN SECONDS: until a line of FILE matches
   return 1
 }
 
-# A generous bound on one ping: its probes at the interval (at most 1 s each), plus 30 s.
-ping_bound=$((count + 30))
+# A generous bound on one ping: its probes at the interval, plus 30 s.
+ping_bound=$((count * interval_us / 1000000 + 30))
 
 measure() {  # measure BINARY LABEL PROTO RUN
   local bin=$1 label=$2 proto=$3 run=$4 port
