@@ -25,7 +25,7 @@ PACKAGES=(
   python3-scapy prometheus iproute2 nftables
   librsvg2-bin
 )
-BENCH_PACKAGES=(sockperf irtt)
+BENCH_PACKAGES=(sockperf irtt tcpdump)
 
 install_missing() {
   local missing=()
