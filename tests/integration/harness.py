@@ -527,7 +527,10 @@ def json_events_live(lines):
         except ValueError:
             continue
         complete.append(line)
-    _note_json_lines(complete, "json_events_live()")
+    # Polled many times over a growing list: noted for the test's check, never checked here.
+    ledger = _ledger()
+    if ledger is not None:
+        ledger.add(complete, "json_events_live()")
     return out
 
 
@@ -603,6 +606,9 @@ class _JsonLedger:
                 self.items.append((source, line))
 
     def check(self):
+        # Lines of the test's processes first, under their command line (the most telling
+        # source), then whatever else the test parsed.
+        noted, self.items, self.seen = self.items, [], set()
         for proc in self.procs:
             lines = list(proc.out_lines)
             # A process killed (or still running) may have been cut mid-line: its last line
@@ -614,6 +620,8 @@ class _JsonLedger:
                     lines.pop()
             self.add(lines, f"{proc.argv} (exit {proc.p.returncode})")
         self.procs = []
+        for source, line in noted:
+            self.add([line], source)
         items, self.items = self.items, []
         check_json_lines(items)
 
