@@ -580,13 +580,14 @@ def check_json_lines(items):
     # One entry per distinct complaint, with its first object: 500 replies that all miss
     # the same field make one paragraph, not 500.
     groups = {}
-    for f in bad:
-        groups.setdefault((f["error"], f["at"], f["schema_at"]), []).append(f["line"])
+    for f in bad:  # the same rule broken at the same place, whatever the value
+        groups.setdefault((f["at"], f["schema_at"]) if f["at"] else f["error"], []).append(f)
     msg = [f"{len(bad)} of {len(items)} JSON lines do not match {EVENTS_SCHEMA}:"]
-    for (error, at, schema_at), numbers in groups.items():
-        src, line = items[numbers[0] - 1]
-        many = f" ({len(numbers)} lines, the first:)" if len(numbers) > 1 else ""
-        msg.append(f"- {error} (at {at}; schema {schema_at}){many}\n"
+    for fs in groups.values():
+        f = fs[0]
+        src, line = items[f["line"] - 1]
+        many = f" ({len(fs)} lines, the first:)" if len(fs) > 1 else ""
+        msg.append(f"- {f['error']} (at {f['at']}; schema {f['schema_at']}){many}\n"
                    f"  from {src}\n  {line[:3000]}")
     raise AssertionError("\n".join(msg))
 
