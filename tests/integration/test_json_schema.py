@@ -195,19 +195,21 @@ class JsonShapesTest(UdpbeatTestCase):
         self.assertEqual((ev[-1]["sent"], ev[-1]["received"]), (5, 5))
 
     def test_stamp_stateful_loss(self):
-        # The seeded loss drops 4 of the first 10 requests, some before a delivered one:
-        # the reflector's numbering shows them, and the loss splits by direction.
-        s = self.serve("--stamp-stateful", "--loss", "0.3", "--seed", "1")
-        ev = self.events(self.ping(s.target, "--json", "-c", "10", "-i", "10ms",
+        # The seeded loss drops some of the 20 requests, and some before a delivered one
+        # (the same ones every run): the reflector's numbering shows them, and the loss
+        # splits by direction.
+        s = self.serve("--stamp-stateful", "--loss", "0.4", "--seed", "1")
+        ev = self.events(self.ping(s.target, "--json", "-c", "20", "-i", "10ms",
                                    "-W", "300ms"))
         k = self.kinds(ev)
         self.assertEqual(ev[0]["protocol"], "stamp")
         self.assertGreater(k["timeout"], 0, k)
-        self.assertEqual(k["reply"] + k["timeout"], 10, k)
-        for e in ev:
-            if e["event"] == "reply":
-                self.assertLessEqual(STAMP_REPLY, set(e), e)
         summary = ev[-1]
+        self.assertEqual(k["reply"] + k["late"], summary["received"], (k, summary))
+        self.assertEqual(k["timeout"], summary["lost"] + summary["late"], (k, summary))
+        for e in ev:
+            if e["event"] in ("reply", "late"):
+                self.assertLessEqual(STAMP_REPLY, set(e), e)
         self.assertIs(summary["reflector_stateful"], True, summary)
         self.assertEqual(summary["forward_lost"] + summary["backward_lost"] +
                          summary["unattributed_lost"], summary["lost"], summary)
@@ -321,7 +323,8 @@ class JsonShapesTest(UdpbeatTestCase):
         rc = hb.wait()
         ev = self.events(harness.Result(hb.argv, rc, hb.stdout, hb.stderr))
         states = [(e["from"], e["to"]) for e in ev if e["event"] == "state"]
-        self.assertEqual(states[:2], [("up", "suspect"), ("suspect", "down")], states)
+        self.assertEqual(states[0][0], "up", states)
+        self.assertIn("down", [to for _, to in states], states)
         self.assertIn(("down", "up"), states)
         k = self.kinds(ev)
         self.assertGreater(k["timeout"] + k["unreachable"], 0, k)
