@@ -22,7 +22,7 @@ PACKAGES=(
   mandoc
   clang libclang-rt-14-dev
   zsh bash-completion systemd
-  python3-scapy prometheus iproute2 nftables
+  python3-scapy python3-jsonschema prometheus iproute2 nftables
   librsvg2-bin
 )
 BENCH_PACKAGES=(sockperf irtt tcpdump)

@@ -193,6 +193,7 @@ class Proc:
         self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, env=env, text=True,
                                   errors="replace", bufsize=1)
+        _note_json_proc(self)
         self.pid = self.p.pid
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -318,6 +319,8 @@ def run(argv, timeout=RUN_TIMEOUT):
         if p.poll() is None:
             p.kill()
             p.wait(STOP_TIMEOUT)
+    if is_json_run(argv):
+        _note_json_lines(out.splitlines(), f"{argv} (exit {p.returncode})")
     return Result(argv, p.returncode, out, err)
 
 
@@ -428,6 +431,10 @@ class UdpbeatTestCase(unittest.TestCase):
     def run(self, result=None):
         global _current_test
         _current_test = self
+        # Registered first, so it runs last: after every process the test started is
+        # stopped and has printed all it will.
+        self._json_ledger = _JsonLedger()
+        self.addCleanup(self._json_ledger.check)
         try:
             return super().run(result)
         finally:
@@ -499,20 +506,144 @@ HB_STATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer (\S+) is
 HB_END_RE = re.compile(r"^peer (up|suspect|down) at the end, (\d+) outages, (\d+\.\d{3}) s down$")
 
 
-def json_events(text):
-    """stdout of a --json run: one object per line (raises on any other line)."""
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+def json_events(text, schema=True):
+    """stdout of a --json run: one object per line (raises on any other line). Every line
+    is also checked against udpbeat's schema (see _JsonLedger) unless schema is False,
+    for JSON Lines that are not udpbeat's (a helper program's report)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]
+    if schema:
+        _note_json_lines(lines, "json_events() (schema=False if this is not udpbeat's output)")
+    return events
 
 
 def json_events_live(lines):
-    """Like json_events on a Proc's out_lines while it runs (a partial last line is skipped)."""
-    out = []
+    """Like json_events on a Proc's out_lines while it runs (a partial last line is skipped;
+    the whole output is checked against the schema when the test ends)."""
+    out, complete = [], []
     for line in list(lines):
         try:
             out.append(json.loads(line))
         except ValueError:
-            pass
+            continue
+        complete.append(line)
+    # Polled many times over a growing list: noted for the test's check, never checked here.
+    ledger = _ledger()
+    if ledger is not None:
+        ledger.add(complete, "json_events_live()")
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# JSON Schema: every line a `ping --json` or `heartbeat --json` run prints in a test (run(),
+# a Proc, json_events, json_events_live) is validated against
+# schema/udpbeat-events.schema.json, once per test, after its cleanups, by
+# schema/validate_events.py under /usr/bin/python3 (the interpreter that sees Debian's
+# python3-jsonschema; the tests may run under another). An invalid line fails the test with
+# the object and the schema's complaint.
+
+SCHEMA_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                           "..", "schema"))
+EVENTS_SCHEMA = os.path.join(SCHEMA_DIR, "udpbeat-events.schema.json")
+EVENTS_VALIDATOR = os.path.join(SCHEMA_DIR, "validate_events.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def is_json_run(argv):
+    """Whether argv runs `udpbeat ping|heartbeat ... --json` (directly or under a wrapper
+    such as `ip netns exec`)."""
+    argv = [str(a) for a in argv]
+    if not UDPBEAT or UDPBEAT not in argv:
+        return False
+    i = argv.index(UDPBEAT)
+    return argv[i + 1:i + 2] in (["ping"], ["heartbeat"]) and "--json" in argv[i + 2:]
+
+
+def check_json_lines(items):
+    """Validates [(source, line), ...] now, in one run of the validator; raises
+    AssertionError naming every invalid object, where it came from and what is wrong."""
+    items = [(src, line) for src, line in items if line.strip()]
+    if not items:
+        return
+    try:
+        p = subprocess.run([SYSTEM_PYTHON, EVENTS_VALIDATOR, "--report-json"],
+                           input="".join(line + "\n" for _, line in items),
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT * 3)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise AssertionError(f"cannot run {EVENTS_VALIDATOR} with {SYSTEM_PYTHON}: {e}")
+    if p.returncode == 0:
+        return
+    if p.returncode != 1 or not p.stdout.strip():
+        raise AssertionError(f"{EVENTS_VALIDATOR} failed (exit {p.returncode}): "
+                             f"{p.stderr.strip()}")
+    bad = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
+    # One entry per distinct complaint, with its first object: 500 replies that all miss
+    # the same field make one paragraph, not 500.
+    groups = {}
+    for f in bad:  # the same rule broken at the same place, whatever the value
+        groups.setdefault((f["at"], f["schema_at"]) if f["at"] else f["error"], []).append(f)
+    msg = [f"{len(bad)} of {len(items)} JSON lines do not match {EVENTS_SCHEMA}:"]
+    for fs in groups.values():
+        f = fs[0]
+        src, line = items[f["line"] - 1]
+        many = f" ({len(fs)} lines, the first:)" if len(fs) > 1 else ""
+        msg.append(f"- {f['error']} (at {f['at']}; schema {f['schema_at']}){many}\n"
+                   f"  from {src}\n  {line[:3000]}")
+    raise AssertionError("\n".join(msg))
+
+
+class _JsonLedger:
+    """The JSON lines one test saw, each once, checked together when the test ends."""
+
+    def __init__(self):
+        self.items = []
+        self.seen = set()
+        self.procs = []
+
+    def add(self, lines, source):
+        for line in lines:
+            if line.strip() and line not in self.seen:
+                self.seen.add(line)
+                self.items.append((source, line))
+
+    def check(self):
+        # Lines of the test's processes first, under their command line (the most telling
+        # source), then whatever else the test parsed.
+        noted, self.items, self.seen = self.items, [], set()
+        for proc in self.procs:
+            lines = list(proc.out_lines)
+            # A process killed (or still running) may have been cut mid-line: its last line
+            # is checked only when complete.
+            if lines and (proc.p.returncode is None or proc.p.returncode < 0):
+                try:
+                    json.loads(lines[-1])
+                except ValueError:
+                    lines.pop()
+            self.add(lines, f"{proc.argv} (exit {proc.p.returncode})")
+        self.procs = []
+        for source, line in noted:
+            self.add([line], source)
+        items, self.items = self.items, []
+        check_json_lines(items)
+
+
+def _ledger():
+    return getattr(_current_test, "_json_ledger", None)
+
+
+def _note_json_lines(lines, source):
+    """Checks lines when the current test ends, or now outside a UdpbeatTestCase."""
+    ledger = _ledger()
+    if ledger is not None:
+        ledger.add(lines, source)
+    else:
+        check_json_lines([(source, line) for line in lines])
+
+
+def _note_json_proc(proc):
+    ledger = _ledger()
+    if ledger is not None and is_json_run(proc.argv):
+        ledger.procs.append(proc)
 
 
 def parse_metrics(text):
