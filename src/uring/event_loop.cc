@@ -31,7 +31,7 @@ namespace {
 enum Op : uint8_t {
   kRecvOp = 1,      // slot: socket
   kSendOp = 2,      // slot: send slot
-  kErrQueueOp = 3,  // slot: socket (transmit timestamps)
+  kUnusedOp = 3,    // formerly the armed error-queue read; kept so op numbers stay put
   kSignalOp = 4,
   kWakeOp = 5,
   kTimerOp = 6,
@@ -51,10 +51,57 @@ constexpr size_t kControlSpace = 256;
 constexpr Nanos kDrainWait = 200 * kNanosPerMilli;
 // Transmit timestamps are matched to sends within this many datagrams per socket.
 constexpr uint32_t kTxWindow = 4096;
-// Error-queue entries read with plain recvmsg per ring completion, at most.
+// Error-queue entries read with plain recvmsg per drain, at most.
 constexpr int kMaxSyncTimestamps = 256;
-// Room for a source address control message (in6_pktinfo is the larger).
-constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t));
+// Timestamps left unread on a socket before a send drains them: they hold receive-buffer
+// memory, and a target that never answers would otherwise fill the buffer with them.
+constexpr uint32_t kStampsBeforeDrain = 16;
+// Room for a source address (in6_pktinfo is the larger), a per-datagram timestamp
+// request and its OPT_ID key.
+constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo)) +
+                                     CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(uint32_t));
+// SCM_TS_OPT_ID (Linux 6.13, asm-generic/socket.h): the OPT_ID key of this one datagram,
+// given by the sender. Debian 12's headers predate it.
+constexpr int kScmTsOptId = 81;
+
+// Whether the kernel takes a datagram's OPT_ID key from SCM_TS_OPT_ID. Without it the
+// key is a per-socket counter the kernel advances for every stamped datagram it accepts,
+// and the loop must guess which send took which key from the order of send completions;
+// a send that fails after the kernel numbered it shifts every later match by one. Asked
+// once per process, with one datagram from a loopback socket to itself.
+bool KernelTakesTxKeys() {
+  static const bool supported = [] {
+    UniqueFd fd(UniqueFd::kAdopt, ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return false;
+    sockaddr_in self{};
+    self.sin_family = AF_INET;
+    self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof self;
+    const int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                      SOF_TIMESTAMPING_OPT_TSONLY;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&self), sizeof self) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&self), &len) != 0 ||
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
+      return false;
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint32_t))] = {};
+    uint8_t byte = 0;
+    iovec iov{&byte, 1};
+    msghdr msg{};
+    msg.msg_name = &self;
+    msg.msg_namelen = sizeof self;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = kScmTsOptId;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    // An older kernel refuses the unknown control message with EINVAL.
+    return ::sendmsg(fd.get(), &msg, MSG_DONTWAIT) == 1;
+  }();
+  return supported;
+}
 
 // Writes the control message naming a datagram's source address; returns its space.
 // (A dual-stack socket's v4-mapped source works too: the kernel's IPv4 path reads
@@ -96,7 +143,6 @@ class EventLoop::Impl {
         clock_(clock),
         recv_handler_(this),
         send_handler_(this),
-        errqueue_handler_(this),
         signal_handler_(this),
         wake_handler_(this),
         timer_handler_(this) {}
@@ -134,14 +180,15 @@ class EventLoop::Impl {
     bool in_use = false;
     bool closing = false;
     bool recv_armed = false;
-    bool errqueue_armed = false;
     bool tx_timestamps = false;
     bool tx_every = false;  // every datagram, not only those that ask
     uint32_t last_drop_count = 0;
-    // Transmit timestamps: the OPT_ID key the kernel gives the next datagram, and the tags
-    // of the last kTxWindow datagrams by key.
+    // Transmit timestamps: the OPT_ID key of the next stamped datagram, and the tags of
+    // the last kTxWindow stamped datagrams by key. With keys the kernel takes
+    // (SCM_TS_OPT_ID) a key is given at submission; otherwise at the send's completion.
     uint32_t next_tx_key = 0;
-    uint32_t next_ts_key = 0;  // one past the newest timestamp's key read
+    uint32_t stamps_unread = 0;  // stamped sends whose timestamp was not read yet
+    bool in_unread_list = false;  // listed in unread_stamps_
     std::vector<uint64_t> tx_tags;
   };
   struct SendSlot {
@@ -156,7 +203,9 @@ class EventLoop::Impl {
     uint16_t socket_generation = 0;
     uint16_t generation = 0;
     bool used_address = false;  // IORING_OP_SEND with a destination address
-    bool tx_requested = false;  // asked for its own transmit timestamp
+    bool stamped = false;       // the kernel will timestamp it
+    bool keyed = false;         // its OPT_ID key was given with it (SCM_TS_OPT_ID)
+    uint32_t keyed_as = 0;
   };
   struct EarlyTimestamp {
     SocketId socket;
@@ -182,7 +231,6 @@ class EventLoop::Impl {
     io_uring_sqe_set_data64(sqe, UserData{op, generation, slot}.Encode());
   }
   void ArmReceive(SocketId s) noexcept;
-  void ArmErrorQueue(SocketId s) noexcept;
   void ArmSignalRead() noexcept;
   void ArmWakeRead() noexcept;
   void ArmLoopTimer(MonoTime deadline) noexcept;
@@ -195,13 +243,13 @@ class EventLoop::Impl {
 
   void OnReceive(const Completion& c) noexcept;
   void OnSend(const Completion& c) noexcept;
-  void OnErrorQueue(const Completion& c) noexcept;
   void OnSignalRead(const Completion& c) noexcept;
   void OnWake(const Completion& c) noexcept;
   void OnLoopTimer(const Completion& c) noexcept;
   void DeliverTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
   void AcceptTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
   void DrainErrorQueue(Socket& sock, SocketId s) noexcept;
+  void ReadTransmitTimestamps() noexcept;
   void SendFailed(SocketId s, int error) noexcept;
 
   int Enter(bool wait, const __kernel_timespec* timeout) noexcept;
@@ -211,7 +259,6 @@ class EventLoop::Impl {
 
   Forward<&Impl::OnReceive> recv_handler_;
   Forward<&Impl::OnSend> send_handler_;
-  Forward<&Impl::OnErrorQueue> errqueue_handler_;
   Forward<&Impl::OnSignalRead> signal_handler_;
   Forward<&Impl::OnWake> wake_handler_;
   Forward<&Impl::OnLoopTimer> timer_handler_;
@@ -226,6 +273,7 @@ class EventLoop::Impl {
   std::unique_ptr<uint8_t[]> overflow_buffer_;  // `fill` target when no slot is free
   size_t overflow_capacity_ = 0;
   std::vector<EarlyTimestamp> early_timestamps_;
+  std::vector<SocketId> unread_stamps_;  // sockets with stamped sends not read yet
   UniqueFd signal_fd_;
   signalfd_siginfo signal_info_{};
   UniqueFd wake_fd_;
@@ -236,6 +284,7 @@ class EventLoop::Impl {
   unsigned pending_sqes_ = 0;
   bool draining_ = false;
   bool send_with_address_ = true;
+  bool kernel_takes_tx_keys_ = false;
   __kernel_timespec timer_ts_{};
   bool timer_armed_ = false;
   MonoTime timer_deadline_;
@@ -267,7 +316,6 @@ absl::Status EventLoop::Impl::Init() {
   recv_template_.msg_controllen = kControlSpace;
   Register(kRecvOp, &recv_handler_);
   Register(kSendOp, &send_handler_);
-  Register(kErrQueueOp, &errqueue_handler_);
   Register(kSignalOp, &signal_handler_);
   Register(kWakeOp, &wake_handler_);
   Register(kTimerOp, &timer_handler_);
@@ -321,8 +369,10 @@ absl::StatusOr<SocketId> EventLoop::Impl::AddSocket(UniqueFd fd, DatagramHandler
   }
   Socket& sock = sockets_[id];
   const uint16_t generation = static_cast<uint16_t>(sock.generation + 1);
+  const bool listed = sock.in_unread_list;  // the id may still be in unread_stamps_
   sock = Socket{};
   sock.generation = generation;
+  sock.in_unread_list = listed;
   sock.fd = std::move(fd);
   sock.handler = handler;
   sock.in_use = true;
@@ -344,13 +394,12 @@ void EventLoop::Impl::RemoveSocket(SocketId s) noexcept {
   sock.closing = true;
   sock.handler = nullptr;
   if (sock.recv_armed) CancelOp(kRecvOp, sock.generation, s);
-  if (sock.errqueue_armed) CancelOp(kErrQueueOp, sock.generation, s);
   MaybeClose(s);
 }
 
 void EventLoop::Impl::MaybeClose(SocketId s) noexcept {
   Socket& sock = sockets_[s];
-  if (!sock.closing || sock.recv_armed || sock.errqueue_armed) return;
+  if (!sock.closing || sock.recv_armed) return;
   // The kernel holds no request on the descriptor any more (sends in flight hold their
   // own file reference), so it can close now.
   sock.fd.Reset();
@@ -381,9 +430,13 @@ absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s, TransmitTimes
   sock.tx_timestamps = true;
   sock.tx_every = every;
   sock.next_tx_key = 0;
-  sock.next_ts_key = 0;
+  sock.stamps_unread = 0;
   sock.tx_tags.assign(kTxWindow, 0);
-  ArmErrorQueue(s);
+  kernel_takes_tx_keys_ = KernelTakesTxKeys();
+  // No read is armed on the error queue: each entry would wake the loop between the send
+  // and its reply (measured: +0.4 us of error on every RTT, bench/RESULTS.md (d)). The
+  // timestamps are read with plain recvmsg before a reply on the socket is delivered, and
+  // by sends once kStampsBeforeDrain are waiting.
   return absl::OkStatus();
 }
 
@@ -399,21 +452,6 @@ void EventLoop::Impl::ArmReceive(SocketId s) noexcept {
   Submit(sqe, kRecvOp, sockets_[s].generation, s);
   sockets_[s].recv_armed = true;
   ++counters_.recv_arms;
-}
-
-void EventLoop::Impl::ArmErrorQueue(SocketId s) noexcept {
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) {
-    sockets_[s].errqueue_armed = false;
-    return;
-  }
-  // The kernel ends this multishot after each error-queue entry (it waits for POLLERR,
-  // not POLLIN); OnErrorQueue re-arms it.
-  io_uring_prep_recvmsg_multishot(sqe, sockets_[s].fd.get(), &recv_template_, MSG_ERRQUEUE);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = kBufferGroup;
-  Submit(sqe, kErrQueueOp, sockets_[s].generation, s);
-  sockets_[s].errqueue_armed = true;
 }
 
 void EventLoop::Impl::ArmSignalRead() noexcept {
@@ -471,8 +509,22 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   slot.used_address = false;
   const int fd = sock.fd.get();
   const bool with_source = spec.from != nullptr && !spec.from->empty();
-  slot.tx_requested = spec.tx_timestamp && sock.tx_timestamps && !sock.tx_every;
-  if (with_source || slot.tx_requested) {
+  slot.stamped = sock.tx_timestamps && (sock.tx_every || spec.tx_timestamp);
+  const bool ask_stamp = slot.stamped && !sock.tx_every;
+  slot.keyed = slot.stamped && kernel_takes_tx_keys_;
+  if (slot.stamped) {
+    if (sock.stamps_unread >= kStampsBeforeDrain) DrainErrorQueue(sock, s);
+    ++sock.stamps_unread;
+    if (!sock.in_unread_list) {
+      sock.in_unread_list = true;
+      unread_stamps_.push_back(s);
+    }
+  }
+  if (slot.keyed) {
+    slot.keyed_as = sock.next_tx_key++;
+    sock.tx_tags[slot.keyed_as % kTxWindow] = spec.tag;
+  }
+  if (with_source || ask_stamp || slot.keyed) {
     // sendmsg with control messages: the source address (IP_PKTINFO / IPV6_PKTINFO) of a
     // reply from the address its request was sent to, and a request for this one
     // datagram's transmit timestamp.
@@ -493,13 +545,21 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
       used += PutSourceAddress(c, sock.local.family(), *spec.from);
       c = CMSG_NXTHDR(&slot.msg, c);
     }
-    if (slot.tx_requested) {
+    if (ask_stamp) {
       const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
       c->cmsg_level = SOL_SOCKET;
       c->cmsg_type = SO_TIMESTAMPING;
       c->cmsg_len = CMSG_LEN(sizeof flags);
       std::memcpy(CMSG_DATA(c), &flags, sizeof flags);
       used += CMSG_SPACE(sizeof flags);
+      c = CMSG_NXTHDR(&slot.msg, c);
+    }
+    if (slot.keyed) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = kScmTsOptId;
+      c->cmsg_len = CMSG_LEN(sizeof slot.keyed_as);
+      std::memcpy(CMSG_DATA(c), &slot.keyed_as, sizeof slot.keyed_as);
+      used += CMSG_SPACE(sizeof slot.keyed_as);
     }
     slot.msg.msg_controllen = used;
     io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
@@ -591,6 +651,11 @@ void EventLoop::Impl::DrainCq() noexcept {
   for (;;) {
     const unsigned n = io_uring_peek_batch_cqe(ring_->get(), ptrs, kBatch);
     if (n == 0) break;
+    // The time datagrams are handled at, read per batch: a handler of the previous batch
+    // may have sent a probe (entering the kernel for a free slot) whose reply is in this
+    // one, and a reply must never look handled before its probe was sent.
+    turn_mono_ = clock_.Now();
+    turn_wall_ = clock_.NowWall();
     for (unsigned i = 0; i < n; ++i) batch[i] = *ptrs[i];
     io_uring_cq_advance(ring_->get(), n);
     for (unsigned i = 0; i < n; ++i) {
@@ -645,9 +710,8 @@ absl::Status EventLoop::Impl::Turn(std::optional<MonoTime> deadline) {
     rc = Enter(true, nullptr);
   }
   if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring_enter");
-  turn_mono_ = clock_.Now();
-  turn_wall_ = clock_.NowWall();
   DrainCq();
+  ReadTransmitTimestamps();
   timers_.RunDue(clock_.Now());
   return absl::OkStatus();
 }
@@ -698,15 +762,17 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
     else ++counters_.sends_completed;
     return;
   }
+  Socket& sock = sockets_[s];
   if (c.res < 0) {
+    // No timestamp will come for it.
+    if (slot.stamped && sock.stamps_unread > 0) --sock.stamps_unread;
     SendFailed(s, -c.res);
     return;
   }
   ++counters_.sends_completed;
-  Socket& sock = sockets_[s];
-  if (!sock.tx_timestamps || !(sock.tx_every || slot.tx_requested)) return;
-  // The kernel numbers the datagrams it timestamps in send order (OPT_ID); completions
-  // of one socket's sends arrive in that order, so the n-th success is key n.
+  if (!slot.stamped || slot.keyed) return;
+  // Without SCM_TS_OPT_ID the kernel numbers the datagrams it timestamps in send order;
+  // completions of one socket's sends arrive in that order, so the n-th success is key n.
   const uint32_t key = sock.next_tx_key++;
   sock.tx_tags[key % kTxWindow] = slot.tag;
   // A timestamp can be read before its send's completion is handled.
@@ -750,29 +816,31 @@ void ReadTimestampCmsg(const cmsghdr* m, std::optional<WallTime>* sent,
 
 void EventLoop::Impl::AcceptTimestamp(Socket& sock, SocketId s, uint32_t key,
                                       WallTime sent) noexcept {
-  sock.next_ts_key = key + 1;
   const uint32_t behind = sock.next_tx_key - key;  // serial arithmetic
   if (behind >= 1 && behind <= kTxWindow) {
     DeliverTimestamp(sock, s, key, sent);
-  } else if (static_cast<int32_t>(key - sock.next_tx_key) >= 0 &&
+  } else if (!kernel_takes_tx_keys_ && static_cast<int32_t>(key - sock.next_tx_key) >= 0 &&
              early_timestamps_.size() < 256) {
+    // Counted keys only: read before its send's completion was handled.
     early_timestamps_.push_back({s, sock.generation, key, sent});
   }
 }
 
 void EventLoop::Impl::DrainErrorQueue(Socket& sock, SocketId s) noexcept {
-  // The ring reads one error-queue entry per armed request. Datagrams sent faster than
-  // that leave entries behind, which hold receive-buffer memory: read what is known to
-  // be waiting with plain non-blocking recvmsg calls. One probe a turn leaves nothing
-  // behind, so the usual case costs no system call here.
+  // Plain non-blocking recvmsg calls, only while stamped sends are unread: a socket whose
+  // timestamps were all read costs no system call here.
   alignas(cmsghdr) uint8_t control[kControlSpace];
-  for (int n = 0; n < kMaxSyncTimestamps; ++n) {
-    const uint32_t waiting = sock.next_tx_key - sock.next_ts_key;
-    if (waiting == 0 || waiting > kTxWindow) return;
+  for (int n = 0; n < kMaxSyncTimestamps && sock.stamps_unread > 0; ++n) {
     msghdr msg{};
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (::recvmsg(sock.fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    if (::recvmsg(sock.fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      // Nothing queued: the kernel stamped fewer than counted (a datagram it dropped
+      // before the driver); a stamp that comes later is read with the next drain.
+      if (errno == EAGAIN) sock.stamps_unread = 0;
+      return;
+    }
+    --sock.stamps_unread;
     std::optional<WallTime> sent;
     std::optional<uint32_t> key;
     for (cmsghdr* m = CMSG_FIRSTHDR(&msg); m != nullptr; m = CMSG_NXTHDR(&msg, m))
@@ -781,32 +849,24 @@ void EventLoop::Impl::DrainErrorQueue(Socket& sock, SocketId s) noexcept {
   }
 }
 
-void EventLoop::Impl::OnErrorQueue(const Completion& c) noexcept {
-  if (c.slot >= sockets_.size()) return;
-  Socket& sock = sockets_[c.slot];
-  if (sock.generation != c.generation) return;
-  const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
-  if (!more) sock.errqueue_armed = false;
-  if (c.res >= 0 && (c.flags & IORING_CQE_F_BUFFER) != 0) {
-    const uint16_t bid = static_cast<uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT);
-    io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffers_->buffer(bid), c.res,
-                                                          &recv_template_);
-    if (out != nullptr && sock.in_use && !sock.closing) {
-      std::optional<WallTime> sent;
-      std::optional<uint32_t> key;
-      for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_template_); m != nullptr;
-           m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_template_, m))
-        ReadTimestampCmsg(m, &sent, &key);
-      if (sent && key) AcceptTimestamp(sock, c.slot, *key, *sent);
-      DrainErrorQueue(sock, c.slot);
-    }
-    buffers_->Recycle(bid);
+void EventLoop::Impl::ReadTransmitTimestamps() noexcept {
+  // Once a turn, after its completions and before its timers: a probe's timeout then sees
+  // the kernel's send time of the probe, and a reflector its reply's before the next
+  // request. (A reply on the socket reads them earlier, in OnReceive.)
+  size_t keep = 0;
+  for (size_t i = 0; i < unread_stamps_.size(); ++i) {
+    const SocketId s = unread_stamps_[i];
+    const auto live = [&] {
+      return sockets_[s].in_use && !sockets_[s].closing && sockets_[s].stamps_unread > 0;
+    };
+    // (A handler called from the drain may add sockets: index afresh after it.)
+    if (live()) DrainErrorQueue(sockets_[s], s);
+    if (live())
+      unread_stamps_[keep++] = s;
+    else
+      sockets_[s].in_unread_list = false;
   }
-  if (sock.closing) {
-    MaybeClose(c.slot);
-  } else if (!more && sock.in_use && c.res != -ECANCELED) {
-    ArmErrorQueue(c.slot);
-  }
+  unread_stamps_.resize(keep);
 }
 
 void EventLoop::Impl::OnReceive(const Completion& c) noexcept {
@@ -894,9 +954,9 @@ void EventLoop::Impl::OnReceive(const Completion& c) noexcept {
       const unsigned len = io_uring_recvmsg_payload_length(out, c.res, &recv_template_);
       d.payload = std::span<const uint8_t>(payload, len);
       ++counters_.datagrams;
-      // A reply may be read before the ring's error-queue completion for its request's
-      // transmit timestamp: fetch the waiting timestamps first, so the reply finds its T1.
-      if (sock.tx_timestamps && sock.next_tx_key != sock.next_ts_key) DrainErrorQueue(sock, s);
+      // Read the waiting transmit timestamps first, so the reply finds its request's T1
+      // (and a reflector its previous reply's, for the follow-up).
+      if (sock.stamps_unread > 0) DrainErrorQueue(sock, s);
       sock.handler->OnDatagram(d);
     }
     buffers_->Recycle(bid);
