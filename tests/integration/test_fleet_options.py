@@ -18,6 +18,8 @@ from harness import UdpbeatTestCase, ntp_from_ns, unittest
 
 IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)  # Linux
 IP_TOS = getattr(socket, "IP_TOS", 1)
+IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
+IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 
 
 class RecordingReflector:
@@ -25,13 +27,19 @@ class RecordingReflector:
     port and TOS (IP_RECVTOS); replies from a socket marked with `reply_tos`; never answers
     a source port in `drop_ports` (the first port seen when drop_first_port)."""
 
-    def __init__(self, reply_tos=None, drop_first_port=False):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
-        if reply_tos is not None:
-            self.sock.setsockopt(socket.IPPROTO_IP, IP_TOS, reply_tos)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = self.sock.getsockname()
+    def __init__(self, reply_tos=None, drop_first_port=False, host="127.0.0.1"):
+        if ":" in host:  # IPv6: the traffic class
+            self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
+            if reply_tos is not None:
+                self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, reply_tos)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+            if reply_tos is not None:
+                self.sock.setsockopt(socket.IPPROTO_IP, IP_TOS, reply_tos)
+        self.sock.bind((host, 0))
+        self.addr = self.sock.getsockname()[:2]
         self.drop_first_port = drop_first_port
         self.dropped_port = None
         self.seen = []  # (source address, source port, tos)
@@ -41,7 +49,8 @@ class RecordingReflector:
 
     @property
     def target(self):
-        return f"{self.addr[0]}:{self.addr[1]}"
+        host = self.addr[0]
+        return f"[{host}]:{self.addr[1]}" if ":" in host else f"{host}:{self.addr[1]}"
 
     def _run(self):
         while not self._stop.is_set():
@@ -56,6 +65,8 @@ class RecordingReflector:
             for level, kind, value in anc:
                 if level == socket.IPPROTO_IP and kind == IP_TOS and value:
                     tos = value[0]
+                elif level == socket.IPPROTO_IPV6 and kind == IPV6_TCLASS and len(value) >= 4:
+                    tos = struct.unpack("=i", value[:4])[0]
             self.seen.append((peer[0], peer[1], tos))
             if len(data) < 44:
                 continue
@@ -195,6 +206,15 @@ class TosTest(FleetTestBase):
         self.assertEqual(len(replies), 3, r.describe())
         self.assertEqual({e["tos"] for e in replies}, {0x48}, r.describe())
         self.assertEqual({t for _, _, t in refl.seen}, {32})
+
+    @unittest.skipUnless(harness.has_ipv6_loopback(), "no IPv6 loopback")
+    def test_ipv6_traffic_class(self):
+        refl = self.reflector(reply_tos=0x48, host="::1")
+        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "--tos", "0x20", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual({t for _, _, t in refl.seen}, {0x20}, refl.seen)
+        replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
+        self.assertEqual({e["tos"] for e in replies}, {0x48}, r.describe())
 
     def test_tos_range(self):
         for flag, value, rng in (("--tos", "256", "0 to 255"), ("--tos", "-1", "0 to 255"),
@@ -347,6 +367,37 @@ class ReloadTest(FleetTestBase):
         self.assertEqual(len(errs), 1, hb.stderr)
         self.assertIn(f"{path}:2", errs[0])
         self.assertTrue(errs[0].endswith("(targets unchanged)"), errs[0])
+
+    def test_sighup_refusals_keep_the_targets(self):
+        a = self.serve()
+        d = self.tempdir()
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target}\n")
+        mport = free_tcp_port()
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "20ms", "-q",
+                         "--metrics-listen", f"127.0.0.1:{mport}"])
+        self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > 0, "probes to A")
+        for what, content, expect in (("empty", "# nothing here\n", "no target"),
+                                      ("missing", None, path),
+                                      ("bad label", f"{a.target} 9x=1\n", f"{path}:1")):
+            with self.subTest(file=what):
+                if content is None:
+                    os.remove(path)
+                else:
+                    with open(path, "w") as f:
+                        f.write(content)
+                start = len(hb.err_lines)
+                hb.signal(signal.SIGHUP)
+                m = hb.wait_line(r"^udpbeat: reload: ", stream="err", start=start)
+                self.assertIn(expect, m.string)
+                self.assertTrue(m.string.endswith("(targets unchanged)"), m.string)
+                before = self.sent(self.metrics(mport), a.target)
+                self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > before,
+                                  "A still probed")
+        hb.signal(signal.SIGINT)
+        self.assertEqual(hb.wait(), 0, hb.stderr)
+        self.assertEqual(len([x for x in hb.err_lines if x.strip()]), 3, hb.stderr)
 
 
 if __name__ == "__main__":
