@@ -20,6 +20,8 @@ IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)  # Linux
 IP_TOS = getattr(socket, "IP_TOS", 1)
 IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+# Replies are waited for this long where every one must arrive: only a hang reaches it.
+WAIT = f"{int(5 * harness.SCALE)}s"
 
 
 class RecordingReflector:
@@ -138,7 +140,9 @@ class SourcePortsTest(FleetTestBase):
     def test_src_ports_four_paths_with_their_own_loss(self):
         refl = self.reflector(drop_first_port=True)
         metrics = os.path.join(self.tempdir(), "m.prom")
-        r = self.ping(refl.target, "--src-ports", "4", "-c", "3", "-i", "10ms", "-W", "200ms",
+        r = self.ping(refl.target, "--src-ports", "4", "-c", "3", "-i", "10ms",
+                      # one path is lost: its probes time out, and ping lingers as long again
+                      "-W", f"{int(2 * harness.SCALE)}s",
                       "--json", "--metrics-file", metrics)
         self.assertExit(r, 0)  # the target answered (on three paths of four)
         ports = [p for _, p, _ in refl.seen]
@@ -178,7 +182,7 @@ class SourcePortsTest(FleetTestBase):
 class TosTest(FleetTestBase):
     def tos_seen(self, *args):
         refl = self.reflector()
-        r = self.ping(refl.target, "-c", "2", "-i", "10ms", *args)
+        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, *args)
         self.assertExit(r, 0)
         self.assertEqual(len(refl.seen), 2, refl.seen)
         return {t for _, _, t in refl.seen}
@@ -194,13 +198,13 @@ class TosTest(FleetTestBase):
 
     def test_heartbeat_tos(self):
         refl = self.reflector()
-        r = self.heartbeat(refl.target, "-c", "2", "-i", "10ms", "--dscp", "10")
+        r = self.heartbeat(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, "--dscp", "10")
         self.assertExit(r, 0)
         self.assertEqual({t for _, _, t in refl.seen}, {40}, refl.seen)
 
     def test_reply_tos_reported(self):
         refl = self.reflector(reply_tos=0x48)
-        r = self.ping(refl.target, "-c", "3", "-i", "10ms", "--tos", "32", "--json")
+        r = self.ping(refl.target, "-c", "3", "-i", "10ms", "-W", WAIT, "--tos", "32", "--json")
         self.assertExit(r, 0)
         replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
         self.assertEqual(len(replies), 3, r.describe())
@@ -210,7 +214,7 @@ class TosTest(FleetTestBase):
     @unittest.skipUnless(harness.has_ipv6_loopback(), "no IPv6 loopback")
     def test_ipv6_traffic_class(self):
         refl = self.reflector(reply_tos=0x48, host="::1")
-        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "--tos", "0x20", "--json")
+        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, "--tos", "0x20", "--json")
         self.assertExit(r, 0)
         self.assertEqual({t for _, _, t in refl.seen}, {0x20}, refl.seen)
         replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
@@ -235,7 +239,7 @@ class LeadingZeroTest(FleetTestBase):
 
     def test_leading_zero_is_decimal(self):
         refl = self.reflector()
-        r = self.ping(refl.target, "-c", "010", "-i", "10ms", "--tos", "040")
+        r = self.ping(refl.target, "-c", "010", "-i", "10ms", "-W", WAIT, "--tos", "040")
         self.assertExit(r, 0)
         self.assertPackets(r, 10, 10, 0)
         self.assertEqual(len(refl.seen), 10)
@@ -245,7 +249,7 @@ class LeadingZeroTest(FleetTestBase):
 class SourceAddressTest(FleetTestBase):
     def test_source_address(self):
         refl = self.reflector()
-        r = self.ping(refl.target, "-I", "127.0.0.2", "-c", "2", "-i", "10ms")
+        r = self.ping(refl.target, "-I", "127.0.0.2", "-c", "2", "-i", "10ms", "-W", WAIT)
         self.assertExit(r, 0)
         self.assertPackets(r, 2, 2, 0)
         self.assertEqual({a for a, _, _ in refl.seen}, {"127.0.0.2"}, refl.seen)
@@ -253,7 +257,7 @@ class SourceAddressTest(FleetTestBase):
     def test_source_address_with_src_ports(self):
         refl = self.reflector()
         r = self.ping(refl.target, "-I", "127.0.0.3", "--src-ports", "2", "-c", "2",
-                      "-i", "10ms")
+                      "-i", "10ms", "-W", WAIT)
         self.assertExit(r, 0)
         self.assertEqual({a for a, _, _ in refl.seen}, {"127.0.0.3"}, refl.seen)
         self.assertEqual(len({p for _, p, _ in refl.seen}), 2, refl.seen)
@@ -323,7 +327,9 @@ class ReloadTest(FleetTestBase):
         with open(path, "w") as f:
             f.write(f"{a.target} site=a\n{b.target} site=b\n")
         mport = free_tcp_port()
+        # A timeout no loaded machine reaches, so B's state cannot change by accident.
         hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "20ms", "-q",
+                         "-W", f"{int(10 * harness.SCALE)}s", "--misses", "100",
                          "--metrics-listen", f"127.0.0.1:{mport}"])
         self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > 0 and
                           (self.sent(m, b.target) or 0) > 0, "probes to A and B")

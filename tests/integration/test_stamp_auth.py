@@ -25,6 +25,8 @@ FOLLOW_UP_TLV = 20      # 4-octet header + 16
 TLV_U = 0x80            # unrecognized
 # A key no output may ever show (asserted absent from stdout and stderr).
 KEY_TEXT = b"UDPBEAT-TEST-SECRET-7f3a9c21e8d4b605"
+# Replies are waited for this long where every one must arrive: only a hang reaches it.
+WAIT = f"{int(5 * harness.SCALE)}s"
 
 
 def tag(key, packet):
@@ -193,7 +195,7 @@ class StampAuthTest(AuthTestBase):
         s = self.serve("--auth-key", self.key_file)
         relay = self.relay(s.addr)
         r = self.ping(relay.target, "--auth-key", self.key_file, "-c", "5", "-i", "10ms",
-                      "--json")
+                      "-W", WAIT, "--json")
         self.assertExit(r, 0)
         events = harness.json_events(r.stdout)
         replies = [e for e in events if e["event"] == "reply"]
@@ -350,7 +352,7 @@ class StampAuthTest(AuthTestBase):
         """heartbeat with the key against an authenticated serve: every heartbeat answered."""
         s = self.serve("--auth-key", self.key_file)
         r = self.heartbeat(s.target, "--auth-key", self.key_file, "-c", "3", "-i", "20ms",
-                           "--json")
+                           "-W", WAIT, "--json")
         self.assertExit(r, 0)
         summary = summary_of(harness.json_events(r.stdout))
         self.assertEqual((summary["sent"], summary["received"]), (3, 3), r.describe())
@@ -391,17 +393,21 @@ class FollowUpTelemetryTest(AuthTestBase):
             if auth:
                 self.assertEqual(p[AUTH_HMAC_AT:AUTH_SIZE], tag(self.key, p))
         self.assertEqual((fus[0]["seq"], fus[0]["ts"]), (0, 0), "nothing to report yet")
+        by_seq = {f["seq"]: f for f in fields}
         reported = 0
         for prev, fu in zip(fields, fus[1:]):
             if fu["ts"] == 0:
-                continue  # the kernel's timestamp had not come back yet: allowed
+                continue  # no transmit timestamp had come back yet: allowed
             reported += 1
-            self.assertEqual(fu["seq"], prev["seq"])
-            self.assertGreater(fu["ts"], prev["t3"], "sent before its own T3?")
-            self.assertLess(ns_from_ntp(fu["ts"]) - ns_from_ntp(prev["t3"]), 10**9)
+            # The newest reply whose transmit time the reflector knows: the previous one,
+            # or under load an older one (the previous one's timestamp still on its way).
+            self.assertLessEqual(fu["seq"], prev["seq"])
+            reply = by_seq[fu["seq"]]
+            self.assertGreater(fu["ts"], reply["t3"], "sent before its own T3?")
+            self.assertLess(ns_from_ntp(fu["ts"]) - ns_from_ntp(reply["t3"]), 10**9)
             # SW local, the kernel's software timestamp (IANA STAMP Timestamping Methods)
             self.assertEqual(fu["mode"], 2)
-        self.assertGreater(reported, len(reps) // 2, fus)
+        self.assertGreater(reported, 0, fus)
         # What ping computes: T3 replaced by the reported send time where there is one.
         residences = []
         for i, f in enumerate(fields):
@@ -416,7 +422,7 @@ class FollowUpTelemetryTest(AuthTestBase):
     def test_follow_up_from_stateful_serve(self):
         s = self.serve("--stamp-stateful")
         relay = self.relay(s.addr)
-        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "--json")
+        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
         self.assertExit(r, 0)
         events = harness.json_events(r.stdout)
         summary = summary_of(events)
@@ -435,7 +441,7 @@ class FollowUpTelemetryTest(AuthTestBase):
         s = self.serve("--stamp-stateful", "--auth-key", self.key_file)
         relay = self.relay(s.addr)
         r = self.ping(relay.target, "--follow-up", "--auth-key", self.key_file, "-c", "10",
-                      "-i", "10ms", "--json")
+                      "-i", "10ms", "-W", WAIT, "--json")
         self.assertExit(r, 0)
         events = harness.json_events(r.stdout)
         summary = summary_of(events)
@@ -452,7 +458,7 @@ class FollowUpTelemetryTest(AuthTestBase):
         returns the TLV marked unrecognized and ping measures with T3 as usual."""
         s = self.serve()
         relay = self.relay(s.addr)
-        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "--json")
+        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
         self.assertExit(r, 0)
         events = harness.json_events(r.stdout)
         summary = summary_of(events)
@@ -473,7 +479,7 @@ class FollowUpTelemetryTest(AuthTestBase):
         every reply received."""
         refl = TlvBlindReflector()
         self.addCleanup(refl.close)
-        r = self.ping(refl.target, "--follow-up", "-c", "10", "-i", "10ms", "--json")
+        r = self.ping(refl.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
         self.assertExit(r, 0)
         summary = summary_of(harness.json_events(r.stdout))
         self.assertEqual((summary["sent"], summary["received"], summary["malformed"]),
