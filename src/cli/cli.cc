@@ -91,11 +91,28 @@ bool IsRoot() { return ::geteuid() == 0; }
 
 // Validators that let a number through only when its text is exactly a number in range,
 // so CLI11's conversion afterwards cannot fail or wrap, and the message gives the range.
+// Used with ->transform, not ->check: the text CLI11 converts is rewritten to the
+// number read here, because CLI11 converts integers with strtoull(..., 0), which takes
+// "010" as octal 8 where this check read ten.
 CLI::Validator WholeIn(uint64_t min, uint64_t max) {
   return CLI::Validator(
       [=](std::string& v) {
         auto n = ParseWholeArg(v, min, max);
-        return n.ok() ? std::string() : std::string(n.status().message());
+        if (!n.ok()) return std::string(n.status().message());
+        v = absl::StrCat(*n);
+        return std::string();
+      },
+      "", "");
+}
+
+// WholeIn, also taking "0x" hex (a TOS or DSCP byte).
+CLI::Validator WholeOrHexIn(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [=](std::string& v) {
+        auto n = ParseWholeOrHexArg(v, min, max);
+        if (!n.ok()) return std::string(n.status().message());
+        v = absl::StrCat(*n);
+        return std::string();
       },
       "", "");
 }
@@ -184,7 +201,7 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->check(RealIn(0, 1))
       ->type_name("P");
   sub->add_option("--seed", a.seed, "Seed of the loss and jitter random generator (0 to 2^64-1)")
-      ->check(WholeIn(0, std::numeric_limits<uint64_t>::max()))
+      ->transform(WholeIn(0, std::numeric_limits<uint64_t>::max()))
       ->type_name("N");
   sub->add_option("--delay", a.delay.text, "Delay every reply by D, 0 to 1h (e.g. 50ms)")
       ->type_name("D");
@@ -199,7 +216,7 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
                   absl::StrCat("Remember at most N peers (STAMP sessions), 1 to ", kMaxPeers,
                                "; the least recent are evicted"))
       ->capture_default_str()
-      ->check(WholeIn(1, kMaxPeers))
+      ->transform(WholeIn(1, kMaxPeers))
       ->type_name("N");
   sub->add_option("--max-rate", a.opts.worker.max_rate,
                   "Answer at most PPS requests per second from each source, 0 (no limit) to "
@@ -213,14 +230,14 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
                                engine::ServeWorkerConfig::kMaxDelayBytes,
                                "; beyond, replies are dropped"))
       ->capture_default_str()
-      ->check(WholeIn(engine::ServeWorkerConfig::kMinDelayBytes,
+      ->transform(WholeIn(engine::ServeWorkerConfig::kMinDelayBytes,
                       engine::ServeWorkerConfig::kMaxDelayBytes))
       ->type_name("N");
   sub->add_option("--threads", a.opts.threads,
                   absl::StrCat("Serve with N threads, 1 to ", MaxServeThreads(),
                                " here (4 per CPU), each its own event loop and socket"))
       ->capture_default_str()
-      ->check(WholeIn(1, static_cast<uint64_t>(MaxServeThreads())))
+      ->transform(WholeIn(1, static_cast<uint64_t>(MaxServeThreads())))
       ->type_name("N");
   sub->add_option("--metrics-file", a.opts.metrics_file,
                   "Write Prometheus metrics to PATH (replaced atomically)")
@@ -275,7 +292,7 @@ void AddClientOptions(CLI::App* sub, ClientOptions& o, ClientArgs& a, const char
       ->type_name("PROTO");
   sub->add_option("-s,--size", o.size,
                   absl::StrCat("Pad each request to SIZE bytes, 0 to ", ClientOptions::kMaxSize))
-      ->check(WholeIn(0, ClientOptions::kMaxSize))
+      ->transform(WholeIn(0, ClientOptions::kMaxSize))
       ->type_name("SIZE");
   sub->add_flag("-q,--quiet", o.quiet, quiet_help);
   sub->add_flag("-D", o.unix_times, "Start each line with the Unix time, as ping -D");
@@ -284,23 +301,24 @@ void AddClientOptions(CLI::App* sub, ClientOptions& o, ClientArgs& a, const char
                   absl::StrCat("Run N concurrent sessions per target, 1 to ", kMaxSessions,
                                ", each its own socket and source port"))
       ->capture_default_str()
-      ->check(WholeIn(1, kMaxSessions))
+      ->transform(WholeIn(1, kMaxSessions))
       ->type_name("N");
   sub->add_option("--sockets", o.sockets,
                   absl::StrCat("Share M sockets among the sessions, 1 to ", kMaxSessions,
                                " (default: one per session)"))
-      ->check(WholeIn(1, kMaxSessions))
+      ->transform(WholeIn(1, kMaxSessions))
       ->type_name("M");
   sub->add_option("--src-ports", o.src_ports,
                   absl::StrCat("Probe each target from N source ports, 1 to ",
                                ClientOptions::kMaxSrcPorts, " (ECMP paths)"))
-      ->check(WholeIn(1, ClientOptions::kMaxSrcPorts))
+      ->transform(WholeIn(1, ClientOptions::kMaxSrcPorts))
       ->type_name("N");
-  sub->add_option("--tos", o.tos, "Mark probes with IP TOS / IPv6 traffic class N, 0 to 255")
-      ->check(WholeIn(0, kMaxTos))
+  sub->add_option("--tos", o.tos,
+                  "Mark probes with IP TOS / IPv6 traffic class N, 0 to 255 or 0x0 to 0xff")
+      ->transform(WholeOrHexIn(0, kMaxTos))
       ->type_name("N");
-  sub->add_option("--dscp", a.dscp, "Mark probes with DSCP N, 0 to 63 (TOS N*4)")
-      ->check(WholeIn(0, kMaxDscp))
+  sub->add_option("--dscp", a.dscp, "Mark probes with DSCP N, 0 to 63 or 0x0 to 0x3f (TOS N*4)")
+      ->transform(WholeOrHexIn(0, kMaxDscp))
       ->type_name("N");
   sub->add_option("-I,--source", o.source, "Send from the numeric address ADDR")
       ->type_name("ADDR");
@@ -471,7 +489,7 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
                   absl::StrCat("Number of pings per session, 0 to ", kMaxCount,
                                "; 0 runs until interrupted"))
       ->capture_default_str()
-      ->check(WholeIn(0, kMaxCount))
+      ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
   sub->add_option("-i,--interval", a.interval.text,
                   "Send every D, up to 24h (2ms at least unless root); 0: next ping after "
@@ -545,7 +563,7 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
                   absl::StrCat("Number of heartbeats, 0 to ", kMaxCount,
                                "; 0 runs until interrupted"))
       ->capture_default_str()
-      ->check(WholeIn(0, kMaxCount))
+      ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
   sub->add_option("-W,--timeout", a.timeout.text,
                   "A heartbeat not answered within D (1us to 1h) is missed (default: the "
@@ -554,7 +572,7 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
   sub->add_option("--misses", a.opts.misses,
                   absl::StrCat("Declare a peer down after K consecutive misses, 1 to ", kMaxMisses))
       ->capture_default_str()
-      ->check(WholeIn(1, kMaxMisses))
+      ->transform(WholeIn(1, kMaxMisses))
       ->type_name("K");
   sub->add_option("--phi", a.phi,
                   "Also declare it down when the phi-accrual suspicion reaches THRESHOLD, 0.1 "

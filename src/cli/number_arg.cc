@@ -61,6 +61,25 @@ absl::StatusOr<uint64_t> ParseWholeArg(std::string_view text, uint64_t min, uint
   return n;
 }
 
+absl::StatusOr<uint64_t> ParseWholeOrHexArg(std::string_view text, uint64_t min,
+                                           uint64_t max) {
+  if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+    return ParseWholeArg(text, min, max);
+  const std::string range = absl::StrCat(min, " to ", max);
+  const std::string_view digits = text.substr(2);
+  if (digits.empty()) return Refuse(text, "is not a whole number", range);
+  for (char c : digits)
+    if (!IsDigit(c) && !((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+      return Refuse(text, "is not a whole number", range);
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n, 16);
+  if (ec == std::errc::result_out_of_range || n < min || n > max)
+    return Refuse(text, "is out of range", range);
+  if (ec != std::errc() || end != digits.data() + digits.size())
+    return Refuse(text, "is not a whole number", range);
+  return n;
+}
+
 absl::StatusOr<double> ParseRealArg(std::string_view text, double min, double max) {
   const std::string range = absl::StrCat(FormatReal(min), " to ", FormatReal(max));
   if (!IsDecimal(text)) return Refuse(text, "is not a number", range);

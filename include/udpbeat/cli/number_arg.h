@@ -18,6 +18,11 @@ namespace udpbeat {
 // 0 to 18446744073709551615". A leading '-' before digits reads as out of range.
 absl::StatusOr<uint64_t> ParseWholeArg(std::string_view text, uint64_t min, uint64_t max);
 
+// ParseWholeArg's numbers, or "0x" (or "0X") and hexadecimal digits: for values usually
+// written in hex, such as a TOS byte (ping(8)'s -Q and iperf's -S take "0x20"). "0x20" is
+// 32; the range in messages stays decimal.
+absl::StatusOr<uint64_t> ParseWholeOrHexArg(std::string_view text, uint64_t min, uint64_t max);
+
 // A real number in decimal ("0.364", "20", ".5", "1e6", "-1": digits with an optional
 // fraction, exponent and minus sign; no hex, inf or nan) within [min, max] (both
 // finite). Messages as ParseWholeArg's, with the range written by FormatReal:

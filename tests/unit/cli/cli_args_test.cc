@@ -43,6 +43,32 @@ TEST(ParseWholeArgTest, RefusalsGiveTheRange) {
   }
 }
 
+TEST(ParseWholeOrHexArgTest, DecimalOrHex) {
+  EXPECT_EQ(*ParseWholeOrHexArg("32", 0, 255), 32u);
+  EXPECT_EQ(*ParseWholeOrHexArg("040", 0, 255), 40u);  // decimal, never octal
+  EXPECT_EQ(*ParseWholeOrHexArg("0x20", 0, 255), 32u);
+  EXPECT_EQ(*ParseWholeOrHexArg("0XfF", 0, 255), 255u);
+  EXPECT_EQ(*ParseWholeOrHexArg("0x0", 0, 255), 0u);
+  struct Case {
+    const char* text;
+    const char* message;
+  } cases[] = {
+      {"0x100", "'0x100' is out of range: give 0 to 255"},
+      {"0xffffffffffffffffff", "'0xffffffffffffffffff' is out of range: give 0 to 255"},
+      {"256", "'256' is out of range: give 0 to 255"},
+      {"0x", "'0x' is not a whole number: give 0 to 255"},
+      {"0xg1", "'0xg1' is not a whole number: give 0 to 255"},
+      {"0x-1", "'0x-1' is not a whole number: give 0 to 255"},
+      {"0x 1", "'0x 1' is not a whole number: give 0 to 255"},
+      {"x20", "'x20' is not a whole number: give 0 to 255"},
+  };
+  for (const Case& c : cases) {
+    auto got = ParseWholeOrHexArg(c.text, 0, 255);
+    ASSERT_FALSE(got.ok()) << c.text;
+    EXPECT_EQ(std::string(got.status().message()), c.message);
+  }
+}
+
 TEST(ParseRealArgTest, DecimalForms) {
   EXPECT_DOUBLE_EQ(*ParseRealArg("0.364", 0, 1), 0.364);
   EXPECT_DOUBLE_EQ(*ParseRealArg(".5", 0, 1), 0.5);

@@ -1,0 +1,410 @@
+"""Options for watching a fleet, end to end on 127.0.0.0/8 (issue 15): --src-ports (one
+session per source port, per-path loss in JSON and metrics), --tos / --dscp as a Python
+reflector receives them and the reply's TOS as ping reports it, -I, --metrics-listen on a
+busy or unparseable address, and heartbeat's SIGHUP reload of --targets seen in /metrics."""
+
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import threading
+import time
+
+import harness
+from harness import UdpbeatTestCase, ntp_from_ns, unittest
+
+IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)  # Linux
+IP_TOS = getattr(socket, "IP_TOS", 1)
+IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
+IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+# Replies are waited for this long where every one must arrive: only a hang reaches it.
+WAIT = f"{int(5 * harness.SCALE)}s"
+
+
+class RecordingReflector:
+    """A stateless STAMP reflector on 127.0.0.1 that records each request's source address,
+    port and TOS (IP_RECVTOS); replies from a socket marked with `reply_tos`; never answers
+    a source port in `drop_ports` (the first port seen when drop_first_port)."""
+
+    def __init__(self, reply_tos=None, drop_first_port=False, host="127.0.0.1"):
+        if ":" in host:  # IPv6: the traffic class
+            self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
+            if reply_tos is not None:
+                self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, reply_tos)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+            if reply_tos is not None:
+                self.sock.setsockopt(socket.IPPROTO_IP, IP_TOS, reply_tos)
+        self.sock.bind((host, 0))
+        self.addr = self.sock.getsockname()[:2]
+        self.drop_first_port = drop_first_port
+        self.dropped_port = None
+        self.seen = []  # (source address, source port, tos)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def target(self):
+        host = self.addr[0]
+        return f"[{host}]:{self.addr[1]}" if ":" in host else f"{host}:{self.addr[1]}"
+
+    def _run(self):
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.sock], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data, anc, _, peer = self.sock.recvmsg(65536, socket.CMSG_SPACE(4))
+            except OSError:
+                continue
+            tos = None
+            for level, kind, value in anc:
+                if level == socket.IPPROTO_IP and kind == IP_TOS and value:
+                    tos = value[0]
+                elif level == socket.IPPROTO_IPV6 and kind == IPV6_TCLASS and len(value) >= 4:
+                    tos = struct.unpack("=i", value[:4])[0]
+            self.seen.append((peer[0], peer[1], tos))
+            if len(data) < 44:
+                continue
+            if self.drop_first_port and self.dropped_port is None:
+                self.dropped_port = peer[1]
+            if peer[1] == self.dropped_port:
+                continue
+            now = ntp_from_ns(time.time_ns())
+            seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
+            reply = harness.stamp_reflector_packet(seq, now, ssid, now, seq, t1, err, 64,
+                                                   length=len(data))
+            try:
+                self.sock.sendto(reply, peer)
+            except OSError:
+                pass
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(harness.STOP_TIMEOUT)
+        self.sock.close()
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path="/metrics"):
+    with socket.create_connection(("127.0.0.1", port), timeout=harness.STOP_TIMEOUT) as c:
+        c.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        chunks = []
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n")[0], head
+    return body.decode()
+
+
+def summary_of(events):
+    s = [e for e in events if e["event"] == "summary"]
+    assert len(s) == 1, f"not one summary: {events!r}"
+    return s[0]
+
+
+def series(metrics, name, **labels):
+    """{labels dict as a frozenset: value} of every sample of `name` whose labels include
+    `labels`."""
+    want = set(labels.items())
+    return {k[1]: v for k, v in metrics.items() if k[0] == name and want <= set(k[1])}
+
+
+class FleetTestBase(UdpbeatTestCase):
+    def reflector(self, **kw):
+        r = RecordingReflector(**kw)
+        self.addCleanup(r.close)
+        return r
+
+    def tempdir(self):
+        d = tempfile.mkdtemp(prefix="udpbeat-fleet-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+
+class SourcePortsTest(FleetTestBase):
+    def test_src_ports_four_paths_with_their_own_loss(self):
+        refl = self.reflector(drop_first_port=True)
+        metrics = os.path.join(self.tempdir(), "m.prom")
+        r = self.ping(refl.target, "--src-ports", "4", "-c", "3", "-i", "10ms",
+                      # one path is lost: its probes time out, and ping lingers as long again
+                      "-W", f"{int(2 * harness.SCALE)}s",
+                      "--json", "--metrics-file", metrics)
+        self.assertExit(r, 0)  # the target answered (on three paths of four)
+        ports = [p for _, p, _ in refl.seen]
+        self.assertEqual(len(ports), 12, refl.seen)
+        counts = {p: ports.count(p) for p in set(ports)}
+        self.assertEqual(sorted(counts.values()), [3, 3, 3, 3], counts)
+        self.assertEqual({a for a, _, _ in refl.seen}, {"127.0.0.1"})
+        dropped = refl.dropped_port
+        self.assertIn(dropped, counts)
+
+        summary = summary_of(harness.json_events(r.stdout))
+        self.assertEqual((summary["sent"], summary["received"], summary["lost"]), (12, 9, 3))
+        paths = {p["src_port"]: p for p in summary["paths"]}
+        self.assertEqual(set(paths), set(counts), summary["paths"])
+        for port, p in paths.items():
+            want = (3, 0, 3) if port == dropped else (3, 3, 0)
+            self.assertEqual((p["sent"], p["received"], p["lost"]), want, (port, dropped, p))
+
+        with open(metrics) as f:
+            m = harness.parse_metrics(f.read())
+        sent = series(m, "udpbeat_path_probes_sent_total", target=refl.target)
+        lost = series(m, "udpbeat_path_probes_lost_total", target=refl.target)
+        self.assertEqual({dict(k)["src_port"]: v for k, v in sent.items()},
+                         {str(p): 3.0 for p in counts})
+        self.assertEqual({dict(k)["src_port"]: v for k, v in lost.items()},
+                         {str(p): (3.0 if p == dropped else 0.0) for p in counts})
+
+    def test_src_ports_range(self):
+        for value in ("0", "1025", "-1", "x"):
+            with self.subTest(value=value):
+                r = harness.udpbeat("ping", "127.0.0.1:9", "-c", "1", "--src-ports", value)
+                self.assertOneErrorLine(r, "1 to 1024")
+        r = harness.udpbeat("heartbeat", "127.0.0.1:9", "-c", "1", "--src-ports", "0")
+        self.assertOneErrorLine(r, "1 to 1024")
+
+
+class TosTest(FleetTestBase):
+    def tos_seen(self, *args):
+        refl = self.reflector()
+        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, *args)
+        self.assertExit(r, 0)
+        self.assertEqual(len(refl.seen), 2, refl.seen)
+        return {t for _, _, t in refl.seen}
+
+    def test_tos_and_dscp_as_received(self):
+        self.assertEqual(self.tos_seen(), {0})
+        self.assertEqual(self.tos_seen("--tos", "32"), {32})
+        self.assertEqual(self.tos_seen("--tos", "0x20"), {32})
+        self.assertEqual(self.tos_seen("--tos", "0xb8"), {184})
+        self.assertEqual(self.tos_seen("--dscp", "8"), {32})
+        self.assertEqual(self.tos_seen("--dscp", "46"), {184})
+        self.assertEqual(self.tos_seen("--dscp", "0x2e"), {184})
+
+    def test_heartbeat_tos(self):
+        refl = self.reflector()
+        r = self.heartbeat(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, "--dscp", "10")
+        self.assertExit(r, 0)
+        self.assertEqual({t for _, _, t in refl.seen}, {40}, refl.seen)
+
+    def test_reply_tos_reported(self):
+        refl = self.reflector(reply_tos=0x48)
+        r = self.ping(refl.target, "-c", "3", "-i", "10ms", "-W", WAIT, "--tos", "32", "--json")
+        self.assertExit(r, 0)
+        replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
+        self.assertEqual(len(replies), 3, r.describe())
+        self.assertEqual({e["tos"] for e in replies}, {0x48}, r.describe())
+        self.assertEqual({t for _, _, t in refl.seen}, {32})
+
+    @unittest.skipUnless(harness.has_ipv6_loopback(), "no IPv6 loopback")
+    def test_ipv6_traffic_class(self):
+        refl = self.reflector(reply_tos=0x48, host="::1")
+        r = self.ping(refl.target, "-c", "2", "-i", "10ms", "-W", WAIT, "--tos", "0x20", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual({t for _, _, t in refl.seen}, {0x20}, refl.seen)
+        replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
+        self.assertEqual({e["tos"] for e in replies}, {0x48}, r.describe())
+
+    def test_tos_range(self):
+        for flag, value, rng in (("--tos", "256", "0 to 255"), ("--tos", "-1", "0 to 255"),
+                                 ("--tos", "0x100", "0 to 255"), ("--tos", "0x", "0 to 255"),
+                                 ("--tos", "eight", "0 to 255"), ("--dscp", "64", "0 to 63"),
+                                 ("--dscp", "0x40", "0 to 63")):
+            with self.subTest(flag=flag, value=value):
+                r = harness.udpbeat("ping", "127.0.0.1:9", "-c", "1", flag, value)
+                line = self.assertOneErrorLine(r, rng)
+                self.assertIn(flag, line)
+        r = harness.udpbeat("ping", "127.0.0.1:9", "-c", "1", "--tos", "8", "--dscp", "2")
+        self.assertOneErrorLine(r, "exclude each other")
+
+
+class LeadingZeroTest(FleetTestBase):
+    """Numbers with leading zeros are decimal, as the range check reads them (CLI11 alone
+    would take "010" as octal 8)."""
+
+    def test_leading_zero_is_decimal(self):
+        refl = self.reflector()
+        r = self.ping(refl.target, "-c", "010", "-i", "10ms", "-W", WAIT, "--tos", "040")
+        self.assertExit(r, 0)
+        self.assertPackets(r, 10, 10, 0)
+        self.assertEqual(len(refl.seen), 10)
+        self.assertEqual({t for _, _, t in refl.seen}, {40})
+
+
+class SourceAddressTest(FleetTestBase):
+    def test_source_address(self):
+        refl = self.reflector()
+        r = self.ping(refl.target, "-I", "127.0.0.2", "-c", "2", "-i", "10ms", "-W", WAIT)
+        self.assertExit(r, 0)
+        self.assertPackets(r, 2, 2, 0)
+        self.assertEqual({a for a, _, _ in refl.seen}, {"127.0.0.2"}, refl.seen)
+
+    def test_source_address_with_src_ports(self):
+        refl = self.reflector()
+        r = self.ping(refl.target, "-I", "127.0.0.3", "--src-ports", "2", "-c", "2",
+                      "-i", "10ms", "-W", WAIT)
+        self.assertExit(r, 0)
+        self.assertEqual({a for a, _, _ in refl.seen}, {"127.0.0.3"}, refl.seen)
+        self.assertEqual(len({p for _, p, _ in refl.seen}), 2, refl.seen)
+
+
+class MetricsListenTest(FleetTestBase):
+    def test_busy_port(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            addr = f"127.0.0.1:{busy.getsockname()[1]}"
+            for argv in (["heartbeat", "127.0.0.1:9", "-i", "10ms", "--metrics-listen", addr],
+                         ["serve", "--bind", "127.0.0.1:0", "--metrics-listen", addr]):
+                with self.subTest(mode=argv[0]):
+                    # The run's bound catches a hang; without -c heartbeat would run forever.
+                    r = harness.udpbeat(*argv, timeout=5 * harness.SCALE)
+                    line = self.assertOneErrorLine(r, addr)
+                    self.assertIn("in use", line)
+                    self.assertEqual(r.stdout, "")
+
+    def test_unparseable_address(self):
+        for bad in ("nonsense", "1.2.3:80", "localhost:9101", "127.0.0.1", "127.0.0.1:0",
+                    "127.0.0.1:65536", "[::1]", ":9101"):
+            for mode in ("heartbeat", "serve"):
+                with self.subTest(address=bad, mode=mode):
+                    argv = ([mode, "127.0.0.1:9", "-c", "1"] if mode == "heartbeat"
+                            else [mode, "--bind", "127.0.0.1:0"])
+                    r = harness.udpbeat(*argv, "--metrics-listen", bad,
+                                        timeout=5 * harness.SCALE)
+                    line = self.assertOneErrorLine(r, "--metrics-listen")
+                    self.assertIn(bad, line)
+
+
+class ReloadTest(FleetTestBase):
+    def metrics(self, port):
+        return harness.parse_metrics(http_get(port))
+
+    def wait_metrics(self, port, predicate, what):
+        deadline = time.monotonic() + harness.STARTUP_TIMEOUT
+        m = None
+        while time.monotonic() < deadline:
+            try:
+                m = self.metrics(port)
+            except ConnectionRefusedError:  # not listening yet
+                time.sleep(0.1)
+                continue
+            if predicate(m):
+                return m
+            time.sleep(0.1)
+        self.fail(f"timed out waiting for {what}; last metrics: {m}")
+
+    @staticmethod
+    def sent(m, target):
+        v = series(m, "udpbeat_probes_sent_total", target=target)
+        return next(iter(v.values())) if v else None
+
+    @staticmethod
+    def state(m, target):
+        v = series(m, "udpbeat_state", target=target)
+        up = [dict(k)["state"] for k, x in v.items() if x == 1]
+        return up[0] if len(up) == 1 else None
+
+    def test_sighup_reload(self):
+        a, b, c = self.serve(), self.serve(), self.serve()
+        d = self.tempdir()
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target} site=a\n{b.target} site=b\n")
+        mport = free_tcp_port()
+        # A timeout no loaded machine reaches, so B's state cannot change by accident.
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "20ms", "-q",
+                         "-W", f"{int(10 * harness.SCALE)}s", "--misses", "100",
+                         "--metrics-listen", f"127.0.0.1:{mport}"])
+        self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > 0 and
+                          (self.sent(m, b.target) or 0) > 0, "probes to A and B")
+        before = self.metrics(mport)
+        b_before = self.sent(before, b.target)
+        self.assertEqual(self.state(before, b.target), "up")
+        self.assertIsNone(self.sent(before, c.target))
+
+        # Replaced by a new file, as an editor or a config manager does.
+        tmp = path + ".new"
+        with open(tmp, "w") as f:
+            f.write(f"{b.target} site=b\n{c.target} site=c\n")
+        os.replace(tmp, path)
+        hb.signal(signal.SIGHUP)
+        after = self.wait_metrics(
+            mport, lambda m: (self.sent(m, c.target) or 0) > 0 and
+            self.sent(m, a.target) is None, "C probed and A gone")
+        self.assertEqual(series(after, "udpbeat_up", target=a.target), {})
+        self.assertEqual(series(after, "udpbeat_state", target=a.target), {})
+        self.assertGreater(self.sent(after, b.target), b_before)  # kept counting, no reset
+        self.assertEqual(self.state(after, b.target), "up")
+        self.assertEqual(series(after, "udpbeat_state_changes_total", target=b.target),
+                         series(before, "udpbeat_state_changes_total", target=b.target))
+        self.assertEqual(series(after, "udpbeat_up", target=c.target),
+                         {frozenset({("target", c.target), ("site", "c")}): 1.0})
+
+        # A file with an error: refused as a whole, one line, the running set kept.
+        with open(path, "w") as f:
+            f.write(f"{a.target}\nnot a target at all\n")
+        start = len(hb.err_lines)
+        hb.signal(signal.SIGHUP)
+        hb.wait_line(r"^udpbeat: reload: ", stream="err", start=start)
+        b_mid = self.sent(self.metrics(mport), b.target)
+        kept = self.wait_metrics(mport, lambda m: (self.sent(m, b.target) or 0) > b_mid,
+                                 "B still probed")
+        self.assertIsNone(self.sent(kept, a.target))
+        self.assertGreater(self.sent(kept, c.target), 0)
+        hb.signal(signal.SIGINT)
+        self.assertEqual(hb.wait(), 0, hb.stderr)
+        errs = [line for line in hb.err_lines[start:] if line.strip()]
+        self.assertEqual(len(errs), 1, hb.stderr)
+        self.assertIn(f"{path}:2", errs[0])
+        self.assertTrue(errs[0].endswith("(targets unchanged)"), errs[0])
+
+    def test_sighup_refusals_keep_the_targets(self):
+        a = self.serve()
+        d = self.tempdir()
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target}\n")
+        mport = free_tcp_port()
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "20ms", "-q",
+                         "--metrics-listen", f"127.0.0.1:{mport}"])
+        self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > 0, "probes to A")
+        for what, content, expect in (("empty", "# nothing here\n", "no target"),
+                                      ("missing", None, path),
+                                      ("bad label", f"{a.target} 9x=1\n", f"{path}:1")):
+            with self.subTest(file=what):
+                if content is None:
+                    os.remove(path)
+                else:
+                    with open(path, "w") as f:
+                        f.write(content)
+                start = len(hb.err_lines)
+                hb.signal(signal.SIGHUP)
+                m = hb.wait_line(r"^udpbeat: reload: ", stream="err", start=start)
+                self.assertIn(expect, m.string)
+                self.assertTrue(m.string.endswith("(targets unchanged)"), m.string)
+                before = self.sent(self.metrics(mport), a.target)
+                self.wait_metrics(mport, lambda m: (self.sent(m, a.target) or 0) > before,
+                                  "A still probed")
+        hb.signal(signal.SIGINT)
+        self.assertEqual(hb.wait(), 0, hb.stderr)
+        self.assertEqual(len([x for x in hb.err_lines if x.strip()]), 3, hb.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
