@@ -121,6 +121,7 @@ measure::ServeCounters ServeWorker::Snapshot() const {
   c.malformed = Load(counters_.malformed);
   c.rate_limited = Load(counters_.rate_limited);
   c.refused = Load(counters_.refused);
+  c.unauthenticated = Load(counters_.unauthenticated);
   c.send_errors = Load(counters_.send_errors);
   c.kernel_drops = Load(counters_.kernel_drops);
   c.peers = Load(counters_.peers);
@@ -261,8 +262,10 @@ bool ServeWorker::AsksFollowUp(std::span<const uint8_t> request) const noexcept 
   return false;
 }
 
-void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, size_t length,
-                              size_t follow_up_offset, uint64_t tag) noexcept {
+void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, const Reply& reply,
+                              uint64_t tag) noexcept {
+  const size_t length = reply.length;
+  const size_t follow_up_offset = reply.follow_up_offset;
   // The SSID sits at octets 14..15, or 26..27 in the authenticated layout.
   const size_t at = cfg_.hmac != nullptr ? 26 : 14;
   const uint16_t ssid = static_cast<uint16_t>(d.payload[at] << 8 | d.payload[at + 1]);
@@ -280,6 +283,8 @@ void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, size_t 
     f.timestamp_mode = stamp::kTimestampModeSwLocal;
   }
   stamp::FillFollowUpTelemetry(f, out.subspan(follow_up_offset, length - follow_up_offset));
+  // The report and the new number are what the HMAC TLV must vouch for.
+  if (reply.signed_tlvs) stamp::SignTlvHmac(out.first(length), stamp::kAuthPacketSize, *cfg_.hmac);
   if (tag != 0) awaited_[tag & (kAwaitedTimestamps - 1)] = {tag, session, seq};
 }
 
@@ -321,7 +326,7 @@ int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<
     return -1;
   }
   if (cfg_.stamp_stateful && reply.format == ReplyFormat::kStamp)
-    NumberReply(d, out, reply.length, reply.follow_up_offset, tag);
+    NumberReply(d, out, reply, tag);
   return static_cast<int64_t>(reply.length);
 }
 

@@ -52,14 +52,21 @@ class StampCodec final : public ProbeCodec {
     size_t length = std::max(size, min_size());
     // Octets past the follow-up TLV must read as TLVs too (an RFC 8972 reflector walks
     // them): Extra Padding, whose 4-octet header needs room, so round up to fit it.
-    const size_t tail = length - base - (o_.follow_up ? stamp::kFollowUpTelemetryTlvSize : 0);
+    const size_t tail = length - min_size();
     if (o_.follow_up && tail > 0 && tail < stamp::kTlvHeaderSize) length += stamp::kTlvHeaderSize - tail;
     if (out.size() < length) return 0;
     const size_t n = o_.hmac != nullptr ? stamp::EncodeAuthSender(p, *o_.hmac, length, out)
                                         : stamp::EncodeSender(p, length, out);
     if (n == 0 || !o_.follow_up) return n;
-    std::span<uint8_t> tlvs = out.subspan(base, length - base);
+    // Authenticated: the TLVs end with RFC 8972's HMAC TLV, so the report that comes
+    // back is signed too.
+    const size_t hmac_tlv = o_.hmac != nullptr ? stamp::kHmacTlvSize : 0;
+    std::span<uint8_t> tlvs = out.subspan(base, length - base - hmac_tlv);
     stamp::EncodeFollowUpTelemetryRequest(tlvs);
+    if (hmac_tlv != 0) {
+      stamp::EncodeHmacTlvHeader(out.subspan(length - hmac_tlv, hmac_tlv));
+      // Signed after the padding below is written: deferred to the end.
+    }
     std::span<uint8_t> pad = tlvs.subspan(stamp::kFollowUpTelemetryTlvSize);
     if (!pad.empty()) {
       // RFC 8972 §4.1 Extra Padding: U set by the sender, value zero.
@@ -69,6 +76,7 @@ class StampCodec final : public ProbeCodec {
       pad[2] = static_cast<uint8_t>(len >> 8);
       pad[3] = static_cast<uint8_t>(len);
     }
+    if (hmac_tlv != 0) stamp::SignTlvHmac(out.first(length), base, *o_.hmac);
     return n;
   }
 
@@ -86,13 +94,27 @@ class StampCodec final : public ProbeCodec {
     out->reflector_seq = r.seq;
     out->reflector_ttl = r.sender_ttl;
     out->ssid = r.ssid;
-    if (o_.follow_up && data.size() > base_size())
-      out->follow_up_status = stamp::FindFollowUpTelemetry(data.subspan(base_size()), &out->follow_up);
+    if (o_.follow_up && data.size() > base_size()) {
+      const stamp::TlvHmacStatus signed_tlvs =
+          o_.hmac != nullptr ? stamp::VerifyTlvHmac(data, base_size(), *o_.hmac)
+                             : stamp::TlvHmacStatus::kOk;
+      // A report whose HMAC TLV fails was altered on the way (or signed with another
+      // key): the reply is not trusted at all, as when the base HMAC fails. One that is
+      // unsigned (a reflector without the HMAC TLV) is not used: the reflector's T3 is.
+      if (signed_tlvs == stamp::TlvHmacStatus::kFailed) return false;
+      if (signed_tlvs == stamp::TlvHmacStatus::kOk)
+        out->follow_up_status =
+            stamp::FindFollowUpTelemetry(data.subspan(base_size()), &out->follow_up);
+      else
+        out->follow_up_status = stamp::FollowUpStatus::kUnrecognized;
+    }
     return true;
   }
 
   size_t min_size() const override {
-    return base_size() + (o_.follow_up ? stamp::kFollowUpTelemetryTlvSize : 0);
+    if (!o_.follow_up) return base_size();
+    return base_size() + stamp::kFollowUpTelemetryTlvSize +
+           (o_.hmac != nullptr ? stamp::kHmacTlvSize : 0);
   }
 
  private:

@@ -50,6 +50,22 @@ Reply Reflect(std::span<const uint8_t> request, const RequestContext& ctx,
                                            stamp::TrailerOptions{ctx.follow_up});
   Reply reply{DecodeError::kNone, ReplyFormat::kStamp, len};
   if (tlv != stamp::kNoTlv) reply.follow_up_offset = base + tlv;
+  if (ctx.hmac != nullptr && len >= base + stamp::kHmacTlvSize) {
+    // RFC 8972 §4.8: a verified HMAC TLV comes back understood and signed over the reply;
+    // a failed one comes back flagged I, unsigned. (ReflectTrailer marked it unknown.)
+    switch (stamp::VerifyTlvHmac(request.first(len), base, *ctx.hmac, /*from_sender=*/true)) {
+      case stamp::TlvHmacStatus::kOk:
+        out[len - stamp::kHmacTlvSize] = 0;
+        reply.signed_tlvs = true;
+        stamp::SignTlvHmac(out.first(len), base, *ctx.hmac);
+        break;
+      case stamp::TlvHmacStatus::kFailed:
+        out[len - stamp::kHmacTlvSize] = stamp::kTlvFlagIntegrity;
+        break;
+      default:
+        break;
+    }
+  }
   return reply;
 }
 

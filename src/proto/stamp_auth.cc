@@ -12,6 +12,8 @@
 
 #include <cstring>
 
+#include "udpbeat/proto/stamp_tlv.h"
+
 namespace udpbeat::stamp {
 namespace {
 
@@ -111,6 +113,20 @@ HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> message) const n
   return d;
 }
 
+HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> first,
+                                       std::span<const uint8_t> second) const noexcept {
+  SHA256_CTX ctx;
+  Digest d;
+  std::memcpy(&ctx, inner_, sizeof ctx);
+  SHA256_Update(&ctx, first.data(), first.size());
+  SHA256_Update(&ctx, second.data(), second.size());
+  SHA256_Final(d.data(), &ctx);
+  std::memcpy(&ctx, outer_, sizeof ctx);
+  SHA256_Update(&ctx, d.data(), d.size());
+  SHA256_Final(d.data(), &ctx);
+  return d;
+}
+
 size_t EncodeAuthSender(const SenderPacket& s, const HmacSha256& hmac, size_t length,
                         std::span<uint8_t> out) noexcept {
   uint8_t* p = Zeroed(length, out);
@@ -174,6 +190,48 @@ void SetAuthReflectorTimestamp(NtpTimestamp t3, std::span<uint8_t> packet,
   if (packet.size() < kAuthPacketSize) return;
   PutNtp(packet.data() + 16, t3);
   Sign(packet.data(), hmac);
+}
+
+void EncodeHmacTlvHeader(std::span<uint8_t> tlv) noexcept {
+  if (tlv.size() < kHmacTlvSize) return;
+  tlv[0] = kTlvFlagUnrecognized;
+  tlv[1] = kTlvTypeHmac;
+  tlv[2] = 0;
+  tlv[3] = static_cast<uint8_t>(kHmacTlvSize - kTlvHeaderSize);
+}
+
+void SignTlvHmac(std::span<uint8_t> packet, size_t tlv_start, const HmacSha256& hmac) noexcept {
+  if (packet.size() < 4 || tlv_start > packet.size() || packet.size() - tlv_start < kHmacTlvSize)
+    return;
+  const size_t covered_end = packet.size() - kHmacTlvSize;
+  const HmacSha256::Digest d =
+      hmac.Compute(packet.first(4), packet.subspan(tlv_start, covered_end - tlv_start));
+  std::memcpy(packet.data() + covered_end + kTlvHeaderSize, d.data(),
+              kHmacTlvSize - kTlvHeaderSize);
+}
+
+TlvHmacStatus VerifyTlvHmac(std::span<const uint8_t> packet, size_t tlv_start,
+                            const HmacSha256& hmac, bool from_sender) noexcept {
+  if (packet.size() < 4 || tlv_start >= packet.size()) return TlvHmacStatus::kAbsent;
+  TlvReader reader(packet.subspan(tlv_start));
+  Tlv tlv, last;
+  bool any = false;
+  TlvStatus st;
+  while ((st = reader.Next(&tlv)) == TlvStatus::kOk) {
+    last = tlv;
+    any = true;
+  }
+  if (st != TlvStatus::kEnd || !any || last.type != kTlvTypeHmac ||
+      last.value.size() != kHmacTlvSize - kTlvHeaderSize)
+    return TlvHmacStatus::kAbsent;
+  if (!from_sender && (last.flags & kTlvFlagUnrecognized) != 0)
+    return TlvHmacStatus::kUnrecognized;
+  if (!from_sender && (last.flags & kTlvFlagIntegrity) != 0) return TlvHmacStatus::kFailed;
+  const HmacSha256::Digest d =
+      hmac.Compute(packet.first(4), packet.subspan(tlv_start, last.offset));
+  return CRYPTO_memcmp(d.data(), last.value.data(), last.value.size()) == 0
+             ? TlvHmacStatus::kOk
+             : TlvHmacStatus::kFailed;
 }
 
 }  // namespace udpbeat::stamp

@@ -22,6 +22,8 @@ AUTH_HMAC_AT = 96       # the HMAC covers octets 0..95 and sits in 96..111
 UNAUTH_SIZE = 44
 FOLLOW_UP_TYPE = 7      # RFC 8972 §4.7
 FOLLOW_UP_TLV = 20      # 4-octet header + 16
+HMAC_TLV_TYPE = 8       # RFC 8972 §4.8
+HMAC_TLV = 20           # 4-octet header + 16, the last TLV of an authenticated packet
 TLV_U = 0x80            # unrecognized
 # A key no output may ever show (asserted absent from stdout and stderr).
 KEY_TEXT = b"UDPBEAT-TEST-SECRET-7f3a9c21e8d4b605"
@@ -32,6 +34,13 @@ WAIT = f"{int(5 * harness.SCALE)}s"
 def tag(key, packet):
     """RFC 8762 §4.4: HMAC-SHA-256 over octets 0..95, truncated to 128 bits."""
     return hmac.new(key, packet[:AUTH_HMAC_AT], hashlib.sha256).digest()[:16]
+
+
+def tlv_tag(key, packet):
+    """RFC 8972 §4.8: HMAC-SHA-256 over the Sequence Number (octets 0..3) and the TLVs
+    before the HMAC TLV (from octet 112 up to the packet's last 20), truncated to 128 bits."""
+    covered = packet[:4] + packet[AUTH_SIZE:len(packet) - HMAC_TLV]
+    return hmac.new(key, covered, hashlib.sha256).digest()[:16]
 
 
 def reflector_fields(data, auth):
@@ -57,10 +66,12 @@ def follow_up(data, base):
 
 class Relay:
     """A UDP relay on 127.0.0.1 between ping and a reflector; records ("req"|"rep", bytes)
-    and passes each reply through `mutate` (bytes -> bytes) on the way back."""
+    and passes each reply through `mutate` (bytes -> bytes) on the way back, and each
+    request through `mutate_request` on the way there."""
 
     def __init__(self, server_addr, mutate=None):
         self.mutate = mutate
+        self.mutate_request = None
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.front.bind(("127.0.0.1", 0))
         self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -87,6 +98,8 @@ class Relay:
                     if s is self.front:
                         data, self.client = self.front.recvfrom(65536)
                         self.records.append(("req", data))
+                        if self.mutate_request is not None:
+                            data = self.mutate_request(data)
                         self.back.send(data)
                     else:
                         data = self.back.recv(65536)
@@ -247,11 +260,6 @@ class StampAuthTest(AuthTestBase):
         s.stop()
         self.assertCounters(s.counters, received=3, replied=0, malformed=0)
 
-    # Known bug: ServeWorker::Counters() (src/engine/serve_worker.cc) copies every counter
-    # but `unauthenticated`, so serve counts the rejected requests nowhere (received 3,
-    # all others 0). Fix: `c.unauthenticated = Load(counters_.unauthenticated);` there.
-    # Remove this decorator with the fix (Python >= 3.11 fails an unexpected success).
-    @unittest.expectedFailure
     def test_rejected_requests_counted_unauthenticated(self):
         wrong = self.keys.write("wrong", b"another-key-of-the-right-length-0123\n")
         metrics_port = free_tcp_port()
@@ -387,11 +395,15 @@ class FollowUpTelemetryTest(AuthTestBase):
         fields = [reflector_fields(p, auth) for p in reps]
         fus = [follow_up(p, base) for p in reps]
         for i, (p, fu) in enumerate(zip(reps, fus)):
-            self.assertEqual(len(p), base + FOLLOW_UP_TLV)
+            self.assertEqual(len(p), base + FOLLOW_UP_TLV + (HMAC_TLV if auth else 0))
             self.assertEqual((fu["flags"], fu["type"], fu["length"]), (0, FOLLOW_UP_TYPE, 16),
                              p.hex())
             if auth:
                 self.assertEqual(p[AUTH_HMAC_AT:AUTH_SIZE], tag(self.key, p))
+                # The report is signed too (RFC 8972 §4.8), understood, over the reply.
+                self.assertEqual(struct.unpack_from("!BBH", p, len(p) - HMAC_TLV),
+                                 (0, HMAC_TLV_TYPE, 16), p.hex())
+                self.assertEqual(p[-16:], tlv_tag(self.key, p), p.hex())
         self.assertEqual((fus[0]["seq"], fus[0]["ts"]), (0, 0), "nothing to report yet")
         by_seq = {f["seq"]: f for f in fields}
         reported = 0
@@ -448,10 +460,49 @@ class FollowUpTelemetryTest(AuthTestBase):
         self.assertEqual((summary["sent"], summary["received"], summary["malformed"]),
                          (10, 10, 0), r.describe())
         self.assertEqual({e["bytes"] for e in events if e["event"] == "reply"},
-                         {AUTH_SIZE + FOLLOW_UP_TLV})
+                         {AUTH_SIZE + FOLLOW_UP_TLV + HMAC_TLV})
         for p in relay.of("req"):
             self.assertEqual(p[AUTH_HMAC_AT:AUTH_SIZE], tag(self.key, p))
+            self.assertEqual(p[-16:], tlv_tag(self.key, p), p.hex())
         self.check_follow_up(relay.of("rep"), True, summary)
+
+    def test_forged_follow_up_report_is_malformed(self):
+        """The base HMAC covers octets 0..95 only: a relay that moves the reported send
+        time (octets 116..123) must be caught by the HMAC TLV, and the reply counted
+        malformed, never used for residence or backward delay."""
+        s = self.serve("--stamp-stateful", "--auth-key", self.key_file)
+
+        def later(data):  # one second later in the report, where there is one
+            if len(data) < AUTH_SIZE + FOLLOW_UP_TLV or data[AUTH_SIZE + 8:AUTH_SIZE + 16] == bytes(8):
+                return data
+            ts, = struct.unpack_from("!Q", data, AUTH_SIZE + 8)
+            return data[:AUTH_SIZE + 8] + struct.pack("!Q", ts + (1 << 32)) + data[AUTH_SIZE + 16:]
+
+        relay = self.relay(s.addr, later)
+        r = self.ping(relay.target, "--follow-up", "--auth-key", self.key_file, "-c", "6",
+                      "-i", "10ms", "-W", "1s", "--json")
+        summary = summary_of(harness.json_events(r.stdout))
+        reps = relay.of("rep")
+        forged = sum(1 for p in reps if p[AUTH_SIZE + 8:AUTH_SIZE + 16] != bytes(8))
+        self.assertGreater(forged, 0, "no report to forge: the test proves nothing")
+        self.assertEqual(summary["malformed"], forged, r.describe())
+        self.assertEqual(summary["received"], 6 - forged, r.describe())
+        # What was received was measured with T3, never a forged report: under a second.
+        self.assertLess(summary.get("residence_max_ns", 0), 10**9, summary)
+
+    def test_tampered_request_tlvs_flagged_not_signed(self):
+        """A request whose HMAC TLV fails comes back with I set and is not re-signed
+        (RFC 8972 §4.8); ping counts it malformed."""
+        s = self.serve("--stamp-stateful", "--auth-key", self.key_file)
+        relay = self.relay(s.addr)
+        relay.mutate_request = lambda d: d[:-1] + bytes([d[-1] ^ 1])
+        r = self.ping(relay.target, "--follow-up", "--auth-key", self.key_file, "-c", "3",
+                      "-i", "10ms", "-W", "300ms", "--json")
+        summary = summary_of(harness.json_events(r.stdout))
+        self.assertEqual((summary["received"], summary["malformed"]), (0, 3), r.describe())
+        for p in relay.of("rep"):
+            flags, typ, _ = struct.unpack_from("!BBH", p, len(p) - HMAC_TLV)
+            self.assertEqual((flags, typ), (0x20, HMAC_TLV_TYPE), p.hex())
 
     def test_follow_up_from_stateless_serve(self):
         """A stateless reflector cannot report a previous reply (RFC 8972 §4.7): serve

@@ -153,10 +153,10 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   bool RateLimited(const PeerKey& source, MonoTime now);
   // Stateful STAMP (RFC 8762 §4.3.1): numbers the reply in `out` in its session and, for
   // a request that asked for follow-up telemetry (RFC 8972 §4.7), fills the TLV at
-  // `follow_up_offset` with the session's previous reply and awaits this one's send time
-  // under `tag`.
-  void NumberReply(const Datagram& d, std::span<uint8_t> out, size_t length,
-                   size_t follow_up_offset, uint64_t tag) noexcept;
+  // reply.follow_up_offset with the session's previous reply, signs the HMAC TLV again
+  // when there is one, and awaits this reply's send time under `tag`.
+  void NumberReply(const Datagram& d, std::span<uint8_t> out, const Reply& reply,
+                   uint64_t tag) noexcept;
   // Whether `request` carries a Follow-Up Telemetry TLV (its reply then asks the kernel
   // for its transmit timestamp).
   bool AsksFollowUp(std::span<const uint8_t> request) const noexcept;

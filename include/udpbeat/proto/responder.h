@@ -39,6 +39,10 @@ struct Reply {
   // STAMP with RequestContext::follow_up: where in the output the request's RFC 8972
   // Follow-Up Telemetry TLV came back (zero value, for the caller to fill); else kNoTlv.
   size_t follow_up_offset = static_cast<size_t>(-1);
+  // Authenticated STAMP whose request ended with a verified RFC 8972 HMAC TLV: the reply's
+  // (its last 20 octets) is signed; whoever changes the sequence number or the TLVs after
+  // BuildReply signs it again (stamp::SignTlvHmac from the authenticated base size).
+  bool signed_tlvs = false;
   bool ok() const { return error == DecodeError::kNone; }
 };
 

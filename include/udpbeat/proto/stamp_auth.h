@@ -13,8 +13,11 @@
 // blocks, hence the different offsets from unauthenticated mode (stamp.h).
 //
 // RFC 8762 §4.4: the HMAC is HMAC-SHA-256 (RFC 2104) truncated to its first 128 bits,
-// over the first six 16-octet blocks (octets 0..95). Octets after 112 are not covered:
-// RFC 8972 protects TLVs with its own HMAC TLV, which this codec does not implement.
+// over the first six 16-octet blocks (octets 0..95). Octets after 112 are not covered by it:
+// RFC 8972 §4.8 protects TLVs with the HMAC TLV (type 8, length 16), the last TLV of the
+// packet: HMAC-SHA-256 truncated to 128 bits over the packet's Sequence Number (octets
+// 0..3) followed by every TLV before it. Without it anyone on the path could rewrite a
+// Follow-Up Telemetry report, and the residence and backward delay computed from it.
 #ifndef UDPBEAT_PROTO_STAMP_AUTH_H_
 #define UDPBEAT_PROTO_STAMP_AUTH_H_
 
@@ -54,6 +57,8 @@ class HmacSha256 {
   ~HmacSha256();
 
   Digest Compute(std::span<const uint8_t> message) const noexcept;
+  // Of `first` followed by `second`, without copying them together.
+  Digest Compute(std::span<const uint8_t> first, std::span<const uint8_t> second) const noexcept;
 
  private:
   // Room for OpenSSL's SHA256_CTX (static_assert in the .cc), so this header does not
@@ -91,6 +96,34 @@ void SignAuthPacket(std::span<uint8_t> packet, const HmacSha256& hmac) noexcept;
 // encoded reflector packet of ≥ 112 octets and re-signs it; no-op when shorter.
 void SetAuthReflectorTimestamp(NtpTimestamp t3, std::span<uint8_t> packet,
                                const HmacSha256& hmac) noexcept;
+
+// RFC 8972 §4.8 HMAC TLV: 4-octet header (flags, type 8, length 16) + the HMAC.
+inline constexpr uint8_t kTlvTypeHmac = 8;
+inline constexpr size_t kHmacTlvSize = 20;
+
+// Session-Sender: writes the HMAC TLV header (U set, as every TLV a sender sends) into the
+// first 4 of `tlv`'s 20 octets. The value is written by SignTlvHmac. No-op when shorter.
+void EncodeHmacTlvHeader(std::span<uint8_t> tlv) noexcept;
+
+// Writes the HMAC of `packet`'s octets 0..3 and octets [tlv_start, size - 20) into its last
+// 16 octets, the value of the HMAC TLV that ends the packet. Called once every other octet
+// it covers is final (a reflector: after filling the follow-up report). No-op when the
+// packet is shorter than tlv_start + 20.
+void SignTlvHmac(std::span<uint8_t> packet, size_t tlv_start, const HmacSha256& hmac) noexcept;
+
+enum class TlvHmacStatus {
+  kAbsent,        // the packet's TLVs do not end with an HMAC TLV of length 16
+  kUnrecognized,  // a reflector returned it with U set: it does not implement it
+  kFailed,        // flagged I by the reflector, or the HMAC does not verify
+  kOk,
+};
+
+// Whether the TLV area starting at tlv_start (all TLVs end to end) ends with an HMAC TLV
+// that verifies over octets 0..3 and the TLVs before it. Constant-time comparison. In a
+// sender's packet (from_sender) the flags are the sender's (U set) and not read; in a
+// reflector's, U means it does not implement the TLV and I that it failed there.
+TlvHmacStatus VerifyTlvHmac(std::span<const uint8_t> packet, size_t tlv_start,
+                            const HmacSha256& hmac, bool from_sender = false) noexcept;
 
 }  // namespace udpbeat::stamp
 

@@ -289,5 +289,56 @@ TEST(StampAuthCodec, LateTransmitTimestampIsReSigned) {
   EXPECT_EQ(short_packet, std::vector<uint8_t>(111, 0x11));
 }
 
+// RFC 8972 §4.8: the HMAC TLV covers the sequence number and the TLVs before it, so a
+// follow-up report moved on the path no longer verifies.
+TEST(StampTlvHmac, SignedAreaVerifiesAndAnyCoveredOctetBreaksIt) {
+  const HmacSha256 hmac(kGoldenKey);
+  std::vector<uint8_t> packet(kAuthPacketSize + 20 + kHmacTlvSize, 0);
+  for (size_t i = 0; i < 4; ++i) packet[i] = static_cast<uint8_t>(0x10 + i);
+  // A Follow-Up Telemetry TLV, then the HMAC TLV.
+  packet[kAuthPacketSize + 1] = 7;
+  packet[kAuthPacketSize + 3] = 16;
+  packet[kAuthPacketSize + 9] = 0x42;
+  EncodeHmacTlvHeader(std::span<uint8_t>(packet).last(kHmacTlvSize));
+  SignTlvHmac(packet, kAuthPacketSize, hmac);
+  // The sender's U flag is its own convention: ignored when read as a request.
+  EXPECT_EQ(VerifyTlvHmac(packet, kAuthPacketSize, hmac, /*from_sender=*/true),
+            TlvHmacStatus::kOk);
+  // As a reply, U set means the reflector did not know the TLV.
+  EXPECT_EQ(VerifyTlvHmac(packet, kAuthPacketSize, hmac), TlvHmacStatus::kUnrecognized);
+  packet[packet.size() - kHmacTlvSize] = 0;
+  EXPECT_EQ(VerifyTlvHmac(packet, kAuthPacketSize, hmac), TlvHmacStatus::kOk);
+  // The HMAC covers the HMAC by computing it independently over seq || TLVs.
+  std::vector<uint8_t> covered(packet.begin(), packet.begin() + 4);
+  covered.insert(covered.end(), packet.begin() + kAuthPacketSize, packet.end() - kHmacTlvSize);
+  const HmacSha256::Digest d = hmac.Compute(covered);
+  EXPECT_TRUE(std::equal(d.begin(), d.begin() + 16, packet.end() - 16));
+  // Every covered octet matters; the base packet's octets 4..111 are not covered here.
+  for (size_t i : {size_t{0}, size_t{3}, kAuthPacketSize + 9, packet.size() - 1}) {
+    std::vector<uint8_t> bad = packet;
+    bad[i] ^= 1;
+    EXPECT_EQ(VerifyTlvHmac(bad, kAuthPacketSize, hmac), TlvHmacStatus::kFailed) << i;
+  }
+  std::vector<uint8_t> uncovered = packet;
+  uncovered[50] ^= 1;
+  EXPECT_EQ(VerifyTlvHmac(uncovered, kAuthPacketSize, hmac), TlvHmacStatus::kOk);
+  // I set by a reflector: failed there.
+  packet[packet.size() - kHmacTlvSize] = 0x20;
+  EXPECT_EQ(VerifyTlvHmac(packet, kAuthPacketSize, hmac), TlvHmacStatus::kFailed);
+}
+
+TEST(StampTlvHmac, AbsentWhenTheTlvsDoNotEndWithOne) {
+  const HmacSha256 hmac(kGoldenKey);
+  std::vector<uint8_t> packet(kAuthPacketSize + 20, 0);
+  packet[kAuthPacketSize + 1] = 7;
+  packet[kAuthPacketSize + 3] = 16;
+  EXPECT_EQ(VerifyTlvHmac(packet, kAuthPacketSize, hmac), TlvHmacStatus::kAbsent);
+  EXPECT_EQ(VerifyTlvHmac(std::span<const uint8_t>(packet).first(kAuthPacketSize),
+                          kAuthPacketSize, hmac),
+            TlvHmacStatus::kAbsent);
+  std::vector<uint8_t> padding(kAuthPacketSize + 20, 0);  // type 0: not TLVs
+  EXPECT_EQ(VerifyTlvHmac(padding, kAuthPacketSize, hmac), TlvHmacStatus::kAbsent);
+}
+
 }  // namespace
 }  // namespace udpbeat::stamp
