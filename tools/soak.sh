@@ -515,11 +515,14 @@ def main(args):
         spoofer.wait_listening(re.compile("^ready$"), 3 * STARTUP_TIMEOUT, "build its packets")
         hbs = {proto: spawn(f"heartbeat-{proto}",
                             [udpbeat, "heartbeat", f"127.0.0.1:{HB_PORT}", "--proto", proto,
-                             "-i", "100ms", "--misses", "3", "-c", "0", "--json"])
+                             "-i", "100ms", "--misses", "3", "-c", str((secs + 600) * 10),
+                             "--json"])
                for proto in ("stamp", "seed")}
         pings = [spawn(f"ping-{i + 1}" if PING_PROCESSES > 1 else "ping",
                        [udpbeat, "ping", f"127.0.0.1:{MAIN_PORT}", "--sessions",
                         str(SESSIONS // PING_PROCESSES), "-i", SESSION_INTERVAL,
+                        # Bounded like everything else should this controller die;
+                        # SIGINT ends it at `secs`.
                         "--duration", f"{secs + 600}s", "-q"])
                  for i in range(PING_PROCESSES)]
         junker = spawn("junk", [py, me, "junk", str(secs - 1), "200"])
