@@ -27,10 +27,15 @@ void AppendValue(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
-    // The shortest text that reads back as the same double (as Prometheus' Go client
-    // writes them): "1e-05", "0.25".
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    // The shortest text that reads back as the same double, in the form Prometheus' Go
+    // client writes (strconv 'g', shortest): exponent form below 1e-4 and from 1e21,
+    // plain digits between ("1e-05", "0.0001", "10"). It matters for `le`: a bucket is
+    // selected by its label's text, and le="0.0001" must match what agents write.
+    char buf[64];
+    const double a = std::fabs(v);
+    const bool exponent = a != 0 && (a < 1e-4 || a >= 1e21);
+    const auto r = std::to_chars(buf, buf + sizeof buf, v,
+                                 exponent ? std::chars_format::scientific : std::chars_format::fixed);
     out.append(buf, r.ptr);
   }
 }

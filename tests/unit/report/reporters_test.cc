@@ -290,6 +290,11 @@ TEST(Prometheus, ClientMetricsCarryTargetLabelsAndACumulativeHistogram) {
         "udpbeat_rtt_seconds_bucket" + l + ",le=\"1e-05\"} 0\n",
         "udpbeat_rtt_seconds_bucket" + l + ",le=\"2.5e-05\"} 1\n",
         "udpbeat_rtt_seconds_bucket" + l + ",le=\"5e-05\"} 3\n",
+        // The Go client's text for these bounds (strconv 'g'), which selectors match:
+        // never "1e-04" or "1e+01".
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"0.0001\"} 3\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"0.00025\"} 3\n",
+        "udpbeat_rtt_seconds_bucket" + l + ",le=\"10\"} 3\n",
         "udpbeat_rtt_seconds_bucket" + l + ",le=\"+Inf\"} 3\n",
         "udpbeat_rtt_seconds_sum" + l + "} 9e-05\n",
         "udpbeat_rtt_seconds_count" + l + "} 3\n",
