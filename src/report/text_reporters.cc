@@ -64,6 +64,15 @@ class TextBase : public RunReporter {
   bool several_ = false;
 };
 
+// Which clock T1 came from (the RTT's start): the kernel's transmit timestamp where it
+// gave one, the clock read before the send otherwise (issue 15: the summary says which).
+void WriteSendTimesLine(const measure::RunResult& r, std::ostream& out) {
+  if (r.total.received == 0) return;
+  out << absl::StrFormat("send times: kernel for %d of %d replies%s\n", r.total.kernel_t1,
+                         r.total.received,
+                         r.total.kernel_t1 < r.total.received ? ", user space for the rest" : "");
+}
+
 class PingText final : public TextBase {
  public:
   using TextBase::TextBase;
@@ -81,13 +90,13 @@ class PingText final : public TextBase {
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
     if (opts_.quiet) return;
     if (e.unreachable) {
-      Line(e.at) << absl::StrFormat("From %s: seq=%d Destination Port Unreachable", t.host, e.seq);
+      Line(e.at) << absl::StrFormat("From %s: seq=%d Destination Port Unreachable", Who(t), e.seq);
     } else if (lab()) {
       Line(e.at) << "Request timed out";
       if (several_) out_ << absl::StrFormat(" (%s seq %d)", t.name, e.seq);
     } else {
       // ping -O's wording: ping(8) prints nothing for a missing reply otherwise.
-      Line(e.at) << absl::StrFormat("no answer yet for %s seq=%d", t.host, e.seq);
+      Line(e.at) << absl::StrFormat("no answer yet for %s seq=%d", Who(t), e.seq);
     }
     out_ << std::endl;
   }
@@ -107,18 +116,14 @@ class PingText final : public TextBase {
     }
     WriteRichStatistics(r.total, out_);
     WritePathLines(r, out_);
-    if (r.total.received > 0) {
-      // Which clock T1 came from (the RTT's start): the kernel's transmit timestamp where
-      // it gave one, the clock read before the send otherwise.
-      out_ << absl::StrFormat("send times: kernel for %d of %d replies%s\n", r.total.kernel_t1,
-                              r.total.received,
-                              r.total.kernel_t1 < r.total.received ? ", user space for the rest"
-                                                                   : "");
-    }
+    WriteSendTimesLine(r, out_);
     out_.flush();
   }
 
  private:
+  // ping(8) names the address; with several targets two may share it: the target's name.
+  const std::string& Who(const measure::TargetInfo& t) const { return several_ ? t.name : t.host; }
+
   void LabReply(const measure::TargetInfo& t, const measure::ReplyEvent& r) {
     switch (r.kind) {
       case stats::ReplyClass::kOnTime:
@@ -139,7 +144,7 @@ class PingText final : public TextBase {
 
   // ping(8)'s form with udpbeat's extras on the same line.
   void PingReply(const measure::TargetInfo& t, const measure::ReplyEvent& r) {
-    Line(r.received) << absl::StrFormat("%d bytes from %s: seq=%d", r.bytes, t.host, r.seq);
+    Line(r.received) << absl::StrFormat("%d bytes from %s: seq=%d", r.bytes, Who(t), r.seq);
     if (r.ttl >= 0) out_ << absl::StrFormat(" ttl=%d", r.ttl);
     if (opts_.show_tos && r.tos >= 0) out_ << absl::StrFormat(" tos=0x%02x", r.tos);
     out_ << absl::StrFormat(" time=%.3f ms", Ms(r.rtt));
@@ -217,6 +222,7 @@ class HeartbeatText final : public TextBase {
     WritePacketsLines(r.total, false, out_);
     WriteRichStatistics(r.total, out_);
     WritePathLines(r, out_);
+    WriteSendTimesLine(r, out_);  // before the peer line, which closes the statistics
     const measure::HeartbeatFigures& h = *r.total_heartbeat;
     if (r.targets.size() > 1) {
       size_t down = 0;
