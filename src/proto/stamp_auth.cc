@@ -100,21 +100,13 @@ HmacSha256::~HmacSha256() {
 }
 
 HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> message) const noexcept {
-  // H(K ^ opad || H(K ^ ipad || message)), each H resumed from its precomputed state.
-  // The local context ends holding a digest, not key material, so it is not wiped.
-  SHA256_CTX ctx;
-  Digest d;
-  std::memcpy(&ctx, inner_, sizeof ctx);
-  SHA256_Update(&ctx, message.data(), message.size());
-  SHA256_Final(d.data(), &ctx);
-  std::memcpy(&ctx, outer_, sizeof ctx);
-  SHA256_Update(&ctx, d.data(), d.size());
-  SHA256_Final(d.data(), &ctx);
-  return d;
+  return Compute(message, {});
 }
 
 HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> first,
                                        std::span<const uint8_t> second) const noexcept {
+  // H(K ^ opad || H(K ^ ipad || message)), each H resumed from its precomputed state.
+  // The local context ends holding a digest, not key material, so it is not wiped.
   SHA256_CTX ctx;
   Digest d;
   std::memcpy(&ctx, inner_, sizeof ctx);
