@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import re
+import select
 import signal
 import socket
 import struct
@@ -176,6 +177,35 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_tcp_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path="/metrics"):
+    """The body of an HTTP/1.0 GET to 127.0.0.1:PORT; asserts a 200 status line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=STOP_TIMEOUT) as c:
+        c.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        chunks = []
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
+    return body.decode()
+
+
+def summary_of(events):
+    """The one summary event of a JSON run (asserts there is exactly one)."""
+    s = [e for e in events if e["event"] == "summary"]
+    assert len(s) == 1, f"not one summary: {events!r}"
+    return s[0]
+
+
 def has_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -183,6 +213,113 @@ def has_ipv6_loopback():
         return True
     except OSError:
         return False
+
+
+class UdpResponder:
+    """A UDP peer written in the test: one socket bound to an ephemeral port of `host`
+    (IPv4 or IPv6 by the address), and a daemon thread that waits on it in a select loop
+    (50 ms polls, so close() is prompt) until close(). A subclass sets its own state, then
+    calls this __init__ (which starts the thread); it says how one datagram is handled in
+    handle(), and may set socket options before the bind in configure() and ask for
+    ANCILLARY octets of control data (recvmsg)."""
+
+    ANCILLARY = 0
+
+    def __init__(self, host="127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.configure(self.sock)
+        self.sock.bind((host, 0))
+        self.addr = self.sock.getsockname()[:2]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def target(self):
+        host, port = self.addr
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def configure(self, sock):
+        """Socket options to set before the bind; none by default."""
+
+    def handle(self, data, ancillary, peer):
+        """One datagram from `peer` (ancillary: recvmsg's control messages)."""
+        raise NotImplementedError
+
+    def send(self, data, peer):
+        """Sends from the bound socket; a failed send is the test's to notice, not the
+        thread's (it must keep serving)."""
+        try:
+            self.sock.sendto(data, peer)
+        except OSError:
+            pass
+
+    def _sockets(self):
+        return [self.sock]
+
+    def _ready(self, sock):
+        try:
+            data, anc, _, peer = sock.recvmsg(65536, self.ANCILLARY)
+        except OSError:
+            return
+        self.handle(data, anc, peer)
+
+    def _run(self):
+        while not self._stop.is_set():
+            ready, _, _ = select.select(self._sockets(), [], [], 0.05)
+            for s in ready:
+                self._ready(s)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(STOP_TIMEOUT)
+        self.sock.close()
+
+
+class Relay(UdpResponder):
+    """A UDP relay on 127.0.0.1 between a client and a server: the client talks to `addr`
+    (`target`), the relay forwards from its own socket to `server_addr` and back. Records
+    every datagram as ("req" | "rep", bytes) as it arrived, then passes each request
+    through `mutate_request` and each reply through `mutate` (bytes -> bytes) where set."""
+
+    def __init__(self, server_addr, mutate=None):
+        self.mutate = mutate
+        self.mutate_request = None
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect(server_addr)
+        self.records = []
+        self.client = None
+        super().__init__("127.0.0.1")
+
+    def of(self, kind):
+        """The recorded datagrams of one kind ("req" or "rep"), in order."""
+        return [d for k, d in list(self.records) if k == kind]
+
+    def _sockets(self):
+        return [self.sock, self.back]
+
+    def _ready(self, sock):
+        try:
+            if sock is self.sock:
+                data, self.client = self.sock.recvfrom(65536)
+                self.records.append(("req", data))
+                if self.mutate_request is not None:
+                    data = self.mutate_request(data)
+                self.back.send(data)
+            else:
+                data = self.back.recv(65536)
+                self.records.append(("rep", data))
+                if self.mutate is not None:
+                    data = self.mutate(data)
+                if self.client:
+                    self.sock.sendto(data, self.client)
+        except OSError:
+            pass
+
+    def close(self):
+        super().close()
+        self.back.close()
 
 
 class Proc:

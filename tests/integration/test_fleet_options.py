@@ -4,17 +4,16 @@ reflector receives them and the reply's TOS as ping reports it, -I, --metrics-li
 busy or unparseable address, and heartbeat's SIGHUP reload of --targets seen in /metrics."""
 
 import os
-import select
 import shutil
 import signal
 import socket
 import struct
 import tempfile
-import threading
 import time
 
 import harness
-from harness import UdpbeatTestCase, ntp_from_ns, unittest
+from harness import (UdpbeatTestCase, free_tcp_port, http_get, ntp_from_ns, summary_of,
+                     unittest)
 
 IP_RECVTOS = getattr(socket, "IP_RECVTOS", 13)  # Linux
 IP_TOS = getattr(socket, "IP_TOS", 1)
@@ -24,97 +23,49 @@ IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 WAIT = f"{int(5 * harness.SCALE)}s"
 
 
-class RecordingReflector:
+class RecordingReflector(harness.UdpResponder):
     """A stateless STAMP reflector on 127.0.0.1 that records each request's source address,
     port and TOS (IP_RECVTOS); replies from a socket marked with `reply_tos`; never answers
     a source port in `drop_ports` (the first port seen when drop_first_port)."""
 
+    ANCILLARY = socket.CMSG_SPACE(4)
+
     def __init__(self, reply_tos=None, drop_first_port=False, host="127.0.0.1"):
-        if ":" in host:  # IPv6: the traffic class
-            self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
-            if reply_tos is not None:
-                self.sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, reply_tos)
-        else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
-            if reply_tos is not None:
-                self.sock.setsockopt(socket.IPPROTO_IP, IP_TOS, reply_tos)
-        self.sock.bind((host, 0))
-        self.addr = self.sock.getsockname()[:2]
+        self.reply_tos = reply_tos
         self.drop_first_port = drop_first_port
         self.dropped_port = None
         self.seen = []  # (source address, source port, tos)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(host)
 
-    @property
-    def target(self):
-        host = self.addr[0]
-        return f"[{host}]:{self.addr[1]}" if ":" in host else f"{host}:{self.addr[1]}"
+    def configure(self, sock):
+        if sock.family == socket.AF_INET6:  # IPv6: the traffic class
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
+            if self.reply_tos is not None:
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, self.reply_tos)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTOS, 1)
+            if self.reply_tos is not None:
+                sock.setsockopt(socket.IPPROTO_IP, IP_TOS, self.reply_tos)
 
-    def _run(self):
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.sock], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data, anc, _, peer = self.sock.recvmsg(65536, socket.CMSG_SPACE(4))
-            except OSError:
-                continue
-            tos = None
-            for level, kind, value in anc:
-                if level == socket.IPPROTO_IP and kind == IP_TOS and value:
-                    tos = value[0]
-                elif level == socket.IPPROTO_IPV6 and kind == IPV6_TCLASS and len(value) >= 4:
-                    tos = struct.unpack("=i", value[:4])[0]
-            self.seen.append((peer[0], peer[1], tos))
-            if len(data) < 44:
-                continue
-            if self.drop_first_port and self.dropped_port is None:
-                self.dropped_port = peer[1]
-            if peer[1] == self.dropped_port:
-                continue
-            now = ntp_from_ns(time.time_ns())
-            seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
-            reply = harness.stamp_reflector_packet(seq, now, ssid, now, seq, t1, err, 64,
-                                                   length=len(data))
-            try:
-                self.sock.sendto(reply, peer)
-            except OSError:
-                pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(harness.STOP_TIMEOUT)
-        self.sock.close()
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port, path="/metrics"):
-    with socket.create_connection(("127.0.0.1", port), timeout=harness.STOP_TIMEOUT) as c:
-        c.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        chunks = []
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    assert b" 200 " in head.split(b"\r\n")[0], head
-    return body.decode()
-
-
-def summary_of(events):
-    s = [e for e in events if e["event"] == "summary"]
-    assert len(s) == 1, f"not one summary: {events!r}"
-    return s[0]
+    def handle(self, data, anc, peer):
+        tos = None
+        for level, kind, value in anc:
+            if level == socket.IPPROTO_IP and kind == IP_TOS and value:
+                tos = value[0]
+            elif level == socket.IPPROTO_IPV6 and kind == IPV6_TCLASS and len(value) >= 4:
+                tos = struct.unpack("=i", value[:4])[0]
+        self.seen.append((peer[0], peer[1], tos))
+        if len(data) < 44:
+            return
+        if self.drop_first_port and self.dropped_port is None:
+            self.dropped_port = peer[1]
+        if peer[1] == self.dropped_port:
+            return
+        now = ntp_from_ns(time.time_ns())
+        seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
+        reply = harness.stamp_reflector_packet(seq, now, ssid, now, seq, t1, err, 64,
+                                               length=len(data))
+        self.send(reply, peer)
 
 
 def series(metrics, name, **labels):

@@ -17,19 +17,12 @@ import urllib.request
 
 import harness
 import skipmain
-from harness import UdpbeatTestCase, unittest
+from harness import UdpbeatTestCase, free_tcp_port, unittest
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
                      "prometheus", "udpbeat.rules.yml")
 WAIT = 60.0 * harness.SCALE
-
-
-def free_tcp_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrometheusMeshTest(UdpbeatTestCase):

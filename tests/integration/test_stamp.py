@@ -5,11 +5,9 @@ a reflector whose clock is 3.06 s ahead."""
 
 import json
 import os
-import select
 import socket
 import struct
 import subprocess
-import threading
 import time
 
 import harness
@@ -41,98 +39,37 @@ def scapy_available():
         return False
 
 
-class Relay:
-    """A UDP relay on 127.0.0.1: the client talks to `addr`, the relay forwards to the server
-    from its own socket and back; every datagram is recorded as ("req" | "rep", bytes)."""
-
-    def __init__(self, server_addr):
-        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", 0))
-        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.connect(server_addr)
-        self.addr = self.front.getsockname()
-        self.records = []
-        self.client = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.front, self.back], [], [], 0.05)
-            for s in ready:
-                try:
-                    if s is self.front:
-                        data, self.client = self.front.recvfrom(65536)
-                        self.records.append(("req", data))
-                        self.back.send(data)
-                    else:
-                        data = self.back.recv(65536)
-                        self.records.append(("rep", data))
-                        if self.client:
-                            self.front.sendto(data, self.client)
-                except OSError:
-                    pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(harness.STOP_TIMEOUT)
-        self.front.close()
-        self.back.close()
-
-
-class ShiftedReflector:
+class ShiftedReflector(harness.UdpResponder):
     """A minimal STAMP session-reflector whose clock is SHIFT_NS ahead: T2 is the kernel's
     receive timestamp (SO_TIMESTAMPNS) + shift, T3 the wall clock just before the send
     + shift. Stateless (reflector seq = sender seq); copies SSID, T1, error estimate."""
 
+    ANCILLARY = socket.CMSG_SPACE(16)
+
     def __init__(self, shift_ns):
         self.shift = shift_ns
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = self.sock.getsockname()
         self.answered = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__("127.0.0.1")
 
-    @property
-    def target(self):
-        return f"{self.addr[0]}:{self.addr[1]}"
+    def configure(self, sock):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
-    def _run(self):
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.sock], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data, anc, _, peer = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
-            except OSError:
-                continue
-            rx = None
-            for level, kind, value in anc:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                    sec, nsec = struct.unpack("=qq", value[:16])
-                    rx = sec * 1_000_000_000 + nsec
-            if rx is None:
-                rx = time.time_ns()
-            if len(data) < 44:
-                continue
-            seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
-            t2 = ntp_from_ns(rx + self.shift)
-            t3 = ntp_from_ns(time.time_ns() + self.shift)
-            reply = stamp_reflector_packet(seq, t3, ssid, t2, seq, t1, err, 255, len(data))
-            self.answered += 1  # before the send: the sender may finish as soon as it lands
-            try:
-                self.sock.sendto(reply, peer)
-            except OSError:
-                pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(harness.STOP_TIMEOUT)
-        self.sock.close()
+    def handle(self, data, anc, peer):
+        rx = None
+        for level, kind, value in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("=qq", value[:16])
+                rx = sec * 1_000_000_000 + nsec
+        if rx is None:
+            rx = time.time_ns()
+        if len(data) < 44:
+            return
+        seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
+        t2 = ntp_from_ns(rx + self.shift)
+        t3 = ntp_from_ns(time.time_ns() + self.shift)
+        reply = stamp_reflector_packet(seq, t3, ssid, t2, seq, t1, err, 255, len(data))
+        self.answered += 1  # before the send: the sender may finish as soon as it lands
+        self.send(reply, peer)
 
 
 class StampReflectorTest(UdpbeatTestCase):
@@ -221,7 +158,7 @@ class ScapyDecodeTest(UdpbeatTestCase):
             self.skipTest(f"{SYSTEM_PYTHON} cannot import scapy.contrib.stamp "
                           "(Debian package python3-scapy)")
         s = self.serve()
-        relay = Relay(s.addr)
+        relay = harness.Relay(s.addr)
         self.addCleanup(relay.close)
         r = self.ping(f"127.0.0.1:{relay.addr[1]}", "--proto", "stamp", "--json", "-c", "5",
                       "-i", "20ms")

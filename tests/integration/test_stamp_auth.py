@@ -6,16 +6,14 @@ HMAC-SHA-256 and decoder, and against Python reflectors that know no TLV."""
 import hashlib
 import hmac
 import os
-import select
 import shutil
-import socket
 import struct
 import tempfile
-import threading
 import time
 
 import harness
-from harness import UdpbeatTestCase, ns_from_ntp, ntp_from_ns, unittest
+from harness import (UdpbeatTestCase, free_tcp_port, http_get, ns_from_ntp, ntp_from_ns,
+                     summary_of, unittest)
 
 AUTH_SIZE = 112         # RFC 8762 §4.2.2 / §4.3.2: both authenticated packets
 AUTH_HMAC_AT = 96       # the HMAC covers octets 0..95 and sits in 96..111
@@ -64,103 +62,24 @@ def follow_up(data, base):
     return {"flags": flags, "type": typ, "length": length, "seq": seq, "ts": ts, "mode": mode}
 
 
-class Relay:
-    """A UDP relay on 127.0.0.1 between ping and a reflector; records ("req"|"rep", bytes)
-    and passes each reply through `mutate` (bytes -> bytes) on the way back, and each
-    request through `mutate_request` on the way there."""
-
-    def __init__(self, server_addr, mutate=None):
-        self.mutate = mutate
-        self.mutate_request = None
-        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", 0))
-        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.connect(server_addr)
-        self.addr = self.front.getsockname()
-        self.records = []
-        self.client = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    @property
-    def target(self):
-        return f"{self.addr[0]}:{self.addr[1]}"
-
-    def of(self, kind):
-        return [d for k, d in list(self.records) if k == kind]
-
-    def _run(self):
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.front, self.back], [], [], 0.05)
-            for s in ready:
-                try:
-                    if s is self.front:
-                        data, self.client = self.front.recvfrom(65536)
-                        self.records.append(("req", data))
-                        if self.mutate_request is not None:
-                            data = self.mutate_request(data)
-                        self.back.send(data)
-                    else:
-                        data = self.back.recv(65536)
-                        self.records.append(("rep", data))
-                        if self.mutate is not None:
-                            data = self.mutate(data)
-                        if self.client:
-                            self.front.sendto(data, self.client)
-                except OSError:
-                    pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(harness.STOP_TIMEOUT)
-        self.front.close()
-        self.back.close()
-
-
-class TlvBlindReflector:
+class TlvBlindReflector(harness.UdpResponder):
     """A STAMP reflector that knows RFC 8762 only: it answers with the unauthenticated
     reflector layout and returns whatever follows the 44-octet base unchanged (so a
     Follow-Up Telemetry TLV comes back as sent, its U flag still set)."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = self.sock.getsockname()
         self.requests = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__("127.0.0.1")
 
-    @property
-    def target(self):
-        return f"{self.addr[0]}:{self.addr[1]}"
-
-    def _run(self):
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.sock], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data, peer = self.sock.recvfrom(65536)
-            except OSError:
-                continue
-            if len(data) < UNAUTH_SIZE:
-                continue
-            self.requests.append(data)
-            t2 = ntp_from_ns(time.time_ns())
-            seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
-            head = harness.stamp_reflector_packet(seq, ntp_from_ns(time.time_ns()), ssid, t2,
-                                                  seq, t1, err, 64)[:UNAUTH_SIZE]
-            try:
-                self.sock.sendto(head + data[UNAUTH_SIZE:], peer)
-            except OSError:
-                pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(harness.STOP_TIMEOUT)
-        self.sock.close()
+    def handle(self, data, anc, peer):
+        if len(data) < UNAUTH_SIZE:
+            return
+        self.requests.append(data)
+        t2 = ntp_from_ns(time.time_ns())
+        seq, t1, err, ssid = struct.unpack_from("!IQHH", data)
+        head = harness.stamp_reflector_packet(seq, ntp_from_ns(time.time_ns()), ssid, t2,
+                                              seq, t1, err, 64)[:UNAUTH_SIZE]
+        self.send(head + data[UNAUTH_SIZE:], peer)
 
 
 class KeyFiles:
@@ -179,12 +98,6 @@ class KeyFiles:
         return path
 
 
-def summary_of(events):
-    s = [e for e in events if e["event"] == "summary"]
-    assert len(s) == 1, f"not one summary: {events!r}"
-    return s[0]
-
-
 class AuthTestBase(UdpbeatTestCase):
     def setUp(self):
         self.keys = KeyFiles(self)
@@ -193,7 +106,7 @@ class AuthTestBase(UdpbeatTestCase):
         self.key_file = self.keys.write("key", KEY_TEXT + b"\n")
 
     def relay(self, addr, mutate=None):
-        r = Relay(addr, mutate)
+        r = harness.Relay(addr, mutate)
         self.addCleanup(r.close)
         return r
 
@@ -364,26 +277,6 @@ class StampAuthTest(AuthTestBase):
         self.assertExit(r, 0)
         summary = summary_of(harness.json_events(r.stdout))
         self.assertEqual((summary["sent"], summary["received"]), (3, 3), r.describe())
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port, path="/metrics"):
-    with socket.create_connection(("127.0.0.1", port), timeout=harness.STOP_TIMEOUT) as c:
-        c.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        chunks = []
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
-    return body.decode()
 
 
 class FollowUpTelemetryTest(AuthTestBase):
