@@ -38,7 +38,21 @@ ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transp
       follow_up_(cfg.follow_up && cfg.proto == ProbeProto::kStamp),
       send_timer_(transport.timers(), [this] { SendDue(); }),
       timeout_timer_(transport.timers(), [this] { OnTimeoutTimer(); }),
-      next_seq_(cfg.first_seq) {}
+      next_seq_(cfg.first_seq),
+      max_probes_(MaxProbes(cfg)) {}
+
+uint64_t ProbeSession::MaxProbes(const ProbeSessionConfig& cfg) {
+  uint64_t n = cfg.count > 0 ? static_cast<uint64_t>(cfg.count) : 0;
+  if (cfg.duration > 0 && cfg.interval && *cfg.interval > 0) {
+    // Probe k is due start_offset + k × interval after Start: those due within the
+    // duration, the one due exactly at its end included. (The run's end, a timer, stops
+    // the sending too; this bound holds when the loop is too late for that to tell.)
+    const Nanos span = std::max<Nanos>(cfg.duration - cfg.start_offset, 0);
+    const uint64_t by_time = static_cast<uint64_t>(span / *cfg.interval) + 1;
+    n = n == 0 ? by_time : std::min(n, by_time);
+  }
+  return n;
+}
 
 void ProbeSession::Start() {
   start_ = clock_.Now() + cfg_.start_offset;
@@ -50,7 +64,7 @@ void ProbeSession::Start() {
 }
 
 bool ProbeSession::AllSent() const {
-  return stop_sending_ || (cfg_.count > 0 && sent_count_ >= static_cast<uint64_t>(cfg_.count));
+  return stop_sending_ || (max_probes_ > 0 && sent_count_ >= max_probes_);
 }
 
 void ProbeSession::SendDue() {
@@ -110,9 +124,12 @@ void ProbeSession::OnTimeoutTimer() {
     // the same order, but a timeout may fire before the error of an earlier probe arrives.
     const bool unreachable = unreachable_unclaimed_ > 0;
     if (unreachable) --unreachable_unclaimed_;
+    // The send time is T1 as a reply would have used it: the kernel's when it came.
     const Sent& s = sent_[seq % sent_.size()];
-    observer_.OnTimeout(*this,
-                        {seq, s.seq == seq ? s.wall : WallTime(), clock_.NowWall(), unreachable});
+    const WallTime sent = s.seq != seq                  ? WallTime()
+                          : s.kernel_wall.nanos() != 0 ? s.kernel_wall
+                                                       : s.wall;
+    observer_.OnTimeout(*this, {seq, sent, clock_.NowWall(), unreachable});
     if (finished_) return;
     Settled();
   }
