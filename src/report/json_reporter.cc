@@ -177,7 +177,8 @@ class JsonReporter final : public RunReporter {
     for (const measure::SessionResult& s : r.sessions) {
       json j = FiguresJson(s.figures, r.elapsed);
       j["event"] = "session";
-      if (only != nullptr) AddTarget(j, *only);
+      // Named like every other event, so sessions of several targets can be told apart.
+      if (s.target < r.targets.size()) AddTarget(j, r.targets[s.target].info);
       j["session"] = s.index;
       j["local_port"] = s.local_port;
       Emit(j);

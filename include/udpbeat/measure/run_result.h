@@ -112,6 +112,7 @@ struct TargetResult {
 
 struct SessionResult {
   uint32_t index = 0;
+  size_t target = 0;  // its target, an index into RunResult::targets
   uint16_t local_port = 0;
   Figures figures;
 };
