@@ -74,10 +74,13 @@ void ProbeSession::SendDue() {
     return;
   }
   const MonoTime now = clock_.Now();
-  for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now; ++n)
+  for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now &&
+                  transport_.SendBudgetLeft();
+       ++n)
     SendProbe(Due(sent_count_));
   // Anchored at the start: a late send does not shift the rest of the schedule. A probe
-  // already due waits for the next turn (the timer queue defers past-due re-arms).
+  // already due waits for the next turn (the timer queue defers past-due re-arms); the
+  // session furthest behind has the earliest deadline, so it goes first then.
   if (!AllSent()) send_timer_.ArmAt(Due(sent_count_));
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -271,6 +272,26 @@ TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
   EXPECT_EQ(t_.timers().RunDue(t_.clock().Now()), 1u);
   EXPECT_EQ(t_.sent.size(), 1u + 2 * ProbeSession::kMaxBurst);
   EXPECT_GT(s.measurements().send_lag.summary().max(), 0.9 * static_cast<double>(kMs));
+}
+
+// Many sessions behind at once share the turn's send budget: the turn stays bounded, and
+// the sessions left out go first on the next turn (their deadlines are the oldest).
+TEST_F(ProbeSessionTest, SessionsBehindShareTheTurnsSendBudget) {
+  t_.sends_per_turn = 100;
+  std::vector<std::unique_ptr<ProbeSession>> sessions;
+  for (uint32_t i = 0; i < 10; ++i) {
+    sessions.push_back(std::make_unique<ProbeSession>(LabConfig(0, kNanosPerMicro), t_, r_, i));
+    sessions.back()->Start();  // one probe each, at once
+  }
+  t_.fake_clock().Advance(kMs);  // a thousand probes due per session
+  t_.sent.clear();
+  t_.Turn();
+  EXPECT_EQ(t_.sent.size(), 100u);
+  t_.Turn();
+  EXPECT_EQ(t_.sent.size(), 200u);
+  for (int i = 0; i < 20; ++i) t_.Turn();
+  // Every session got its share: none is starved by the others.
+  for (const auto& s : sessions) EXPECT_GT(s->stats().sent(), 100u);
 }
 
 TEST_F(ProbeSessionTest, TheKernelTransmitTimestampIsT1WhenItArrives) {
