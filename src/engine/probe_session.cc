@@ -152,7 +152,20 @@ void ProbeSession::Settled() {
   }
 }
 
+void ProbeSession::CountSkipped() {
+  // A sender behind its schedule stops with probes due that never went out: counted, so
+  // that the schedule's count is still accounted for (sent + skipped).
+  if (skip_counted_ || stop_sending_ || finished_ || !cfg_.interval || *cfg_.interval <= 0)
+    return;
+  skip_counted_ = true;
+  const MonoTime now = clock_.Now();
+  uint64_t due = now < start_ ? 0 : static_cast<uint64_t>((now - start_) / *cfg_.interval) + 1;
+  if (max_probes_ > 0) due = std::min(due, max_probes_);
+  if (due > sent_count_) m_.skipped += due - sent_count_;
+}
+
 void ProbeSession::StopSending() {
+  CountSkipped();
   stop_sending_ = true;
   send_timer_.Cancel();
   Settled();
@@ -160,6 +173,7 @@ void ProbeSession::StopSending() {
 
 void ProbeSession::Finish() {
   if (finished_) return;
+  CountSkipped();
   finished_ = true;
   send_timer_.Cancel();
   timeout_timer_.Cancel();

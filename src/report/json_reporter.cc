@@ -40,6 +40,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
             {"malformed", f.malformed},
             {"unreachable", f.unreachable},
             {"local_drops", f.local_drops},
+            {"skipped", f.skipped},
             {"longest_loss_burst", f.longest_loss_burst},
             {"kernel_timestamped", f.kernel_t1},
             {"elapsed_ns", elapsed}};

@@ -128,6 +128,8 @@ class ProbeSession final : public DatagramHandler {
   void OnTimeoutTimer();
   void Settled();
   bool AllSent() const;
+  // Counts the probes due now that were never sent (Measurements::skipped), once.
+  void CountSkipped();
   MonoTime Due(uint64_t n) const { return start_ + static_cast<Nanos>(n) * *cfg_.interval; }
   void NoteError(int error);
 
@@ -153,6 +155,7 @@ class ProbeSession final : public DatagramHandler {
   uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout
   bool finished_ = false;
   bool stop_sending_ = false;
+  bool skip_counted_ = false;
   bool done_ = false;
 };
 

@@ -261,6 +261,22 @@ TEST_F(ProbeSessionTest, OneProbeMoreThanTheWindowSettlesAsLostAndTheSessionEnds
   EXPECT_EQ(s.stats().in_flight(), 0u);
 }
 
+// A sender that fell behind and is stopped counts the probes due that never went out.
+TEST_F(ProbeSessionTest, ProbesDueButNeverSentAreCountedSkipped) {
+  ProbeSession s(LabConfig(0, kMs), t_, r_);
+  s.Start();  // probe 1 at 0 ms
+  t_.fake_clock().Advance(10 * kMs);  // the loop never woke: 10 more due (1..10 ms)
+  s.StopSending();
+  s.Finish();
+  EXPECT_EQ(s.stats().sent(), 1u);
+  EXPECT_EQ(s.measurements().skipped, 10u);
+  ProbeSession f(LabConfig(0, kMs), t_, r_);  // stopped by Finish alone (Ctrl-C)
+  f.Start();
+  t_.fake_clock().Advance(5 * kMs);
+  f.Finish();
+  EXPECT_EQ(f.measurements().skipped, 5u);
+}
+
 // A schedule the machine cannot keep (1 ns apart) sends at most kMaxBurst per turn and
 // records how late each probe left, instead of queueing work.
 TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
