@@ -38,7 +38,21 @@ ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transp
       follow_up_(cfg.follow_up && cfg.proto == ProbeProto::kStamp),
       send_timer_(transport.timers(), [this] { SendDue(); }),
       timeout_timer_(transport.timers(), [this] { OnTimeoutTimer(); }),
-      next_seq_(cfg.first_seq) {}
+      next_seq_(cfg.first_seq),
+      max_probes_(MaxProbes(cfg)) {}
+
+uint64_t ProbeSession::MaxProbes(const ProbeSessionConfig& cfg) {
+  uint64_t n = cfg.count > 0 ? static_cast<uint64_t>(cfg.count) : 0;
+  if (cfg.duration > 0 && cfg.interval && *cfg.interval > 0) {
+    // Probe k is due start_offset + k × interval after Start: those due within the
+    // duration, the one due exactly at its end included. (The run's end, a timer, stops
+    // the sending too; this bound holds when the loop is too late for that to tell.)
+    const Nanos span = std::max<Nanos>(cfg.duration - cfg.start_offset, 0);
+    const uint64_t by_time = static_cast<uint64_t>(span / *cfg.interval) + 1;
+    n = n == 0 ? by_time : std::min(n, by_time);
+  }
+  return n;
+}
 
 void ProbeSession::Start() {
   start_ = clock_.Now() + cfg_.start_offset;
@@ -50,7 +64,7 @@ void ProbeSession::Start() {
 }
 
 bool ProbeSession::AllSent() const {
-  return stop_sending_ || (cfg_.count > 0 && sent_count_ >= static_cast<uint64_t>(cfg_.count));
+  return stop_sending_ || (max_probes_ > 0 && sent_count_ >= max_probes_);
 }
 
 void ProbeSession::SendDue() {
@@ -60,10 +74,13 @@ void ProbeSession::SendDue() {
     return;
   }
   const MonoTime now = clock_.Now();
-  for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now; ++n)
+  for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now &&
+                  transport_.SendBudgetLeft();
+       ++n)
     SendProbe(Due(sent_count_));
   // Anchored at the start: a late send does not shift the rest of the schedule. A probe
-  // already due waits for the next turn (the timer queue defers past-due re-arms).
+  // already due waits for the next turn (the timer queue defers past-due re-arms); the
+  // session furthest behind has the earliest deadline, so it goes first then.
   if (!AllSent()) send_timer_.ArmAt(Due(sent_count_));
 }
 
@@ -110,9 +127,12 @@ void ProbeSession::OnTimeoutTimer() {
     // the same order, but a timeout may fire before the error of an earlier probe arrives.
     const bool unreachable = unreachable_unclaimed_ > 0;
     if (unreachable) --unreachable_unclaimed_;
+    // The send time is T1 as a reply would have used it: the kernel's when it came.
     const Sent& s = sent_[seq % sent_.size()];
-    observer_.OnTimeout(*this,
-                        {seq, s.seq == seq ? s.wall : WallTime(), clock_.NowWall(), unreachable});
+    const WallTime sent = s.seq != seq                  ? WallTime()
+                          : s.kernel_wall.nanos() != 0 ? s.kernel_wall
+                                                       : s.wall;
+    observer_.OnTimeout(*this, {seq, sent, clock_.NowWall(), unreachable});
     if (finished_) return;
     Settled();
   }
@@ -132,7 +152,20 @@ void ProbeSession::Settled() {
   }
 }
 
+void ProbeSession::CountSkipped() {
+  // A sender behind its schedule stops with probes due that never went out: counted, so
+  // that the schedule's count is still accounted for (sent + skipped).
+  if (skip_counted_ || stop_sending_ || finished_ || !cfg_.interval || *cfg_.interval <= 0)
+    return;
+  skip_counted_ = true;
+  const MonoTime now = clock_.Now();
+  uint64_t due = now < start_ ? 0 : static_cast<uint64_t>((now - start_) / *cfg_.interval) + 1;
+  if (max_probes_ > 0) due = std::min(due, max_probes_);
+  if (due > sent_count_) m_.skipped += due - sent_count_;
+}
+
 void ProbeSession::StopSending() {
+  CountSkipped();
   stop_sending_ = true;
   send_timer_.Cancel();
   Settled();
@@ -140,6 +173,7 @@ void ProbeSession::StopSending() {
 
 void ProbeSession::Finish() {
   if (finished_) return;
+  CountSkipped();
   finished_ = true;
   send_timer_.Cancel();
   timeout_timer_.Cancel();

@@ -131,10 +131,12 @@ measure::RunResult TargetSet::Result(const measure::RunInfo& info, measure::Deta
     r.total_heartbeat = h;
   }
   if (sessions) {
-    for (const auto& t : targets_) {
+    for (size_t k = 0; k < targets_.size(); ++k) {
+      const Target* t = targets_[k].get();
       for (size_t i = 0; i < t->group().size(); ++i) {
         measure::SessionResult s;
         s.index = static_cast<uint32_t>(r.sessions.size());
+        s.target = k;
         s.local_port = t->group().local_port(i);
         s.figures = measure::Summarize(t->group().session(i).measurements(), detail);
         r.sessions.push_back(std::move(s));

@@ -18,6 +18,7 @@ Measurements Measurements::Combine(std::span<const Measurements* const> parts) {
     a.send_lag.Merge(p.send_lag);
     a.unreachable += p.unreachable;
     a.local_drops += p.local_drops;
+    a.skipped += p.skipped;
     a.kernel_t1 += p.kernel_t1;
     if (p.last_rtt >= 0) a.last_rtt = p.last_rtt;
   }

@@ -37,6 +37,7 @@ Figures Summarize(const Measurements& m, Detail detail) {
   f.malformed = s.malformed();
   f.unreachable = m.unreachable;
   f.local_drops = m.local_drops;
+  f.skipped = m.skipped;
   f.longest_loss_burst = s.longest_loss_burst();
   f.kernel_t1 = m.kernel_t1;
   f.loss_ratio = s.loss_ratio();

@@ -178,9 +178,12 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
-  const engine::SessionGroupOptions go =
+  engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
                    source ? &*source : nullptr, hmac.get());
+  // The duration timer ends the sending; the sessions also bound their own schedules by
+  // it, so a loop that wakes late and catches up cannot overshoot.
+  go.session.duration = opts.duration;
   UDPBEAT_ASSIGN_OR_RETURN(auto loop, uring::EventLoop::Create(
                                           engine::ClientLoopOptions(go.sessions * specs.size(),
                                                                     opts.size),

@@ -40,6 +40,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
             {"malformed", f.malformed},
             {"unreachable", f.unreachable},
             {"local_drops", f.local_drops},
+            {"skipped", f.skipped},
             {"longest_loss_burst", f.longest_loss_burst},
             {"kernel_timestamped", f.kernel_t1},
             {"elapsed_ns", elapsed}};
@@ -177,7 +178,8 @@ class JsonReporter final : public RunReporter {
     for (const measure::SessionResult& s : r.sessions) {
       json j = FiguresJson(s.figures, r.elapsed);
       j["event"] = "session";
-      if (only != nullptr) AddTarget(j, *only);
+      // Named like every other event, so sessions of several targets can be told apart.
+      if (s.target < r.targets.size()) AddTarget(j, r.targets[s.target].info);
       j["session"] = s.index;
       j["local_port"] = s.local_port;
       Emit(j);

@@ -41,6 +41,10 @@ struct ProbeSessionConfig {
   Nanos timeout = kNanosPerSecond;
   std::optional<Nanos> interval;  // unset: next probe when the last one is settled
   int64_t count = 0;              // 0: until stopped
+  // With an interval: send only the probes scheduled within this long of Start (offset
+  // included), so a late loop catching up never sends more than the run's length holds:
+  // at most duration / interval + 1. 0: no bound.
+  Nanos duration = 0;
   Nanos start_offset = 0;         // first send this long after Start (staggering)
   uint32_t first_seq = 1;
   uint16_t ssid = 1;
@@ -73,6 +77,9 @@ class ProbeSession final : public DatagramHandler {
                ProbeObserver& observer, uint32_t index = 0, uint64_t tag_base = 0);
   ProbeSession(const ProbeSession&) = delete;
   ProbeSession& operator=(const ProbeSession&) = delete;
+
+  // The most probes `cfg`'s schedule sends (its count and duration); 0: no bound.
+  static uint64_t MaxProbes(const ProbeSessionConfig& cfg);
 
   void Attach(SocketId socket) { socket_ = socket; }
   void Start();
@@ -121,6 +128,8 @@ class ProbeSession final : public DatagramHandler {
   void OnTimeoutTimer();
   void Settled();
   bool AllSent() const;
+  // Counts the probes due now that were never sent (Measurements::skipped), once.
+  void CountSkipped();
   MonoTime Due(uint64_t n) const { return start_ + static_cast<Nanos>(n) * *cfg_.interval; }
   void NoteError(int error);
 
@@ -142,9 +151,11 @@ class ProbeSession final : public DatagramHandler {
   MonoTime start_;
   uint32_t next_seq_;
   uint64_t sent_count_ = 0;
+  uint64_t max_probes_;  // 0: until stopped
   uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout
   bool finished_ = false;
   bool stop_sending_ = false;
+  bool skip_counted_ = false;
   bool done_ = false;
 };
 

@@ -24,6 +24,12 @@ class ProbeTransport {
   // (OnSendError).
   virtual void Send(SocketId socket, uint64_t tag, size_t max_len,
                     absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) = 0;
+  // Whether this loop turn may take another probe. Each session bounds its own burst
+  // (ProbeSession::kMaxBurst); this bounds the turn's, however many sessions are behind,
+  // so that a schedule the machine cannot keep never makes a turn (and the completions it
+  // causes) so long that signals and replies wait. A session refused here sends the rest
+  // of what is due on a later turn, its lateness counted as send lag.
+  virtual bool SendBudgetLeft() { return true; }
   virtual TimerQueue& timers() = 0;
   virtual const Clock& clock() const = 0;
 };

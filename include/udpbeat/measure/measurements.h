@@ -28,6 +28,9 @@ struct Measurements {
   // Replies the kernel dropped on our side (socket receive buffer full): part of `lost`,
   // but lost here, not in the network. Set when the run ends.
   uint64_t local_drops = 0;
+  // Probes due when the sending stopped that never went out: the sender had fallen that
+  // far behind its schedule. Neither sent nor lost; the schedule's count is sent + skipped.
+  uint64_t skipped = 0;
   Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
   uint64_t kernel_t1 = 0;  // replies whose T1 was the kernel's transmit timestamp
 

@@ -61,6 +61,7 @@ struct Figures {
   uint64_t malformed = 0;
   uint64_t unreachable = 0;
   uint64_t local_drops = 0;
+  uint64_t skipped = 0;  // due when the sending stopped, never sent (Measurements::skipped)
   uint64_t longest_loss_burst = 0;
   uint64_t kernel_t1 = 0;  // replies timed from the kernel's transmit timestamp
   double loss_ratio = 0;  // lost / (sent − in flight)
@@ -112,6 +113,7 @@ struct TargetResult {
 
 struct SessionResult {
   uint32_t index = 0;
+  size_t target = 0;  // its target, an index into RunResult::targets
   uint16_t local_port = 0;
   Figures figures;
 };

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,13 @@ class Recorder final : public ProbeObserver {
   void OnReply(ProbeSession&, const measure::ReplyEvent& r) override { replies.push_back(r); }
   void OnTimeout(ProbeSession&, const measure::TimeoutEvent& t) override {
     timeouts.push_back(t.seq);
+    timeout_events.push_back(t);
   }
   void OnDone(ProbeSession&) override { ++done; }
   void OnMalformed(ProbeSession&) override { ++malformed; }
   std::vector<measure::ReplyEvent> replies;
   std::vector<uint32_t> timeouts;
+  std::vector<measure::TimeoutEvent> timeout_events;
   int done = 0;
   int malformed = 0;
 };
@@ -234,6 +237,46 @@ TEST_F(ProbeSessionTest, ProbesPushedOutOfTheWindowSettleAndTheRunEnds) {
   EXPECT_EQ(s.stats().lost(), 70000u);
 }
 
+// One probe more than the window holds (65,536 slots at 10 µs with a 1 s timeout): the
+// first is pushed out before its timeout and settles as lost at once, without a timeout
+// event; the others time out; the session ends.
+TEST_F(ProbeSessionTest, OneProbeMoreThanTheWindowSettlesAsLostAndTheSessionEnds) {
+  constexpr uint32_t kWindow = 65536;
+  ProbeSessionConfig c = LabConfig(kWindow + 1, 10 * kNanosPerMicro);
+  c.timeout = kNanosPerSecond;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  // Every 10 µs a probe is due; the fake loop wakes each ms (100 due, sent 64 a turn).
+  for (int i = 0; i < 1000 && t_.sent.size() < kWindow + 1; ++i) t_.Advance(kMs);
+  ASSERT_EQ(t_.sent.size(), kWindow + 1);
+  EXPECT_EQ(s.stats().lost(), 1u) << "the first probe left the window unanswered";
+  EXPECT_TRUE(r_.timeouts.empty() || r_.timeouts.front() != 1u);
+  EXPECT_EQ(r_.done, 0);
+  t_.Advance(2 * kNanosPerSecond);
+  EXPECT_EQ(r_.done, 1);
+  EXPECT_EQ(r_.timeouts.size(), kWindow);
+  EXPECT_EQ(r_.timeouts.front(), 2u);
+  s.Finish();
+  EXPECT_EQ(s.stats().lost(), kWindow + 1u);
+  EXPECT_EQ(s.stats().in_flight(), 0u);
+}
+
+// A sender that fell behind and is stopped counts the probes due that never went out.
+TEST_F(ProbeSessionTest, ProbesDueButNeverSentAreCountedSkipped) {
+  ProbeSession s(LabConfig(0, kMs), t_, r_);
+  s.Start();  // probe 1 at 0 ms
+  t_.fake_clock().Advance(10 * kMs);  // the loop never woke: 10 more due (1..10 ms)
+  s.StopSending();
+  s.Finish();
+  EXPECT_EQ(s.stats().sent(), 1u);
+  EXPECT_EQ(s.measurements().skipped, 10u);
+  ProbeSession f(LabConfig(0, kMs), t_, r_);  // stopped by Finish alone (Ctrl-C)
+  f.Start();
+  t_.fake_clock().Advance(5 * kMs);
+  f.Finish();
+  EXPECT_EQ(f.measurements().skipped, 5u);
+}
+
 // A schedule the machine cannot keep (1 ns apart) sends at most kMaxBurst per turn and
 // records how late each probe left, instead of queueing work.
 TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
@@ -245,6 +288,26 @@ TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
   EXPECT_EQ(t_.timers().RunDue(t_.clock().Now()), 1u);
   EXPECT_EQ(t_.sent.size(), 1u + 2 * ProbeSession::kMaxBurst);
   EXPECT_GT(s.measurements().send_lag.summary().max(), 0.9 * static_cast<double>(kMs));
+}
+
+// Many sessions behind at once share the turn's send budget: the turn stays bounded, and
+// the sessions left out go first on the next turn (their deadlines are the oldest).
+TEST_F(ProbeSessionTest, SessionsBehindShareTheTurnsSendBudget) {
+  t_.sends_per_turn = 100;
+  std::vector<std::unique_ptr<ProbeSession>> sessions;
+  for (uint32_t i = 0; i < 10; ++i) {
+    sessions.push_back(std::make_unique<ProbeSession>(LabConfig(0, kNanosPerMicro), t_, r_, i));
+    sessions.back()->Start();  // one probe each, at once
+  }
+  t_.fake_clock().Advance(kMs);  // a thousand probes due per session
+  t_.sent.clear();
+  t_.Turn();
+  EXPECT_EQ(t_.sent.size(), 100u);
+  t_.Turn();
+  EXPECT_EQ(t_.sent.size(), 200u);
+  for (int i = 0; i < 20; ++i) t_.Turn();
+  // Every session got its share: none is starved by the others.
+  for (const auto& s : sessions) EXPECT_GT(s->stats().sent(), 100u);
 }
 
 TEST_F(ProbeSessionTest, TheKernelTransmitTimestampIsT1WhenItArrives) {
@@ -300,6 +363,37 @@ std::vector<uint8_t> StampReply(const std::vector<uint8_t>& request, uint32_t re
   return out;
 }
 
+// The timeout event's send time is T1 as a reply would have used it: the kernel's
+// transmit timestamp when it came, the user-space clock read otherwise.
+TEST_F(ProbeSessionTest, ATimeoutCarriesTheKernelSendTimeWhenItCame) {
+  ProbeSession s(LabConfig(2, 10 * kMs), t_, r_);
+  const WallTime user_t1 = t_.clock().NowWall();
+  s.Start();
+  s.OnTransmitTimestamp(0, 1, user_t1 + 30 * kNanosPerMicro);
+  t_.Advance(10 * kMs);  // probe 2: no kernel stamp comes for it
+  const WallTime user_t2 = t_.clock().NowWall();
+  t_.Advance(200 * kMs);
+  ASSERT_EQ(r_.timeout_events.size(), 2u);
+  EXPECT_EQ(r_.timeout_events[0].sent, user_t1 + 30 * kNanosPerMicro);
+  EXPECT_EQ(r_.timeout_events[1].sent, user_t2);
+}
+
+// --duration with an interval: only the probes scheduled within it go out, even when the
+// loop wakes long after the end and every later probe is already due.
+TEST_F(ProbeSessionTest, ADurationBoundsTheScheduleWhateverTheLoopsLateness) {
+  ProbeSessionConfig c = LabConfig(0, 50 * kMs);
+  c.duration = 1000 * kMs;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  t_.Advance(5 * kNanosPerSecond);  // one late wake-up: 100 probes due
+  EXPECT_EQ(t_.sent.size(), 21u) << "0, 50, ..., 1000 ms";
+  ProbeSessionConfig staggered = c;
+  staggered.start_offset = 20 * kMs;  // 20, 70, ..., 970 ms
+  EXPECT_EQ(ProbeSession::MaxProbes(staggered), 20u);
+  staggered.count = 5;
+  EXPECT_EQ(ProbeSession::MaxProbes(staggered), 5u);
+}
+
 ProbeSessionConfig StampConfig(int64_t count) {
   ProbeSessionConfig c;
   c.proto = ProbeProto::kStamp;
@@ -353,6 +447,48 @@ TEST_F(ProbeSessionTest, AReflectorWithoutFollowUpIsToleratedAtOnce) {
   Deliver(s, StampReply(t_.sent[0].bytes, 0, 1100 * kNanosPerMicro, nullptr, nullptr, true));
   EXPECT_EQ(s.stats().rtt().count(), 1u);
   EXPECT_EQ(s.stats().received(), 1u);
+}
+
+// Loss by direction with a stateful reflector that drops requests only: those before the
+// last answered probe were lost forward, and the trailing ones (after it) cannot be told
+// apart: unattributed, never blamed on the return path.
+TEST_F(ProbeSessionTest, TrailingLossesAreUnattributedNeverBackward) {
+  ProbeSession s(StampConfig(10), t_, r_);
+  s.Start();
+  t_.Advance(95 * kMs);  // seqs 0..9 sent
+  ASSERT_EQ(t_.sent.size(), 10u);
+  // The reflector numbers what it reflects: seqs 0 1 3 4 6 7 get 0..5; 2, 5, 8, 9 dropped.
+  uint32_t refl = 0;
+  for (size_t i : {0, 1, 3, 4, 6, 7}) Deliver(s, StampReply(t_.sent[i].bytes, refl++, kMs));
+  t_.Advance(200 * kMs);
+  EXPECT_EQ(r_.done, 1);
+  s.Finish();
+  EXPECT_EQ(s.stats().lost(), 4u);
+  const measure::LossSplit& split = s.measurements().stamp.settled_split();
+  EXPECT_TRUE(s.measurements().stamp.reflector_stateful());
+  EXPECT_EQ(split.forward, 2u);
+  EXPECT_EQ(split.backward, 0u);
+  EXPECT_EQ(split.unattributed, 2u);
+}
+
+// The same reflector losing a reply on the way back: the gap in its numbers shows it.
+TEST_F(ProbeSessionTest, AGapInTheReflectorsNumbersIsBackwardLoss) {
+  ProbeSession s(StampConfig(6), t_, r_);
+  s.Start();
+  t_.Advance(55 * kMs);
+  ASSERT_EQ(t_.sent.size(), 6u);
+  // seq 1 dropped forward (never numbered); seq 3 numbered 2 but its reply lost; seq 5
+  // dropped (trailing).
+  Deliver(s, StampReply(t_.sent[0].bytes, 0, kMs));
+  Deliver(s, StampReply(t_.sent[2].bytes, 1, kMs));
+  Deliver(s, StampReply(t_.sent[4].bytes, 3, kMs));
+  t_.Advance(200 * kMs);
+  s.Finish();
+  const measure::LossSplit& split = s.measurements().stamp.settled_split();
+  EXPECT_EQ(s.stats().lost(), 3u);
+  EXPECT_EQ(split.forward, 1u);
+  EXPECT_EQ(split.backward, 1u);
+  EXPECT_EQ(split.unattributed, 1u);
 }
 
 // Authenticated mode: 112-octet requests signed with the key; a reply whose HMAC does not
