@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, 
 absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
   for (size_t i = 0; i < specs.size(); ++i) {
     UDPBEAT_ASSIGN_OR_RETURN(auto t, Make(specs[i], i, specs.size()));
+    session_count_ += t->group().size();
     targets_.push_back(std::move(t));
   }
   return absl::OkStatus();
@@ -51,6 +52,8 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
   }
   counts.removed = old.size();
   targets_ = std::move(next);
+  session_count_ = 0;
+  for (const auto& t : targets_) session_count_ += t->group().size();
   for (Target* t : fresh) t->Start();
   return counts;
 }
@@ -66,12 +69,6 @@ void TargetSet::Finish() {
 }
 void TargetSet::Tick() {
   for (auto& t : targets_) t->Tick();
-}
-
-size_t TargetSet::SessionCount() const {
-  size_t n = 0;
-  for (const auto& t : targets_) n += t->group().size();
-  return n;
 }
 
 bool TargetSet::AllDone() const {
