@@ -497,27 +497,25 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   }
   const uint32_t index = free_send_slots_.back();
   SendSlot& slot = send_slots_[index];
-  int64_t len;
-  if (slot.capacity >= max_len) {
-    len = fill(std::span<uint8_t>(slot.data.get(), max_len));
-    if (len < 0) return;  // nothing to send; the slot stays free
-  } else {
-    // Built in the shared scratch buffer first: the slot grows to what was built, not to
-    // what might have been (a 64 KiB request answered by nothing, or by a short reply,
-    // must not leave a 64 KiB slot behind). Not the steady-state path.
-    if (overflow_capacity_ < max_len) {
-      overflow_capacity_ = std::max<size_t>(max_len, 256);
-      overflow_buffer_ = std::make_unique<uint8_t[]>(overflow_capacity_);
-    }
-    len = fill(std::span<uint8_t>(overflow_buffer_.get(), max_len));
-    if (len < 0) return;
-    if (slot.capacity < static_cast<size_t>(len)) {
+  const bool grown = slot.capacity < max_len;
+  if (grown) {
+    // Grows to the largest datagram that might be built. Filled in place: a filler may
+    // keep a pointer into the datagram until the submit (serve's late T3 stamp).
+    slot_bytes_ -= slot.capacity;
+    slot.capacity = std::max<size_t>(max_len, 256);
+    slot.data = std::make_unique<uint8_t[]>(slot.capacity);
+    slot_bytes_ += slot.capacity;
+  }
+  const int64_t len = fill(std::span<uint8_t>(slot.data.get(), max_len));
+  if (len < 0) {
+    // Nothing to send; the slot stays free. A buffer grown for a large request that got
+    // no answer (junk, malformed) is not kept: it would hold 64 KiB per slot for nothing.
+    if (grown && slot.capacity > kSmallSlotBytes) {
       slot_bytes_ -= slot.capacity;
-      slot.capacity = std::max<size_t>(static_cast<size_t>(len), 256);
-      slot.data = std::make_unique<uint8_t[]>(slot.capacity);
-      slot_bytes_ += slot.capacity;
+      slot.data.reset();
+      slot.capacity = 0;
     }
-    std::memcpy(slot.data.get(), overflow_buffer_.get(), static_cast<size_t>(len));
+    return;
   }
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) {
