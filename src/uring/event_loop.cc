@@ -268,7 +268,7 @@ class EventLoop::Impl {
   Forward<&Impl::OnLoopTimer> timer_handler_;
   std::array<CompletionHandler*, kNumOps> handlers_{};
 
-  std::unique_ptr<BufferRing> buffers_;  // after ring_: destroyed (unregistered) first
+  std::unique_ptr<BufferRing> buffers_;  // reset by ~Impl after ring_
   msghdr recv_template_{};
   std::vector<Socket> sockets_;
   std::vector<SocketId> free_sockets_;
@@ -296,15 +296,13 @@ class EventLoop::Impl {
 };
 
 EventLoop::Impl::~Impl() {
-  // Cancel every armed request before the buffers and sockets go away.
-  if (ring_ != nullptr) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring_->get());
-    if (sqe != nullptr) {
-      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
-      io_uring_sqe_set_data64(sqe, UserData{kCancelOp, 0, 0}.Encode());
-      io_uring_submit_and_wait(ring_->get(), 1);
-    }
-  }
+  // The ring goes first: its teardown cancels every armed request in one pass, and no
+  // request can complete into the receive buffers once it is gone. (A cancel op, even
+  // IORING_ASYNC_CANCEL_ALL, finds requests one scan at a time: 10,000 armed receives
+  // took 1.1 s of CPU to cancel at exit, 82% of it in io_cancel_req_match.) Then the
+  // buffers are unmapped, and the members close the sockets.
+  if (buffers_ != nullptr) buffers_->ForgetRegistration();
+  ring_.reset();
   buffers_.reset();
 }
 

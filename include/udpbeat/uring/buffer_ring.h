@@ -26,6 +26,9 @@ class BufferRing {
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
   ~BufferRing();
+  // The ring is being torn down, which unregisters the group itself: the destructor then
+  // only unmaps (the ring's memory may be gone by then).
+  void ForgetRegistration() noexcept { registered_ = false; }
 
   uint16_t group() const noexcept { return group_; }
   size_t buffer_size() const noexcept { return buffer_size_; }
