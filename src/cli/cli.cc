@@ -94,10 +94,11 @@ bool IsRoot() { return ::geteuid() == 0; }
 // Used with ->transform, not ->check: the text CLI11 converts is rewritten to the
 // number read here, because CLI11 converts integers with strtoull(..., 0), which takes
 // "010" as octal 8 where this check read ten.
-CLI::Validator WholeIn(uint64_t min, uint64_t max) {
+template <auto Parse>
+CLI::Validator WholeWith(uint64_t min, uint64_t max) {
   return CLI::Validator(
       [=](std::string& v) {
-        auto n = ParseWholeArg(v, min, max);
+        auto n = Parse(v, min, max);
         if (!n.ok()) return std::string(n.status().message());
         v = absl::StrCat(*n);
         return std::string();
@@ -105,16 +106,11 @@ CLI::Validator WholeIn(uint64_t min, uint64_t max) {
       "", "");
 }
 
+CLI::Validator WholeIn(uint64_t min, uint64_t max) { return WholeWith<&ParseWholeArg>(min, max); }
+
 // WholeIn, also taking "0x" hex (a TOS or DSCP byte).
 CLI::Validator WholeOrHexIn(uint64_t min, uint64_t max) {
-  return CLI::Validator(
-      [=](std::string& v) {
-        auto n = ParseWholeOrHexArg(v, min, max);
-        if (!n.ok()) return std::string(n.status().message());
-        v = absl::StrCat(*n);
-        return std::string();
-      },
-      "", "");
+  return WholeWith<&ParseWholeOrHexArg>(min, max);
 }
 
 CLI::Validator RealIn(double min, double max) {

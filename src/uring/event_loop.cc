@@ -31,7 +31,6 @@ namespace {
 enum Op : uint8_t {
   kRecvOp = 1,      // slot: socket
   kSendOp = 2,      // slot: send slot
-  kUnusedOp = 3,    // formerly the armed error-queue read; kept so op numbers stay put
   kSignalOp = 4,
   kWakeOp = 5,
   kTimerOp = 6,

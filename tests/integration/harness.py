@@ -169,6 +169,15 @@ def lab_env(**extra):
     return env
 
 
+def rss_kib(pid):
+    """The process's resident set (VmRSS), in KiB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def free_udp_port(host="127.0.0.1"):
     """A port that was free a moment ago (bind port 0, read it, close)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -27,14 +27,6 @@ SOURCES = 100_000              # distinct source address:port pairs
 MAX_PEERS = 1000
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 def report(*args):
     """Measured numbers go to stderr (meson keeps them in the test log)."""
     print("MEASURED:", *args, file=sys.stderr, flush=True)
@@ -46,7 +38,7 @@ class FloodTest(UdpbeatTestCase):
     def test_flood_garbage_and_valid_with_ping(self):
         t0 = time.monotonic()
         s = self.serve()
-        rss = [rss_kib(s.proc.pid)]
+        rss = [harness.rss_kib(s.proc.pid)]
         ping = self.spawn([harness.UDPBEAT, "ping", s.target, "--json", "-q", "-i", "10ms",
                            "-c", "500", "-W", "1s"])
         senders = [self.spawn([sys.executable, FLOOD_SENDER, s.host, s.port, FLOOD_SECONDS,
@@ -54,7 +46,7 @@ class FloodTest(UdpbeatTestCase):
         # Sample the server's RSS while the flood runs (bounded: senders stop by themselves).
         deadline = time.monotonic() + FLOOD_SECONDS * 2 + harness.RUN_TIMEOUT
         while any(p.p.poll() is None for p in senders) and time.monotonic() < deadline:
-            rss.append(rss_kib(s.proc.pid))
+            rss.append(harness.rss_kib(s.proc.pid))
             time.sleep(0.25)
         sent = {"garbage": 0, "seed": 0, "stamp": 0}
         for p in senders:
@@ -65,7 +57,7 @@ class FloodTest(UdpbeatTestCase):
         self.assertEqual(ping.wait(harness.RUN_TIMEOUT + 10), 0, ping.stdout + ping.stderr)
         summary = harness.json_events(ping.stdout)[-1]
         self.assertEqual(summary["event"], "summary", ping.stdout[-2000:])
-        rss.append(rss_kib(s.proc.pid))
+        rss.append(harness.rss_kib(s.proc.pid))
         # Still up and answering after the flood.
         final = self.ping(s.target, "-c", "3", "-i", "20ms", "--proto", "seed")
         self.assertExit(final, 0)
@@ -106,7 +98,7 @@ class SpoofedSourceTest(UdpbeatTestCase):
     def test_100k_sources_bounded_peer_table(self):
         t0 = time.monotonic()
         s = self.serve("--max-peers", str(MAX_PEERS), "--max-rate", "1000", "--stamp-stateful")
-        rss = [rss_kib(s.proc.pid)]
+        rss = [harness.rss_kib(s.proc.pid)]
         # 100,000 distinct sources: one address each in 127.1.0.0 - 127.2.134.159 (all on
         # lo), an ephemeral port each; the socket is closed right after its request, so
         # at most one sender socket is open at a time. SSID 0: the rate limiter's entry
@@ -123,7 +115,7 @@ class SpoofedSourceTest(UdpbeatTestCase):
                 sock.sendto(harness.stamp_sender_packet(i, 0xE000000000000000, 0), s.addr)
             sent += 1
             if i % 10000 == 0:
-                rss.append(rss_kib(s.proc.pid))
+                rss.append(harness.rss_kib(s.proc.pid))
                 # Pace a little: let serve keep up so the kernel drops (almost) nothing.
                 c = s.interim()
                 while c["received"] + c["kernel_drops"] < sent and time.monotonic() < deadline:
@@ -136,7 +128,7 @@ class SpoofedSourceTest(UdpbeatTestCase):
         while c["received"] + c["kernel_drops"] < sent and time.monotonic() < wait_until:
             time.sleep(0.05)
             c = s.interim()
-        rss.append(rss_kib(s.proc.pid))
+        rss.append(harness.rss_kib(s.proc.pid))
         # Service continues for a newcomer.
         r = self.ping(s.target, "-c", "5", "-i", "10ms", "--json")
         self.assertExit(r, 0)

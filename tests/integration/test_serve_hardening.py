@@ -45,14 +45,6 @@ def stamp_request(seq=1, ssid=7, length=44):
     return harness.stamp_sender_packet(seq, ntp_now(), ssid, length)
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 def exchange(payload, dst, family=socket.AF_INET):
     """Sends `payload` to `dst` from an unconnected socket (which takes a reply from any
     source) and returns (reply, source address, source port)."""
@@ -502,7 +494,7 @@ class DelayBytesTest(UdpbeatTestCase):
     def run_delay(self, *args, delay="60s"):
         s = self.serve("--reply", "echo", *(("--delay", delay) if delay else ()), *args)
         c = self.fill(s, FILL)
-        rss = rss_kib(s.proc.pid)
+        rss = harness.rss_kib(s.proc.pid)
         final = s.stop()
         return c, rss, final
 

@@ -35,17 +35,9 @@ def is_root():
     return os.geteuid() == 0
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
-
-
 def rss_kb_or_none(pid):
     try:
-        return rss_kb(pid)
+        return harness.rss_kib(pid)
     except (OSError, AssertionError):
         return None
 
