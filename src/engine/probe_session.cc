@@ -54,8 +54,20 @@ uint64_t ProbeSession::MaxProbes(const ProbeSessionConfig& cfg) {
   return n;
 }
 
+Nanos ProbeSession::SendGrid(Nanos interval) {
+  return std::clamp<Nanos>(interval / kGridSlotsPerInterval, 1, kMaxSendGrid);
+}
+
 void ProbeSession::Start() {
   start_ = clock_.Now() + cfg_.start_offset;
+  // A staggered schedule starts on the send grid (see kMaxSendGrid): sessions whose
+  // offsets fall in one grid step then share every send time, and the loop wakes once
+  // for all of them. The first session (offset 0) sends at once, as a single one does.
+  if (cfg_.start_offset > 0 && cfg_.interval && *cfg_.interval > 0) {
+    const Nanos grid = SendGrid(*cfg_.interval);
+    const Nanos t = start_.nanos();
+    start_ = MonoTime::FromNanos(t + (grid - t % grid) % grid);
+  }
   if (cfg_.start_offset > 0) {
     send_timer_.ArmAt(start_);
   } else {

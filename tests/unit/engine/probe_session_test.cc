@@ -290,6 +290,42 @@ TEST_F(ProbeSessionTest, AnImpossibleScheduleSendsInBoundedBurstsWithSendLag) {
   EXPECT_GT(s.measurements().send_lag.summary().max(), 0.9 * static_cast<double>(kMs));
 }
 
+// Staggered sessions start on the send grid, so those due within one grid step send in
+// one loop turn, round after round; the first session still sends at once.
+TEST_F(ProbeSessionTest, StaggeredSessionsShareSendTimesOnTheGrid) {
+  EXPECT_EQ(ProbeSession::SendGrid(kNanosPerSecond), kMs);
+  EXPECT_EQ(ProbeSession::SendGrid(10 * kMs), 10 * kMs / 64);
+  EXPECT_EQ(ProbeSession::SendGrid(10), 1);
+  t_.fake_clock().Advance(123 * kNanosPerMicro);  // Start is off the grid
+  const MonoTime t0 = t_.clock().Now();
+  std::vector<std::unique_ptr<ProbeSession>> sessions;
+  for (Nanos offset : {Nanos{0}, 100 * kNanosPerMicro, 400 * kNanosPerMicro, 1500 * kNanosPerMicro}) {
+    ProbeSessionConfig c = LabConfig(0, kNanosPerSecond);
+    c.start_offset = offset;
+    sessions.push_back(std::make_unique<ProbeSession>(c, t_, r_, sessions.size()));
+    sessions.back()->Start();
+  }
+  EXPECT_EQ(t_.sent.size(), 1u);  // offset 0: at once
+  const auto sends_at = [&](MonoTime t) {
+    t_.fake_clock().Set(t - 1);
+    t_.Turn();
+    const size_t before = t_.sent.size();
+    t_.fake_clock().Set(t);
+    t_.Turn();
+    return t_.sent.size() - before;
+  };
+  const Nanos first_grid = 1000 * kNanosPerMicro - 123 * kNanosPerMicro;  // t0 + this: on the grid
+  for (int round = 0; round < 3; ++round) {
+    const MonoTime base = t0 + round * kNanosPerSecond;
+    EXPECT_EQ(sends_at(base + first_grid), 2u) << round;  // offsets 100 and 400 us: together
+    EXPECT_EQ(sends_at(base + first_grid + kMs), 1u) << round;  // 1.5 ms: the next step
+    if (round < 2) {
+      EXPECT_EQ(sends_at(t0 + (round + 1) * kNanosPerSecond), 1u) << round;  // offset 0
+    }
+  }
+  for (const auto& s : sessions) EXPECT_EQ(s->measurements().send_lag.summary().max(), 0);
+}
+
 // Many sessions behind at once share the turn's send budget: the turn stays bounded, and
 // the sessions left out go first on the next turn (their deadlines are the oldest).
 TEST_F(ProbeSessionTest, SessionsBehindShareTheTurnsSendBudget) {
