@@ -40,16 +40,6 @@ void AppendValue(std::string& out, double v) {
   }
 }
 
-// A label set with one more label added (rendered `{a="b"}` → `{a="b",k="v"}`).
-std::string With(std::string_view labels, std::string_view key, std::string_view value) {
-  std::string s(labels.empty() ? "{" : labels.substr(0, labels.size() - 1));
-  if (!labels.empty()) s += ',';
-  absl::StrAppend(&s, AbslView(key), "=\"");
-  AppendEscaped(s, value);
-  s += "\"}";
-  return s;
-}
-
 double Seconds(Nanos ns) { return static_cast<double>(ns) / 1e9; }
 
 // The Prometheus `le` of each fixed bucket bound, as text.
@@ -100,6 +90,37 @@ void MetricsText::Sample(std::string_view name, std::string_view labels, uint64_
   absl::StrAppend(&text_, AbslView(name), AbslView(labels), " ", value, "\n");
 }
 
+// `name{labels...,key="label_value"}`: the rendered set with its closing brace replaced.
+void MetricsText::Series(std::string_view name, std::string_view labels, std::string_view key,
+                         std::string_view label_value) {
+  text_.append(name);
+  if (labels.empty()) {
+    text_ += '{';
+  } else {
+    text_.append(labels.substr(0, labels.size() - 1));
+    text_ += ',';
+  }
+  text_.append(key);
+  text_ += "=\"";
+  AppendEscaped(text_, label_value);
+  text_ += "\"} ";
+}
+
+void MetricsText::Sample(std::string_view name, std::string_view labels, std::string_view key,
+                         std::string_view label_value, double value) {
+  Series(name, labels, key, label_value);
+  AppendValue(text_, value);
+  text_ += '\n';
+}
+
+void MetricsText::Sample(std::string_view name, std::string_view labels, std::string_view key,
+                         std::string_view label_value, uint64_t value) {
+  Series(name, labels, key, label_value);
+  char buf[24];
+  text_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+  text_ += '\n';
+}
+
 std::string ClientMetrics(const measure::RunResult& r) {
   MetricsText m;
   // Each target's label set, rendered once.
@@ -123,7 +144,7 @@ std::string ClientMetrics(const measure::RunResult& r) {
   const bool heartbeat = r.total_heartbeat.has_value();
 
   m.Family("udpbeat_build_info", "gauge", "Always 1; the version is a label.");
-  m.Sample("udpbeat_build_info", With("", "version", r.info.version), uint64_t{1});
+  m.Sample("udpbeat_build_info", "", "version", r.info.version, uint64_t{1});
   m.Family("udpbeat_targets", "gauge", "Targets watched now.");
   m.Sample("udpbeat_targets", "", static_cast<uint64_t>(r.targets.size()));
 
@@ -138,7 +159,7 @@ std::string ClientMetrics(const measure::RunResult& r) {
     m.Family("udpbeat_state", "gauge", "1 for the target's current state, 0 for the others.");
     each([&](const measure::TargetResult& t, const std::string& l) {
       for (detect::State st : {detect::State::kUp, detect::State::kSuspect, detect::State::kDown})
-        m.Sample("udpbeat_state", With(l, "state", detect::StateName(st)),
+        m.Sample("udpbeat_state", l, "state", detect::StateName(st),
                  uint64_t{t.heartbeat->state == st});
     });
   }
@@ -163,7 +184,7 @@ std::string ClientMetrics(const measure::RunResult& r) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < stats::BucketCounts::kBuckets; ++i) {
       cumulative += b.in_bucket(i);
-      m.Sample("udpbeat_rtt_seconds_bucket", With(l, "le", bounds[i]), cumulative);
+      m.Sample("udpbeat_rtt_seconds_bucket", l, "le", bounds[i], cumulative);
     }
     m.Sample("udpbeat_rtt_seconds_sum", l, Seconds(b.sum_ns()));
     m.Sample("udpbeat_rtt_seconds_count", l, cumulative);
@@ -180,9 +201,9 @@ std::string ClientMetrics(const measure::RunResult& r) {
              "STAMP: the newest exchange's one-way delay, corrected by the clock offset.");
     each([&](const measure::TargetResult& t, const std::string& l) {
       if (!t.figures.stamp) return;
-      m.Sample("udpbeat_one_way_delay_seconds", With(l, "direction", "forward"),
+      m.Sample("udpbeat_one_way_delay_seconds", l, "direction", "forward",
                Seconds(t.figures.stamp->last_forward));
-      m.Sample("udpbeat_one_way_delay_seconds", With(l, "direction", "backward"),
+      m.Sample("udpbeat_one_way_delay_seconds", l, "direction", "backward",
                Seconds(t.figures.stamp->last_backward));
     });
     m.Family("udpbeat_clock_offset_seconds", "gauge",
@@ -208,13 +229,13 @@ std::string ClientMetrics(const measure::RunResult& r) {
     m.Family("udpbeat_path_probes_sent_total", "counter", "Probes sent from each source port.");
     each([&](const measure::TargetResult& t, const std::string& l) {
       for (const measure::PathFigures& p : t.paths)
-        m.Sample("udpbeat_path_probes_sent_total", With(l, "src_port", absl::StrCat(p.src_port)),
+        m.Sample("udpbeat_path_probes_sent_total", l, "src_port", absl::StrCat(p.src_port),
                  p.sent);
     });
     m.Family("udpbeat_path_probes_lost_total", "counter", "Probes lost from each source port.");
     each([&](const measure::TargetResult& t, const std::string& l) {
       for (const measure::PathFigures& p : t.paths)
-        m.Sample("udpbeat_path_probes_lost_total", With(l, "src_port", absl::StrCat(p.src_port)),
+        m.Sample("udpbeat_path_probes_lost_total", l, "src_port", absl::StrCat(p.src_port),
                  p.lost);
     });
   }
@@ -228,7 +249,7 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
     m.Sample(name, "", v);
   };
   m.Family("udpbeat_build_info", "gauge", "Always 1; the version is a label.");
-  m.Sample("udpbeat_build_info", With("", "version", version), uint64_t{1});
+  m.Sample("udpbeat_build_info", "", "version", version, uint64_t{1});
   counter("udpbeat_serve_received_total", "Datagrams read.", c.received);
   counter("udpbeat_serve_replied_total", "Replies sent.", c.replied);
   counter("udpbeat_serve_dropped_total", "Requests dropped by the loss simulation.", c.dropped);

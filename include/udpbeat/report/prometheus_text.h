@@ -35,12 +35,20 @@ class MetricsText {
   // The same with the label set already rendered ("" or `{a="b",c="d"}`).
   void Sample(std::string_view name, std::string_view rendered_labels, double value);
   void Sample(std::string_view name, std::string_view rendered_labels, uint64_t value);
+  // The same with one more label, `key="label_value"` (value escaped), after the others.
+  // Written straight into the text: a fleet's histogram has 21 such samples per target.
+  void Sample(std::string_view name, std::string_view rendered_labels, std::string_view key,
+              std::string_view label_value, double value);
+  void Sample(std::string_view name, std::string_view rendered_labels, std::string_view key,
+              std::string_view label_value, uint64_t value);
   std::string& text() { return text_; }
 
   // `{k="v",...}` with values escaped (backslash, double quote, newline).
   static std::string RenderLabels(const MetricLabels& labels);
 
  private:
+  void Series(std::string_view name, std::string_view rendered_labels, std::string_view key,
+              std::string_view label_value);
   std::string text_;
 };
 
