@@ -16,7 +16,8 @@ cd "$(dirname "$0")"
 # Every Debian package the project needs, in one place.
 PACKAGES=(
   meson ninja-build pkg-config g++ python3
-  liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev libmicrohttpd-dev zlib1g-dev
+  liburing-dev libabsl-dev libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libdeflate-dev
+  zlib1g-dev  # the tests inflate what libdeflate compresses: an independent decoder
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mandoc

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <csignal>
@@ -21,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gunzip.h"
 #include "udpbeat/base/unique_fd.h"
 
 namespace udpbeat::http {
@@ -208,25 +208,6 @@ class Connection {
   std::string buffer_;
 };
 
-std::optional<std::string> Gunzip(std::string_view in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;  // gzip wrapper only
-  std::string out;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    char buf[65536];
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  }
-  const bool complete = rc == Z_STREAM_END && zs.avail_in == 0;
-  inflateEnd(&zs);
-  if (!complete) return std::nullopt;
-  return out;
-}
 
 SocketAddress Loopback4() { return *SocketAddress::ParseNumeric("127.0.0.1:0"); }
 
