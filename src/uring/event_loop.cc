@@ -190,7 +190,7 @@ class EventLoop::Impl {
     // the last kTxWindow stamped datagrams by key. With keys the kernel takes
     // (SCM_TS_OPT_ID) a key is given at submission; otherwise at the send's completion.
     uint32_t next_tx_key = 0;
-    uint32_t stamps_unread = 0;  // stamped sends whose timestamp was not read yet
+    uint32_t stamps_unread = 0;  // stamped sends completed, their stamps not read yet
     bool in_unread_list = false;  // listed in unread_stamps_
     std::vector<uint64_t> tx_tags;
   };
@@ -531,14 +531,9 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   slot.stamped = sock.tx_timestamps && (sock.tx_every || spec.tx_timestamp);
   const bool ask_stamp = slot.stamped && !sock.tx_every;
   slot.keyed = slot.stamped && kernel_takes_tx_keys_;
-  if (slot.stamped) {
-    if (sock.stamps_unread >= kStampsBeforeDrain) DrainErrorQueue(sock, s);
-    ++sock.stamps_unread;
-    if (!sock.in_unread_list) {
-      sock.in_unread_list = true;
-      unread_stamps_.push_back(s);
-    }
-  }
+  // Bounds the error queue: the stamps of completed sends are read once that many wait.
+  // (Sends still queued here have no stamp yet; they are counted at their completion.)
+  if (slot.stamped && sock.stamps_unread >= kStampsBeforeDrain) DrainErrorQueue(sock, s);
   if (slot.keyed) {
     slot.keyed_as = sock.next_tx_key++;
     sock.tx_tags[slot.keyed_as % kTxWindow] = spec.tag;
@@ -790,12 +785,20 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
   }
   Socket& sock = sockets_[s];
   if (c.res < 0) {
-    // No timestamp will come for it.
-    if (slot.stamped && sock.stamps_unread > 0) --sock.stamps_unread;
-    SendFailed(s, -c.res);
+    SendFailed(s, -c.res);  // no timestamp will come for it
     return;
   }
   ++counters_.sends_completed;
+  if (slot.stamped) {
+    // Counted once sent: a drain before then finds nothing and would take the count for
+    // stamps the kernel never took (a burst of sends queued in one turn lost all but the
+    // last drain's worth of stamps that way).
+    ++sock.stamps_unread;
+    if (!sock.in_unread_list) {
+      sock.in_unread_list = true;
+      unread_stamps_.push_back(s);
+    }
+  }
   if (!slot.stamped || slot.keyed) return;
   // Without SCM_TS_OPT_ID the kernel numbers the datagrams it timestamps in send order;
   // completions of one socket's sends arrive in that order, so the n-th success is key n.

@@ -234,6 +234,27 @@ TEST_F(EventLoopTest, TransmitTimestampsComeBackWithTheirTags) {
   }
 }
 
+// More stamped sends queued in one turn than the loop lets wait unread: each still gets
+// its stamp (the drain that bounds the error queue must not count sends not yet made).
+TEST_F(EventLoopTest, ABurstOfStampedSendsGetsEveryStamp) {
+  Collector rx, tx;
+  SocketAddress rx_addr;
+  AddBound(&rx, &rx_addr);
+  auto fd = ConnectUdp(rx_addr, {});
+  ASSERT_TRUE(fd.ok());
+  auto id = loop_->AddSocket(std::move(*fd), &tx);
+  ASSERT_TRUE(id.ok());
+  if (absl::Status st = loop_->EnableTransmitTimestamps(*id); !st.ok())
+    GTEST_SKIP() << "no transmit timestamps here: " << st;
+  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  constexpr uint64_t kSends = 50;
+  for (uint64_t tag = 1; tag <= kSends; ++tag)
+    loop_->Send(*id, {nullptr, nullptr, tag}, {reinterpret_cast<const uint8_t*>("t"), 1});
+  RunUntil([&] { return tx.tx_tags.size() == kSends; });
+  ASSERT_EQ(tx.tx_tags.size(), kSends);
+  for (uint64_t i = 0; i < kSends; ++i) EXPECT_EQ(tx.tx_tags[i], i + 1);
+}
+
 // A socket bound to 0.0.0.0 answers a request sent to 127.1.2.3 from 127.1.2.3: the
 // client's connected socket would drop a reply from any other address.
 TEST_F(EventLoopTest, AReplyLeavesFromTheAddressTheRequestWasSentTo) {
