@@ -98,7 +98,12 @@ absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
     UDPBEAT_ASSIGN_OR_RETURN(SocketId sid, transport.loop().AddSocket(std::move(fd), demux.get()));
     g->socket_ids_.push_back(sid);
     g->socket_ports_.push_back(local.ok() ? local->port() : 0);
-    if (opts.transmit_timestamps && !transport.loop().EnableTransmitTimestamps(sid).ok())
+    const uring::TransmitSocket from =
+        opts.send_twins ? uring::TransmitSocket::kSendOnlyTwin : uring::TransmitSocket::kSame;
+    if (opts.transmit_timestamps &&
+        !transport.loop()
+             .EnableTransmitTimestamps(sid, uring::TransmitTimestamps::kEveryDatagram, from)
+             .ok())
       g->kernel_timestamps_ = false;
     for (uint32_t j = 0; j < per_socket && g->sessions_.size() < n; ++j) {
       const uint32_t i = static_cast<uint32_t>(g->sessions_.size());

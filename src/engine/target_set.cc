@@ -1,8 +1,10 @@
 #include "udpbeat/engine/target_set.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/engine/socket_budget.h"
 
 namespace udpbeat::engine {
 
@@ -12,7 +14,19 @@ absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, 
   // Targets spread over one interval, as each target's sessions spread within it.
   if (o.session.interval && count > 1)
     o.stagger_base = *o.session.interval / static_cast<Nanos>(count) * static_cast<Nanos>(index);
+  o.send_twins = Twinned(count);
   return Target::Create(spec.info, spec.peer, o, detectors_, transport_, observer_);
+}
+
+bool TargetSet::Twinned(size_t count) const {
+  if (!options_.transmit_timestamps) return false;
+  const uint64_t sessions = std::max<uint32_t>(options_.sessions, 1);
+  const uint64_t per_target =
+      options_.sockets == 0 ? sessions : std::min<uint64_t>(options_.sockets, sessions);
+  const uint64_t sockets = per_target * count;
+  // Counted on the list being set up (a reload's whole new list): at most
+  // kMaxTwinnedSockets twins exist beside those kept from before, themselves as many.
+  return sockets <= kMaxTwinnedSockets && 2 * sockets <= SocketBudget();
 }
 
 absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {

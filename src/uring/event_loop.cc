@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/net/send_twin.h"
 #include "udpbeat/uring/buffer_ring.h"
 #include "udpbeat/uring/ring.h"
 #include "udpbeat/uring/user_data.h"
@@ -154,7 +155,11 @@ class EventLoop::Impl {
   absl::Status Init();
   absl::StatusOr<SocketId> AddSocket(UniqueFd fd, DatagramHandler* handler);
   void RemoveSocket(SocketId s) noexcept;
-  absl::Status EnableTransmitTimestamps(SocketId s, TransmitTimestamps which);
+  absl::Status EnableTransmitTimestamps(SocketId s, TransmitTimestamps which,
+                                        TransmitSocket from);
+  bool SendsFromTwin(SocketId s) const noexcept {
+    return s < sockets_.size() && sockets_[s].twin.valid();
+  }
   int fd(SocketId s) const noexcept { return sockets_[s].fd.get(); }
   void SendWith(SocketId s, const SendSpec& spec, size_t max_len,
                 absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
@@ -177,6 +182,11 @@ class EventLoop::Impl {
  private:
   struct Socket {
     UniqueFd fd;
+    // The send-only twin (TransmitSocket::kSendOnlyTwin): every send leaves from it, to
+    // `peer`, and its error queue holds the transmit stamps. Invalid: `fd` does both.
+    UniqueFd twin;
+    SocketAddress peer;
+    int send_fd() const { return twin.valid() ? twin.get() : fd.get(); }
     DatagramHandler* handler = nullptr;
     SocketAddress local;  // bound address (port for the PKTINFO destination)
     uint16_t generation = 0;
@@ -409,6 +419,7 @@ void EventLoop::Impl::MaybeClose(SocketId s) noexcept {
   // The kernel holds no request on the descriptor any more (sends in flight hold their
   // own file reference), so it can close now.
   sock.fd.Reset();
+  sock.twin.Reset();
   sock.tx_tags.clear();
   sock.tx_tags.shrink_to_fit();
   sock.in_use = false;
@@ -423,16 +434,25 @@ void EventLoop::Impl::CancelOp(Op op, uint16_t generation, uint32_t slot) noexce
   Submit(sqe, kCancelOp, 0, 0);
 }
 
-absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which) {
+absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which,
+                                                       TransmitSocket from) {
   Socket& sock = sockets_[s];
+  if (from == TransmitSocket::kSendOnlyTwin && !sock.twin.valid()) {
+    if (absl::StatusOr<SendTwin> twin = MakeSendTwin(sock.fd.get()); twin.ok()) {
+      sock.twin = std::move(twin->fd);
+      sock.peer = twin->peer;
+    }
+  }
   // OPT_ID numbers the timestamped datagrams in send order; OPT_TSONLY leaves the payload
   // out of the error queue. Without TX_SOFTWARE here, only datagrams that ask for it
   // (an SO_TIMESTAMPING control message) are stamped, and only they take a number.
   const bool every = which == TransmitTimestamps::kEveryDatagram;
   const int flags = (every ? SOF_TIMESTAMPING_TX_SOFTWARE : 0) | SOF_TIMESTAMPING_SOFTWARE |
                     SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
-  if (::setsockopt(sock.fd.get(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
+  if (::setsockopt(sock.send_fd(), SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0) {
+    sock.twin.Reset();
     return absl::ErrnoToStatus(errno, "setsockopt SO_TIMESTAMPING");
+  }
   sock.tx_timestamps = true;
   sock.tx_every = every;
   sock.next_tx_key = 0;
@@ -526,7 +546,10 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   slot.socket_generation = sock.generation;
   slot.iov = {slot.data.get(), static_cast<size_t>(len)};
   slot.used_address = false;
-  const int fd = sock.fd.get();
+  const int fd = sock.send_fd();
+  // A twin is not connected: it names the peer on every send.
+  const SocketAddress* to =
+      spec.to != nullptr ? spec.to : sock.twin.valid() ? &sock.peer : nullptr;
   const bool with_source = spec.from != nullptr && !spec.from->empty();
   slot.stamped = sock.tx_timestamps && (sock.tx_every || spec.tx_timestamp);
   const bool ask_stamp = slot.stamped && !sock.tx_every;
@@ -545,10 +568,10 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
     slot.msg = {};
     slot.msg.msg_iov = &slot.iov;
     slot.msg.msg_iovlen = 1;
-    if (spec.to != nullptr) {
-      std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+    if (to != nullptr) {
+      std::memcpy(&slot.name, to->data(), to->size());
       slot.msg.msg_name = &slot.name;
-      slot.msg.msg_namelen = spec.to->size();
+      slot.msg.msg_namelen = to->size();
     }
     std::memset(slot.control, 0, sizeof slot.control);
     slot.msg.msg_control = slot.control;
@@ -577,23 +600,23 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
     }
     slot.msg.msg_controllen = used;
     io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
-  } else if (spec.to == nullptr) {
+  } else if (to == nullptr) {
     io_uring_prep_send(sqe, fd, slot.data.get(), static_cast<size_t>(len), 0);
   } else if (send_with_address_) {
     // sendto(2) semantics: IORING_OP_SEND with a destination address (Linux 6.0) skips
     // sendmsg's per-datagram msghdr and iovec copies.
-    std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+    std::memcpy(&slot.name, to->data(), to->size());
     io_uring_prep_send(sqe, fd, slot.data.get(), static_cast<size_t>(len), 0);
     sqe->addr2 = reinterpret_cast<uint64_t>(&slot.name);
-    sqe->addr_len = static_cast<uint16_t>(spec.to->size());
+    sqe->addr_len = static_cast<uint16_t>(to->size());
     slot.used_address = true;
   } else {
-    std::memcpy(&slot.name, spec.to->data(), spec.to->size());
+    std::memcpy(&slot.name, to->data(), to->size());
     slot.msg = {};
     slot.msg.msg_iov = &slot.iov;
     slot.msg.msg_iovlen = 1;
     slot.msg.msg_name = &slot.name;
-    slot.msg.msg_namelen = spec.to->size();
+    slot.msg.msg_namelen = to->size();
     io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
   }
   Submit(sqe, kSendOp, slot.generation, index);
@@ -863,7 +886,7 @@ void EventLoop::Impl::DrainErrorQueue(Socket& sock, SocketId s) noexcept {
     msghdr msg{};
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (::recvmsg(sock.fd.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+    if (::recvmsg(sock.send_fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
       // Nothing queued: the kernel stamped fewer than counted (a datagram it dropped
       // before the driver); a stamp that comes later is read with the next drain.
       if (errno == EAGAIN) sock.stamps_unread = 0;
@@ -1015,9 +1038,11 @@ absl::StatusOr<SocketId> EventLoop::AddSocket(UniqueFd fd, DatagramHandler* hand
   return impl_->AddSocket(std::move(fd), handler);
 }
 void EventLoop::RemoveSocket(SocketId s) noexcept { impl_->RemoveSocket(s); }
-absl::Status EventLoop::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which) {
-  return impl_->EnableTransmitTimestamps(s, which);
+absl::Status EventLoop::EnableTransmitTimestamps(SocketId s, TransmitTimestamps which,
+                                                 TransmitSocket from) {
+  return impl_->EnableTransmitTimestamps(s, which, from);
 }
+bool EventLoop::SendsFromTwin(SocketId s) const noexcept { return impl_->SendsFromTwin(s); }
 int EventLoop::fd(SocketId s) const noexcept { return impl_->fd(s); }
 void EventLoop::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
                          absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept {

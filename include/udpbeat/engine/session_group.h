@@ -27,6 +27,9 @@ struct SessionGroupOptions {
   Nanos stagger_base = 0;      // added to every session's start offset
   UdpSocketOptions socket;     // TOS, source address
   bool transmit_timestamps = false;  // ask the kernel for T1 (falls back when refused)
+  // Send each socket's probes from a send-only twin (uring::TransmitSocket): T1 about
+  // 0.5 us nearer the wire, for one more descriptor per socket. TargetSet decides.
+  bool send_twins = false;
 };
 
 // Event-loop sizing for a client running `sessions` sessions of `size`-byte probes:

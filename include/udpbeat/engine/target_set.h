@@ -30,6 +30,11 @@ struct ReloadCounts {
 
 class TargetSet {
  public:
+  // Runs of at most this many sockets send from send-only twins (SessionGroupOptions::
+  // send_twins) when the descriptors allow two per socket: a few peers measured closely
+  // get the nearer T1; a fleet keeps one descriptor per socket.
+  static constexpr size_t kMaxTwinnedSockets = 64;
+
   TargetSet(LoopTransport& transport, TargetObserver& observer, SessionGroupOptions options,
             std::optional<DetectorConfig> detectors)
       : transport_(transport),
@@ -66,6 +71,8 @@ class TargetSet {
  private:
   absl::StatusOr<std::unique_ptr<Target>> Make(const TargetSpec& spec, size_t index,
                                                size_t count);
+  // Whether a run of `count` targets gets send-only twins (kMaxTwinnedSockets).
+  bool Twinned(size_t count) const;
 
   LoopTransport& transport_;
   TargetObserver& observer_;

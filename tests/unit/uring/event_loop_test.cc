@@ -255,6 +255,75 @@ TEST_F(EventLoopTest, ABurstOfStampedSendsGetsEveryStamp) {
   for (uint64_t i = 0; i < kSends; ++i) EXPECT_EQ(tx.tx_tags[i], i + 1);
 }
 
+// A connected socket that sends from a send-only twin: its datagrams leave from its own
+// address and port, their stamps come back with their tags, every reply reaches the
+// connected socket (never the twin), a stranger's datagram reaches neither.
+TEST_F(EventLoopTest, ASendOnlyTwinSendsAndTheConnectedSocketGetsEveryReply) {
+  Collector server;
+  SocketAddress server_addr;
+  const SocketId sid = AddBound(&server, &server_addr);
+  auto fd = ConnectUdp(server_addr, {});
+  ASSERT_TRUE(fd.ok());
+  const SocketAddress client_addr = *LocalAddress(fd->get());
+  Collector client;
+  auto cid = loop_->AddSocket(std::move(*fd), &client);
+  ASSERT_TRUE(cid.ok());
+  if (absl::Status st = loop_->EnableTransmitTimestamps(*cid, TransmitTimestamps::kEveryDatagram,
+                                                        TransmitSocket::kSendOnlyTwin);
+      !st.ok())
+    GTEST_SKIP() << "no transmit timestamps here: " << st;
+  ASSERT_TRUE(loop_->SendsFromTwin(*cid));
+  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  constexpr uint64_t kProbes = 50;
+  for (uint64_t tag = 1; tag <= kProbes; ++tag)
+    loop_->Send(*cid, {nullptr, nullptr, tag}, {reinterpret_cast<const uint8_t*>("ping"), 4});
+  RunUntil([&] { return server.payloads.size() == kProbes && client.tx_tags.size() == kProbes; });
+  ASSERT_EQ(server.payloads.size(), kProbes);
+  EXPECT_EQ(server.last_from.ToString(), client_addr.ToString());  // the twin's source: ours
+  ASSERT_EQ(client.tx_tags.size(), kProbes);
+  for (uint64_t i = 0; i < kProbes; ++i) EXPECT_EQ(client.tx_tags[i], i + 1);
+  for (uint64_t i = 0; i < kProbes; ++i)
+    loop_->Send(sid, {&client_addr}, {reinterpret_cast<const uint8_t*>("pong"), 4});
+  RunUntil([&] { return client.payloads.size() == kProbes; });
+  EXPECT_EQ(client.payloads.size(), kProbes);
+  // A stranger (another port) is neither delivered to the connected socket nor queued
+  // anywhere: the connected socket filters it and the twin's filter accepts nothing.
+  const int stranger = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(stranger, 0);
+  ::sendto(stranger, "x", 1, 0, client_addr.data(), client_addr.size());
+  ::close(stranger);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(loop_->RunOnce(kNanosPerMilli).ok());
+  EXPECT_EQ(client.payloads.size(), kProbes);
+  EXPECT_TRUE(client.errors.empty());
+  EXPECT_TRUE(client.send_errors.empty());
+}
+
+// Port unreachable for a datagram the twin sent is still reported on the connected
+// socket: the kernel finds the socket an ICMP error belongs to by its four-tuple.
+TEST_F(EventLoopTest, PortUnreachableIsReportedWhenATwinSends) {
+  SocketAddress dead;
+  {
+    auto fd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
+    ASSERT_TRUE(fd.ok());
+    dead = *LocalAddress(fd->get());
+  }
+  auto fd = ConnectUdp(dead, {});
+  ASSERT_TRUE(fd.ok());
+  Collector c;
+  auto id = loop_->AddSocket(std::move(*fd), &c);
+  ASSERT_TRUE(id.ok());
+  if (!loop_->EnableTransmitTimestamps(*id, TransmitTimestamps::kEveryDatagram,
+                                       TransmitSocket::kSendOnlyTwin)
+           .ok())
+    GTEST_SKIP() << "no transmit timestamps here";
+  ASSERT_TRUE(loop_->SendsFromTwin(*id));
+  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  loop_->Send(*id, {}, {reinterpret_cast<const uint8_t*>("x"), 1});
+  RunUntil([&] { return !c.errors.empty(); });
+  ASSERT_FALSE(c.errors.empty());
+  EXPECT_EQ(c.errors.front(), ECONNREFUSED);
+}
+
 // A socket bound to 0.0.0.0 answers a request sent to 127.1.2.3 from 127.1.2.3: the
 // client's connected socket would drop a reply from any other address.
 TEST_F(EventLoopTest, AReplyLeavesFromTheAddressTheRequestWasSentTo) {

@@ -1,0 +1,78 @@
+#include "udpbeat/net/send_twin.h"
+
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "udpbeat/base/status_macros.h"
+
+namespace udpbeat {
+namespace {
+
+absl::Status Fail(const char* what) { return absl::ErrnoToStatus(errno, what); }
+
+absl::StatusOr<SocketAddress> Name(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                      : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) return Fail(peer ? "getpeername" : "getsockname");
+  return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+// Copies an int option from `from` to `to`.
+absl::Status CopyInt(int from, int to, int level, int name, const char* what) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (::getsockopt(from, level, name, &v, &len) != 0 ||
+      ::setsockopt(to, level, name, &v, sizeof v) != 0)
+    return Fail(what);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SendTwin> MakeSendTwin(int connected_fd) {
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, Name(connected_fd, true));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, Name(connected_fd, false));
+  const int family = local.family();
+  if (family != AF_INET && family != AF_INET6)
+    return absl::InvalidArgumentError("send twin: not an IP socket");
+
+  UniqueFd twin(UniqueFd::kAdopt,
+                ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+  if (!twin) return Fail("socket");
+  const int one = 1;
+  if (::setsockopt(connected_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      ::setsockopt(twin.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    return Fail("setsockopt SO_REUSEPORT");
+  // Accept nothing: a datagram the kernel hands the twin (one from a stranger, which the
+  // connected socket refuses) is dropped before it is queued.
+  sock_filter reject = BPF_STMT(BPF_RET | BPF_K, 0);
+  const sock_fprog program = {1, &reject};
+  if (::setsockopt(twin.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) != 0)
+    return Fail("setsockopt SO_ATTACH_FILTER");
+  // The receive buffer stays as it is: the transmit stamps on the error queue are charged
+  // to it (a minimal one held two).
+  UDPBEAT_RETURN_IF_ERROR(
+      CopyInt(connected_fd, twin.get(), SOL_SOCKET, SO_SNDBUF, "copy SO_SNDBUF"));
+  if (family == AF_INET) {
+    UDPBEAT_RETURN_IF_ERROR(CopyInt(connected_fd, twin.get(), IPPROTO_IP, IP_TOS, "copy IP_TOS"));
+  } else {
+    UDPBEAT_RETURN_IF_ERROR(
+        CopyInt(connected_fd, twin.get(), IPPROTO_IPV6, IPV6_TCLASS, "copy IPV6_TCLASS"));
+  }
+  if (::bind(twin.get(), local.data(), local.size()) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("send twin: bind ", local.ToString()));
+  // Connecting again to the same peer marks the reuseport group the bind just formed as
+  // having a connected member (reuseport_has_conns): lookups then score the sockets and
+  // the connected one's exact match wins. Without it the kernel may hash a reply to the
+  // twin, which drops it.
+  if (::connect(connected_fd, peer.data(), peer.size()) != 0) return Fail("connect");
+  return SendTwin{std::move(twin), peer};
+}
+
+}  // namespace udpbeat
