@@ -55,6 +55,8 @@ class Supervisor final : public uring::SignalHandler, public http::MetricsSource
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
+      // This thread's worker reads its drops now; the others' sweeps did within a second.
+      workers_[0].server->RefreshKernelDrops();
       err_ << FormatServeCounters(Total()) << std::endl;
       return;
     }
@@ -158,6 +160,8 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
       results[i] = workers[i].loop->Run();
       workers[i].server->FlushDelayed();
       if (results[i].ok()) results[i] = workers[i].loop->Drain();
+      // Drops since the last datagram this worker read, or its last sweep.
+      workers[i].server->RefreshKernelDrops();
     });
     setup = t->Start();
     if (!setup.ok()) break;
@@ -195,6 +199,9 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
         << (threads > 1 ? absl::StrFormat(", %d threads", threads) : "") << ")" << std::endl;
   }
   results[0] = workers[0].loop->Run();
+  // The closing counters and metrics include every drop up to the end, not only those
+  // a later datagram told of.
+  workers[0].server->RefreshKernelDrops();
   for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
   pool.clear();  // joins
   endpoint.reset();

@@ -267,7 +267,8 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
           "Authenticated mode: requests whose HMAC did not verify, not answered.",
           c.unauthenticated);
   counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
-  counter("udpbeat_serve_kernel_drops_total", "Datagrams the kernel dropped (buffer full).",
+  counter("udpbeat_serve_kernel_drops_total",
+          "Datagrams the kernel dropped (socket receive buffer full), not in received.",
           c.kernel_drops);
   counter("udpbeat_serve_peer_evictions_total", "Peers forgotten because the table was full.",
           c.peer_evictions);
