@@ -7,8 +7,10 @@
 #include <ostream>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "serve_workers.h"
+#include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/http/metrics_endpoint.h"
@@ -119,6 +121,11 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local,
                            SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
   const int threads = opts.threads;
+  if (!opts.auth_key_file.empty() && !TakesAuthKey(opts.worker.reply)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "authenticated mode answers only STAMP, not in reply mode ",
+        AbslView(ReplyModeName(opts.worker.reply))));
+  }
   engine::ServeWorkerConfig cfg = opts.worker;
   // Authenticated mode: one HMAC context, shared read-only by every worker.
   std::unique_ptr<stamp::HmacSha256> hmac;
