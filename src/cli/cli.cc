@@ -206,7 +206,8 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
   sub->add_flag("--stamp-stateful", a.opts.worker.stamp_stateful,
                 "STAMP: number replies per session so senders see forward and backward loss");
   sub->add_option("--auth-key", a.opts.auth_key_file,
-                  "STAMP authenticated mode: HMAC key in FILE; answer only verified packets")
+                  "STAMP authenticated mode (reply auto or stamp): HMAC key in FILE; "
+                  "answer only verified packets")
       ->type_name("FILE");
   sub->add_option("--max-peers", a.opts.worker.max_peers,
                   absl::StrCat("Remember at most N peers (STAMP sessions), 1 to ", kMaxPeers,
@@ -263,6 +264,13 @@ absl::Status FinishServe(ServeArgs& a, CLI::App* sub) {
                                             &a.opts.metrics_period));
   if (!a.opts.metrics_listen.empty())
     UDPBEAT_RETURN_IF_ERROR(CheckListenAddress("--metrics-listen", a.opts.metrics_listen));
+  // A key that no reply could honour would leave the operator believing that only
+  // holders of the key are answered.
+  if (!a.opts.auth_key_file.empty() && !TakesAuthKey(*mode))
+    return absl::InvalidArgumentError(
+        absl::StrCat("--auth-key and --reply ", AbslView(ReplyModeName(*mode)),
+                     " exclude each other: authenticated mode answers only STAMP "
+                     "(--reply auto or stamp)"));
   UDPBEAT_RETURN_IF_ERROR(CheckAuthKey("--auth-key", a.opts.auth_key_file));
   return absl::OkStatus();
 }

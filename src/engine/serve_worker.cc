@@ -111,7 +111,27 @@ ServeWorker::ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop,
       peers_(cfg.max_peers, cfg.peer_idle),
       awaited_(kAwaitedTimestamps) {}
 
+void ServeWorker::WatchSocket(SocketId s) noexcept { socket_ = s; }
+
 void ServeWorker::StartTimers() { sweep_timer_.ArmAt(loop_.clock().Now() + kSweepPeriod); }
+
+void ServeWorker::PublishKernelDrops(uint64_t drops) noexcept {
+  // The only writer reads its own counter: no atomic load needed.
+  if (drops > counters_.kernel_drops) Set(counters_.kernel_drops, drops);
+}
+
+void ServeWorker::RefreshKernelDrops() noexcept {
+  if (socket_.has_value()) {
+    // 0 is also what an unreadable count reads as: it adds nothing, and a later reading
+    // still adds exactly what is new (the difference is taken modulo 2^32).
+    const auto now = static_cast<uint32_t>(loop_.SocketDrops(*socket_));
+    if (now != 0) {
+      meminfo_drops_ += static_cast<uint32_t>(now - meminfo_drops_seen_);
+      meminfo_drops_seen_ = now;
+    }
+  }
+  PublishKernelDrops(std::max(meminfo_drops_, loop_.counters().kernel_drops));
+}
 
 measure::ServeCounters ServeWorker::Snapshot() const {
   measure::ServeCounters c;
@@ -137,6 +157,8 @@ void ServeWorker::PublishPeers() {
 void ServeWorker::Sweep() {
   peers_.SweepIdle(loop_.clock().Now(), kSweepSteps);
   PublishPeers();
+  // A live /metrics scrape then lags the kernel's drops by a second at most.
+  RefreshKernelDrops();
   sweep_timer_.ArmAt(loop_.clock().Now() + kSweepPeriod);
 }
 
@@ -189,7 +211,7 @@ void ServeWorker::RememberReply(uint64_t source_hash, std::span<const uint8_t> r
 
 void ServeWorker::OnDatagram(const Datagram& d) noexcept {
   Bump(counters_.received);
-  Set(counters_.kernel_drops, loop_.counters().kernel_drops);
+  PublishKernelDrops(loop_.counters().kernel_drops);
   if (d.truncated) {
     Bump(counters_.malformed);
     return;

@@ -7,8 +7,10 @@
 #include <ostream>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "serve_workers.h"
+#include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/http/metrics_endpoint.h"
@@ -55,6 +57,8 @@ class Supervisor final : public uring::SignalHandler, public http::MetricsSource
 
   void OnSignal(int signo) noexcept override {
     if (signo == SIGQUIT) {
+      // This thread's worker reads its drops now; the others' sweeps did within a second.
+      workers_[0].server->RefreshKernelDrops();
       err_ << FormatServeCounters(Total()) << std::endl;
       return;
     }
@@ -117,6 +121,11 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local,
                            SocketAddress::ParseNumeric(opts.bind, ServeOptions::kDefaultPort));
   const int threads = opts.threads;
+  if (!opts.auth_key_file.empty() && !TakesAuthKey(opts.worker.reply)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "authenticated mode answers only STAMP, not in reply mode ",
+        AbslView(ReplyModeName(opts.worker.reply))));
+  }
   engine::ServeWorkerConfig cfg = opts.worker;
   // Authenticated mode: one HMAC context, shared read-only by every worker.
   std::unique_ptr<stamp::HmacSha256> hmac;
@@ -158,6 +167,8 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
       results[i] = workers[i].loop->Run();
       workers[i].server->FlushDelayed();
       if (results[i].ok()) results[i] = workers[i].loop->Drain();
+      // Drops since the last datagram this worker read, or its last sweep.
+      workers[i].server->RefreshKernelDrops();
     });
     setup = t->Start();
     if (!setup.ok()) break;
@@ -195,6 +206,9 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
         << (threads > 1 ? absl::StrFormat(", %d threads", threads) : "") << ")" << std::endl;
   }
   results[0] = workers[0].loop->Run();
+  // The closing counters and metrics include every drop up to the end, not only those
+  // a later datagram told of.
+  workers[0].server->RefreshKernelDrops();
   for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
   pool.clear();  // joins
   endpoint.reset();

@@ -117,6 +117,7 @@ absl::Status SetUpWorker(const engine::ServeWorkerConfig& cfg, const SocketAddre
   w.server =
       std::make_unique<engine::ServeWorker>(cfg, *w.loop, static_cast<uint64_t>(i), local);
   UDPBEAT_ASSIGN_OR_RETURN(SocketId sid, w.loop->AddSocket(std::move(fd), w.server.get()));
+  w.server->WatchSocket(sid);
   // A stateful reflector reports each session's previous reply's exact send time (RFC
   // 8972 follow-up telemetry): the kernel stamps the replies that will be reported.
   // Without kernel timestamps it reports nothing, which senders handle.

@@ -128,6 +128,10 @@ absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text) {
       absl::StrCat("'", AbslView(text), "' is not one of auto, echo, heartbeat, stamp"));
 }
 
+bool TakesAuthKey(ReplyMode mode) noexcept {
+  return mode == ReplyMode::kAuto || mode == ReplyMode::kStamp;
+}
+
 std::string_view ReplyModeName(ReplyMode mode) {
   switch (mode) {
     case ReplyMode::kAuto: return "auto";
@@ -142,7 +146,18 @@ Reply BuildReply(ReplyMode mode, std::span<const uint8_t> request, const Request
                  std::span<uint8_t> out) noexcept {
   if (out.size() < request.size()) return Malformed(DecodeError::kReplyTooLarge);
   // Authenticated mode answers authenticated STAMP and nothing else.
-  if (ctx.hmac != nullptr) return Reflect(request, ctx, out);
+  if (ctx.hmac != nullptr) {
+    const Reply reply = Reflect(request, ctx, out);
+    if (reply.error != DecodeError::kTooShort) return reply;
+    // Too short to carry an HMAC. What the mode would answer without a key is a request
+    // all the same, only unsigned: told apart from garbage, it shows the operator that
+    // somebody sends unauthenticated STAMP (or the lab's text) here. The trial reply
+    // only scribbles on `out`, which an error leaves unsent.
+    RequestContext plain = ctx;
+    plain.hmac = nullptr;
+    const Reply trial = BuildReply(mode, request, plain, out);
+    return Malformed(trial.ok() ? DecodeError::kBadHmac : trial.error);
+  }
   if (mode == ReplyMode::kEcho) return Echo(request, out);
   if (mode == ReplyMode::kStamp) return Reflect(request, ctx, out);
   lab::Request req;

@@ -258,16 +258,20 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
   counter("udpbeat_serve_received_total", "Datagrams read.", c.received);
   counter("udpbeat_serve_replied_total", "Replies sent.", c.replied);
   counter("udpbeat_serve_dropped_total", "Requests dropped by the loss simulation.", c.dropped);
-  counter("udpbeat_serve_malformed_total", "Datagrams that could not be answered.", c.malformed);
+  counter("udpbeat_serve_malformed_total",
+          "Datagrams that are no request of the reply mode (or whose reply would be larger).",
+          c.malformed);
   counter("udpbeat_serve_rate_limited_total", "Requests over their source's rate limit.",
           c.rate_limited);
   counter("udpbeat_serve_refused_total",
           "Datagrams not answered lest two servers answer each other forever.", c.refused);
   counter("udpbeat_serve_unauthenticated_total",
-          "Authenticated mode: requests whose HMAC did not verify, not answered.",
+          "Authenticated mode: requests without an HMAC that verifies (another key, "
+          "altered, or unsigned), not answered.",
           c.unauthenticated);
   counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
-  counter("udpbeat_serve_kernel_drops_total", "Datagrams the kernel dropped (buffer full).",
+  counter("udpbeat_serve_kernel_drops_total",
+          "Datagrams the kernel dropped (socket receive buffer full), not in received.",
           c.kernel_drops);
   counter("udpbeat_serve_peer_evictions_total", "Peers forgotten because the table was full.",
           c.peer_evictions);

@@ -81,9 +81,19 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop, uint64_t seed_offset,
               const SocketAddress& local);
 
+  // The socket whose kernel drops the worker reports (the one it was added to the loop
+  // with).
+  void WatchSocket(SocketId s) noexcept;
+  // Starts the sweep, which also refreshes the kernel drops every second.
   void StartTimers();
   // Sends every delayed reply now (at shutdown).
   void FlushDelayed();
+  // Reads the watched socket's drop count now (SO_MEMINFO). The SO_RXQ_OVFL count comes
+  // only with the next datagram read, so drops after the last one (a burst the buffer
+  // could not hold, then silence) would otherwise never show. Loop thread only: the
+  // sweep calls it, and whoever stops the loop calls it once more before the counters
+  // are read for the last time.
+  void RefreshKernelDrops() noexcept;
   measure::ServeCounters Snapshot() const;
 
   void OnDatagram(const Datagram& d) noexcept override;
@@ -172,6 +182,9 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   void ArmDelayTimer();
   void Sweep();
   void PublishPeers();
+  // Raises the published kernel drops to `drops` (never lowers them: the two sources,
+  // SO_RXQ_OVFL and SO_MEMINFO, count the same drops, one later than the other).
+  void PublishKernelDrops(uint64_t drops) noexcept;
 
   const ServeWorkerConfig& cfg_;
   uring::EventLoop& loop_;
@@ -189,6 +202,11 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   std::vector<AwaitedTimestamp> awaited_;
   uint64_t next_tag_ = 1;
   ReplyFormat reply_format_ = ReplyFormat::kNone;  // of the last reply Answer built
+  // The watched socket, and its SO_MEMINFO drop count: 32 bits in the kernel, widened
+  // here (the sweep reads it far more often than it could wrap).
+  std::optional<SocketId> socket_;
+  uint32_t meminfo_drops_seen_ = 0;
+  uint64_t meminfo_drops_ = 0;
   measure::ServeCounters counters_;
 };
 

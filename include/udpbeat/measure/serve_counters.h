@@ -15,9 +15,11 @@ struct ServeCounters {
   uint64_t malformed = 0;
   uint64_t rate_limited = 0; // over the per-source rate: not answered
   uint64_t refused = 0;      // not answered lest two servers answer each other forever
-  uint64_t unauthenticated = 0;  // authenticated mode: the HMAC did not verify
+  uint64_t unauthenticated = 0;  // authenticated mode: a request without a verified HMAC
   uint64_t send_errors = 0;
-  uint64_t kernel_drops = 0; // never reached us: socket buffer overflow (SO_RXQ_OVFL)
+  // Never reached us: socket buffer overflow (SO_RXQ_OVFL, and SO_MEMINFO for those after
+  // the last datagram read). Not part of received.
+  uint64_t kernel_drops = 0;
   uint64_t peers = 0;        // entries in the per-peer table now
   uint64_t peer_evictions = 0;  // peers forgotten because the table was full
 

@@ -30,6 +30,12 @@ enum class ReplyMode {
 absl::StatusOr<ReplyMode> ParseReplyMode(std::string_view text);
 std::string_view ReplyModeName(ReplyMode mode);
 
+// Whether a server in `mode` can honour a STAMP key (authenticated mode, where only
+// requests whose HMAC verifies are answered): auto and stamp, which answer STAMP. Echo and
+// heartbeat answer the lab's text, which carries no HMAC, so a key could only be
+// ignored there or turn them into another mode: such a server is refused before it starts.
+bool TakesAuthKey(ReplyMode mode) noexcept;
+
 enum class ReplyFormat { kNone, kEcho, kHeartbeat, kStamp };
 
 struct Reply {
@@ -51,9 +57,13 @@ struct RequestContext {
   WallTime now;                    // the reflector's clock when the reply is built (T3),
   const Clock* clock = nullptr;    // or, when set, read from this clock then (STAMP only)
   int ttl = -1;                    // TTL / hop limit the request arrived with; -1 unknown
-  // STAMP authenticated mode (RFC 8762 §4.2.2, §4.3.2): only requests whose HMAC
-  // verifies under this key are answered (kBadHmac otherwise), with authenticated
-  // replies; nothing else is. Null: unauthenticated.
+  // STAMP authenticated mode (RFC 8762 §4.2.2, §4.3.2), in a mode that TakesAuthKey:
+  // only requests whose HMAC verifies under this key are answered, with authenticated
+  // replies; nothing else is, not even the lab's text in mode auto. A request refused for
+  // want of authentication is kBadHmac: 112 octets or more whose HMAC does not verify, or
+  // a shorter one that the mode would answer without a key (unauthenticated STAMP, the
+  // lab's Ping); what the mode could not answer anyway stays malformed (its own error).
+  // Null: unauthenticated.
   const stamp::HmacSha256* hmac = nullptr;
   // The reflector understands RFC 8972 Follow-Up Telemetry (see Reply::follow_up_offset).
   bool follow_up = false;

@@ -8,6 +8,7 @@
 
 #include "udpbeat/proto/ntp_timestamp.h"
 #include "udpbeat/proto/stamp.h"
+#include "udpbeat/proto/stamp_auth.h"
 
 namespace udpbeat {
 namespace {
@@ -196,6 +197,83 @@ TEST(ServerReply, AReflectorWithAFarClockIsNotRecognised) {
   EXPECT_FALSE(IsServerReply(ReplyMode::kStamp, std::vector<uint8_t>(reply.begin(),
                                                                       reply.begin() + 43),
                              kReceived));
+}
+
+// Authenticated mode (RequestContext::hmac): the error BuildReply gives `request`.
+DecodeError AuthError(ReplyMode mode, std::span<const uint8_t> request,
+                      const stamp::HmacSha256& hmac) {
+  RequestContext ctx;
+  ctx.received = kReceived;
+  ctx.now = kReceived + 1000;
+  ctx.hmac = &hmac;
+  std::vector<uint8_t> out(request.size());
+  return BuildReply(mode, request, ctx, out).error;
+}
+
+DecodeError AuthError(ReplyMode mode, const std::string& request,
+                      const stamp::HmacSha256& hmac) {
+  return AuthError(mode, Bytes(request), hmac);
+}
+
+const std::vector<uint8_t> kKey(32, 0x5a);
+
+TEST(AuthResponder, OnlyAutoAndStampTakeAKey) {
+  EXPECT_TRUE(TakesAuthKey(ReplyMode::kAuto));
+  EXPECT_TRUE(TakesAuthKey(ReplyMode::kStamp));
+  EXPECT_FALSE(TakesAuthKey(ReplyMode::kEcho));
+  EXPECT_FALSE(TakesAuthKey(ReplyMode::kHeartbeat));
+}
+
+TEST(AuthResponder, AnsweredOnlyWhenTheHmacVerifies) {
+  const stamp::HmacSha256 hmac(kKey);
+  stamp::SenderPacket p;
+  p.seq = 4;
+  p.timestamp = ToNtp(kReceived);
+  std::vector<uint8_t> good(stamp::kAuthPacketSize);
+  ASSERT_EQ(stamp::EncodeAuthSender(p, hmac, good.size(), good), good.size());
+  const stamp::HmacSha256 other(std::vector<uint8_t>(32, 0xa5));
+  std::vector<uint8_t> foreign(stamp::kAuthPacketSize);
+  ASSERT_EQ(stamp::EncodeAuthSender(p, other, foreign.size(), foreign), foreign.size());
+  for (ReplyMode mode : {ReplyMode::kAuto, ReplyMode::kStamp}) {
+    EXPECT_EQ(AuthError(mode, good, hmac), DecodeError::kNone);
+    EXPECT_EQ(AuthError(mode, foreign, hmac), DecodeError::kBadHmac);
+  }
+}
+
+// RFC 8762 §4.2.1's 44-octet packet, sent to an authenticated reflector: an unsigned
+// request, not garbage. The operator sees it as unauthenticated.
+TEST(AuthResponder, UnauthenticatedStampIsUnauthenticatedNotMalformed) {
+  const stamp::HmacSha256 hmac(kKey);
+  for (size_t length : {size_t{44}, size_t{60}, stamp::kAuthPacketSize - 1}) {
+    const std::vector<uint8_t> plain = Sender(kReceived, length);
+    EXPECT_EQ(AuthError(ReplyMode::kAuto, plain, hmac), DecodeError::kBadHmac) << length;
+    EXPECT_EQ(AuthError(ReplyMode::kStamp, plain, hmac), DecodeError::kBadHmac) << length;
+  }
+  // Longer ones already failed their (absent) HMAC.
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, Sender(kReceived, 200), hmac), DecodeError::kBadHmac);
+}
+
+// The general rule: what the mode would answer without the key is unauthenticated; what
+// it could not answer anyway keeps its own error, and is counted malformed.
+TEST(AuthResponder, WhatTheModeWouldAnswerWithoutTheKeyIsUnauthenticated) {
+  const stamp::HmacSha256 hmac(kKey);
+  // auto answers the lab's text without a key; with one, never.
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, "Ping 1 1700000000.25", hmac), DecodeError::kBadHmac);
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, "Heartbeat 1 1700000000.25", hmac),
+            DecodeError::kBadHmac);
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, "Hello 1 1700000000.25", hmac),
+            DecodeError::kBadKeyword);
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, "Heartbeat 1 1", hmac), DecodeError::kReplyTooLarge);
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, std::string(20, '\xff'), hmac), DecodeError::kNotText);
+  EXPECT_EQ(AuthError(ReplyMode::kAuto, "", hmac), DecodeError::kTooShort);
+  // 60 octets of text-free garbage whose octets 16..43 are not zero: no STAMP in auto...
+  std::vector<uint8_t> padded = Sender(kReceived, 60);
+  padded[20] = 0x01;
+  EXPECT_NE(AuthError(ReplyMode::kAuto, padded, hmac), DecodeError::kBadHmac);
+  EXPECT_NE(AuthError(ReplyMode::kAuto, padded, hmac), DecodeError::kNone);
+  // ...but STAMP to stamp mode, which takes any 44 octets or more (TWAMP-light padding).
+  EXPECT_EQ(AuthError(ReplyMode::kStamp, padded, hmac), DecodeError::kBadHmac);
+  EXPECT_EQ(AuthError(ReplyMode::kStamp, Sender(kReceived, 43), hmac), DecodeError::kTooShort);
 }
 
 TEST(Responder, ParsesModeNames) {
