@@ -49,8 +49,9 @@ std::string FormatServeCounters(const measure::ServeCounters& c);
 // (InvalidArgument) and the descriptors and address space the workers need against
 // RLIMIT_NOFILE, raised to its hard limit, and RLIMIT_AS (ResourceExhausted); a worker
 // that still fails to start stops and joins the started ones before the error returns.
-// Errors: those, and bind/setup failures (e.g. "bind 0.0.0.0:12000: Address already in
-// use").
+// Errors: those, InvalidArgument for an authentication key with a reply mode that can
+// never honour it (echo, heartbeat: authenticated mode answers only STAMP), and
+// bind/setup failures (e.g. "bind 0.0.0.0:12000: Address already in use").
 absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err);
 
 }  // namespace udpbeat
