@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -53,8 +54,13 @@ constexpr size_t kSmallSlotBytes = 4096;
 constexpr uint64_t kSlotBytesBudget = uint64_t{16} << 20;
 // Bound on the final drain of sends still in flight.
 constexpr Nanos kDrainWait = 200 * kNanosPerMilli;
-// Transmit timestamps are matched to sends within this many datagrams per socket.
-constexpr uint32_t kTxWindow = 4096;
+// Transmit timestamps are matched to sends within a window of keys per socket: it starts
+// small and doubles while more stamps are outstanding than it holds (stamps read late,
+// at a high send rate), up to the largest. A fleet's sockets, each a probe a second,
+// keep the smallest: 512 bytes of tags each, not 32 KB (which was 60 % of a 10,000-target
+// heartbeat's memory, heaptrack).
+constexpr uint32_t kTxWindowMin = 64;
+constexpr uint32_t kTxWindowMax = 4096;
 // Error-queue entries read with plain recvmsg per drain, at most.
 constexpr int kMaxSyncTimestamps = 256;
 // Timestamps left unread on a socket before a send drains them: they hold receive-buffer
@@ -197,9 +203,11 @@ class EventLoop::Impl {
     bool tx_every = false;  // every datagram, not only those that ask
     uint32_t last_drop_count = 0;
     // Transmit timestamps: the OPT_ID key of the next stamped datagram, and the tags of
-    // the last kTxWindow stamped datagrams by key. With keys the kernel takes
-    // (SCM_TS_OPT_ID) a key is given at submission; otherwise at the send's completion.
+    // the last tx_tags.size() stamped datagrams by key (a power of two). With keys the
+    // kernel takes (SCM_TS_OPT_ID) a key is given at submission; otherwise at the send's
+    // completion. Keys below tx_settled_key have had their stamp, or a later one came.
     uint32_t next_tx_key = 0;
+    uint32_t tx_settled_key = 0;
     uint32_t stamps_unread = 0;  // stamped sends completed, their stamps not read yet
     bool in_unread_list = false;  // listed in unread_stamps_
     std::vector<uint64_t> tx_tags;
@@ -260,6 +268,8 @@ class EventLoop::Impl {
   void OnWake(const Completion& c) noexcept;
   void OnLoopTimer(const Completion& c) noexcept;
   void DeliverTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
+  // Keeps `tag` for the datagram stamped as `key`, growing the socket's window if needed.
+  void RecordTxTag(Socket& sock, uint32_t key, uint64_t tag) noexcept;
   void AcceptTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
   void DrainErrorQueue(Socket& sock, SocketId s) noexcept;
   void ReadTransmitTimestamps() noexcept;
@@ -456,8 +466,9 @@ absl::Status EventLoop::Impl::EnableTransmitTimestamps(SocketId s, TransmitTimes
   sock.tx_timestamps = true;
   sock.tx_every = every;
   sock.next_tx_key = 0;
+  sock.tx_settled_key = 0;
   sock.stamps_unread = 0;
-  sock.tx_tags.assign(kTxWindow, 0);
+  sock.tx_tags.assign(kTxWindowMin, 0);
   kernel_takes_tx_keys_ = KernelTakesTxKeys();
   // No read is armed on the error queue: each entry would wake the loop between the send
   // and its reply (measured: +0.4 us of error on every RTT, bench/RESULTS.md (d)). The
@@ -559,7 +570,7 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   if (slot.stamped && sock.stamps_unread >= kStampsBeforeDrain) DrainErrorQueue(sock, s);
   if (slot.keyed) {
     slot.keyed_as = sock.next_tx_key++;
-    sock.tx_tags[slot.keyed_as % kTxWindow] = spec.tag;
+    RecordTxTag(sock, slot.keyed_as, spec.tag);
   }
   if (with_source || ask_stamp || slot.keyed) {
     // sendmsg with control messages: the source address (IP_PKTINFO / IPV6_PKTINFO) of a
@@ -826,7 +837,7 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
   // Without SCM_TS_OPT_ID the kernel numbers the datagrams it timestamps in send order;
   // completions of one socket's sends arrive in that order, so the n-th success is key n.
   const uint32_t key = sock.next_tx_key++;
-  sock.tx_tags[key % kTxWindow] = slot.tag;
+  RecordTxTag(sock, key, slot.tag);
   // A timestamp can be read before its send's completion is handled.
   for (size_t i = 0; i < early_timestamps_.size(); ++i) {
     const EarlyTimestamp e = early_timestamps_[i];
@@ -841,8 +852,24 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
 void EventLoop::Impl::DeliverTimestamp(Socket& sock, SocketId s, uint32_t key,
                                        WallTime sent) noexcept {
   ++counters_.tx_timestamps;
+  if (static_cast<int32_t>(key + 1 - sock.tx_settled_key) > 0) sock.tx_settled_key = key + 1;
   if (sock.handler != nullptr)
-    sock.handler->OnTransmitTimestamp(s, sock.tx_tags[key % kTxWindow], sent);
+    sock.handler->OnTransmitTimestamp(s, sock.tx_tags[key & (sock.tx_tags.size() - 1)], sent);
+}
+
+void EventLoop::Impl::RecordTxTag(Socket& sock, uint32_t key, uint64_t tag) noexcept {
+  const size_t size = sock.tx_tags.size();
+  const uint32_t outstanding = key - sock.tx_settled_key + 1;  // serial arithmetic
+  if (outstanding > size && size < kTxWindowMax) {
+    // Doubled (or more) with each key still unsettled moved to its new index: the keys
+    // that may be read are the last `size` before this one.
+    const size_t grown = std::min<size_t>(std::bit_ceil(outstanding), kTxWindowMax);
+    std::vector<uint64_t> tags(grown, 0);
+    for (uint32_t k = key - static_cast<uint32_t>(size); k != key; ++k)
+      tags[k & (grown - 1)] = sock.tx_tags[k & (size - 1)];
+    sock.tx_tags = std::move(tags);
+  }
+  sock.tx_tags[key & (sock.tx_tags.size() - 1)] = tag;
 }
 
 namespace {
@@ -869,7 +896,7 @@ void ReadTimestampCmsg(const cmsghdr* m, std::optional<WallTime>* sent,
 void EventLoop::Impl::AcceptTimestamp(Socket& sock, SocketId s, uint32_t key,
                                       WallTime sent) noexcept {
   const uint32_t behind = sock.next_tx_key - key;  // serial arithmetic
-  if (behind >= 1 && behind <= kTxWindow) {
+  if (behind >= 1 && behind <= sock.tx_tags.size()) {
     DeliverTimestamp(sock, s, key, sent);
   } else if (!kernel_takes_tx_keys_ && static_cast<int32_t>(key - sock.next_tx_key) >= 0 &&
              early_timestamps_.size() < 256) {

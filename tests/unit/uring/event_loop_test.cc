@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -253,6 +254,45 @@ TEST_F(EventLoopTest, ABurstOfStampedSendsGetsEveryStamp) {
   RunUntil([&] { return tx.tx_tags.size() == kSends; });
   ASSERT_EQ(tx.tx_tags.size(), kSends);
   for (uint64_t i = 0; i < kSends; ++i) EXPECT_EQ(tx.tx_tags[i], i + 1);
+}
+
+// A socket's window of send tags starts small and grows while more stamps are
+// outstanding than it holds: a thousand stamped sends queued at once all get theirs, each
+// with its own tag.
+TEST_F(EventLoopTest, TheStampWindowGrowsForALongBurst) {
+  LoopOptions opts;
+  opts.handle_signals = false;
+  opts.max_pending_sends = 2048;
+  opts.sq_entries = 2048;
+  auto loop = EventLoop::Create(opts, SystemClock::Get());
+  ASSERT_TRUE(loop.ok());
+  loop_ = std::move(*loop);
+  Collector rx, tx;
+  SocketAddress rx_addr;
+  AddBound(&rx, &rx_addr);
+  // The error queue is charged to the receive buffer: the default holds about 250 stamps.
+  UdpSocketOptions big;
+  big.send_buffer = 4 << 20;
+  big.receive_buffer = 4 << 20;
+  auto fd = ConnectUdp(rx_addr, big);
+  ASSERT_TRUE(fd.ok());
+  auto id = loop_->AddSocket(std::move(*fd), &tx);
+  ASSERT_TRUE(id.ok());
+  if (absl::Status st = loop_->EnableTransmitTimestamps(*id); !st.ok())
+    GTEST_SKIP() << "no transmit timestamps here: " << st;
+  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  // As many as the buffer holds (SO_RCVBUFFORCE needs CAP_NET_ADMIN), at most 1000: far
+  // more than the window's first size either way.
+  int rcvbuf = 0;
+  socklen_t len = sizeof rcvbuf;
+  ASSERT_EQ(::getsockopt(loop_->fd(*id), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len), 0);
+  const uint64_t kSends = std::clamp<uint64_t>(static_cast<uint64_t>(rcvbuf) / 1200, 150, 1000);
+  for (uint64_t tag = 1; tag <= kSends; ++tag)
+    loop_->Send(*id, {nullptr, nullptr, tag * 7}, {reinterpret_cast<const uint8_t*>("t"), 1});
+  RunUntil([&] { return tx.tx_tags.size() + tx.send_errors.size() >= kSends; });
+  ASSERT_TRUE(tx.send_errors.empty()) << tx.send_errors.size() << " sends failed";
+  ASSERT_EQ(tx.tx_tags.size(), kSends);
+  for (uint64_t i = 0; i < kSends; ++i) ASSERT_EQ(tx.tx_tags[i], (i + 1) * 7) << i;
 }
 
 // A connected socket that sends from a send-only twin: its datagrams leave from its own
