@@ -64,6 +64,19 @@ class EventLoopTest : public testing::Test {
     return *id;
   }
 
+  // A socket connected to `to`, owned by the loop, its receive armed, with the kernel's
+  // transmit timestamp on every datagram; nullopt when the kernel gives none (skip).
+  std::optional<SocketId> AddStampedSender(Collector* handler, const SocketAddress& to,
+                                           const UdpSocketOptions& so = {}) {
+    auto fd = ConnectUdp(to, so);
+    EXPECT_TRUE(fd.ok());
+    auto id = loop_->AddSocket(std::move(*fd), handler);
+    EXPECT_TRUE(id.ok());
+    if (!id.ok() || !loop_->EnableTransmitTimestamps(*id).ok()) return std::nullopt;
+    EXPECT_TRUE(loop_->RunOnce(0).ok());
+    return *id;
+  }
+
   void RunUntil(const std::function<bool()>& done) {
     for (int i = 0; i < 200 && !done(); ++i) ASSERT_TRUE(loop_->RunOnce(10 * kNanosPerMilli).ok());
   }
@@ -217,13 +230,8 @@ TEST_F(EventLoopTest, TransmitTimestampsComeBackWithTheirTags) {
   Collector rx, tx;
   SocketAddress rx_addr;
   AddBound(&rx, &rx_addr);
-  auto fd = ConnectUdp(rx_addr, {});
-  ASSERT_TRUE(fd.ok());
-  auto id = loop_->AddSocket(std::move(*fd), &tx);
-  ASSERT_TRUE(id.ok());
-  if (absl::Status st = loop_->EnableTransmitTimestamps(*id); !st.ok())
-    GTEST_SKIP() << "no transmit timestamps here: " << st;
-  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  const std::optional<SocketId> id = AddStampedSender(&tx, rx_addr);
+  if (!id) GTEST_SKIP() << "no transmit timestamps here";
   const WallTime before = SystemClock::Get().NowWall();
   for (uint64_t tag : {7, 8, 9}) loop_->Send(*id, {nullptr, nullptr, tag}, {reinterpret_cast<const uint8_t*>("t"), 1});
   RunUntil([&] { return tx.tx_tags.size() == 3; });
@@ -241,13 +249,8 @@ TEST_F(EventLoopTest, ABurstOfStampedSendsGetsEveryStamp) {
   Collector rx, tx;
   SocketAddress rx_addr;
   AddBound(&rx, &rx_addr);
-  auto fd = ConnectUdp(rx_addr, {});
-  ASSERT_TRUE(fd.ok());
-  auto id = loop_->AddSocket(std::move(*fd), &tx);
-  ASSERT_TRUE(id.ok());
-  if (absl::Status st = loop_->EnableTransmitTimestamps(*id); !st.ok())
-    GTEST_SKIP() << "no transmit timestamps here: " << st;
-  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  const std::optional<SocketId> id = AddStampedSender(&tx, rx_addr);
+  if (!id) GTEST_SKIP() << "no transmit timestamps here";
   constexpr uint64_t kSends = 50;
   for (uint64_t tag = 1; tag <= kSends; ++tag)
     loop_->Send(*id, {nullptr, nullptr, tag}, {reinterpret_cast<const uint8_t*>("t"), 1});
@@ -274,13 +277,8 @@ TEST_F(EventLoopTest, TheStampWindowGrowsForALongBurst) {
   UdpSocketOptions big;
   big.send_buffer = 4 << 20;
   big.receive_buffer = 4 << 20;
-  auto fd = ConnectUdp(rx_addr, big);
-  ASSERT_TRUE(fd.ok());
-  auto id = loop_->AddSocket(std::move(*fd), &tx);
-  ASSERT_TRUE(id.ok());
-  if (absl::Status st = loop_->EnableTransmitTimestamps(*id); !st.ok())
-    GTEST_SKIP() << "no transmit timestamps here: " << st;
-  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  const std::optional<SocketId> id = AddStampedSender(&tx, rx_addr, big);
+  if (!id) GTEST_SKIP() << "no transmit timestamps here";
   // As many as the buffer holds (SO_RCVBUFFORCE needs CAP_NET_ADMIN), at most 1000: far
   // more than the window's first size either way.
   int rcvbuf = 0;
@@ -338,32 +336,6 @@ TEST_F(EventLoopTest, ASendOnlyTwinSendsAndTheConnectedSocketGetsEveryReply) {
   EXPECT_TRUE(client.send_errors.empty());
 }
 
-// Port unreachable for a datagram the twin sent is still reported on the connected
-// socket: the kernel finds the socket an ICMP error belongs to by its four-tuple.
-TEST_F(EventLoopTest, PortUnreachableIsReportedWhenATwinSends) {
-  SocketAddress dead;
-  {
-    auto fd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
-    ASSERT_TRUE(fd.ok());
-    dead = *LocalAddress(fd->get());
-  }
-  auto fd = ConnectUdp(dead, {});
-  ASSERT_TRUE(fd.ok());
-  Collector c;
-  auto id = loop_->AddSocket(std::move(*fd), &c);
-  ASSERT_TRUE(id.ok());
-  if (!loop_->EnableTransmitTimestamps(*id, TransmitTimestamps::kEveryDatagram,
-                                       TransmitSocket::kSendOnlyTwin)
-           .ok())
-    GTEST_SKIP() << "no transmit timestamps here";
-  ASSERT_TRUE(loop_->SendsFromTwin(*id));
-  ASSERT_TRUE(loop_->RunOnce(0).ok());
-  loop_->Send(*id, {}, {reinterpret_cast<const uint8_t*>("x"), 1});
-  RunUntil([&] { return !c.errors.empty(); });
-  ASSERT_FALSE(c.errors.empty());
-  EXPECT_EQ(c.errors.front(), ECONNREFUSED);
-}
-
 // A socket bound to 0.0.0.0 answers a request sent to 127.1.2.3 from 127.1.2.3: the
 // client's connected socket would drop a reply from any other address.
 TEST_F(EventLoopTest, AReplyLeavesFromTheAddressTheRequestWasSentTo) {
@@ -392,24 +364,38 @@ TEST_F(EventLoopTest, AReplyLeavesFromTheAddressTheRequestWasSentTo) {
   EXPECT_EQ(client.payloads, std::vector<std::string>{"pong"});
 }
 
+// ICMP port unreachable comes back as ECONNREFUSED on the connected socket, also when a
+// send-only twin sent the datagram: the kernel finds the socket an ICMP error belongs to
+// by its four-tuple, which is the connected socket's.
 TEST_F(EventLoopTest, PortUnreachableIsReportedOnAConnectedSocket) {
-  // Find a free port, then close it so nothing listens there.
-  SocketAddress dead;
-  {
-    auto fd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
+  for (const bool twin : {false, true}) {
+    SCOPED_TRACE(twin ? "sent from a twin" : "sent from the socket");
+    // Find a free port, then close it so nothing listens there.
+    SocketAddress dead;
+    {
+      auto fd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
+      ASSERT_TRUE(fd.ok());
+      dead = *LocalAddress(fd->get());
+    }
+    auto fd = ConnectUdp(dead, {});
     ASSERT_TRUE(fd.ok());
-    dead = *LocalAddress(fd->get());
+    Collector c;
+    auto id = loop_->AddSocket(std::move(*fd), &c);
+    ASSERT_TRUE(id.ok());
+    if (twin) {
+      if (!loop_->EnableTransmitTimestamps(*id, TransmitTimestamps::kEveryDatagram,
+                                           TransmitSocket::kSendOnlyTwin)
+               .ok())
+        GTEST_SKIP() << "no transmit timestamps here";
+      ASSERT_TRUE(loop_->SendsFromTwin(*id));
+    }
+    ASSERT_TRUE(loop_->RunOnce(0).ok());
+    loop_->Send(*id, {}, {reinterpret_cast<const uint8_t*>("x"), 1});
+    RunUntil([&] { return !c.errors.empty(); });
+    ASSERT_FALSE(c.errors.empty());
+    EXPECT_EQ(c.errors.front(), ECONNREFUSED);
+    loop_->RemoveSocket(*id);
   }
-  auto fd = ConnectUdp(dead, {});
-  ASSERT_TRUE(fd.ok());
-  Collector c;
-  auto id = loop_->AddSocket(std::move(*fd), &c);
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(loop_->RunOnce(0).ok());
-  loop_->Send(*id, {}, {reinterpret_cast<const uint8_t*>("x"), 1});
-  RunUntil([&] { return !c.errors.empty(); });
-  ASSERT_FALSE(c.errors.empty());
-  EXPECT_EQ(c.errors.front(), ECONNREFUSED);
 }
 
 }  // namespace
