@@ -302,7 +302,7 @@ void ProbeSession::NoteError(int error) {
 }
 
 void ProbeSession::OnReceiveError(SocketId, int error) noexcept { NoteError(error); }
-void ProbeSession::OnSendError(SocketId, int error) noexcept { NoteError(error); }
+void ProbeSession::OnSendError(SocketId, uint64_t, int error) noexcept { NoteError(error); }
 
 void ProbeSession::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime t) noexcept {
   const uint32_t seq = static_cast<uint32_t>(tag);

@@ -115,7 +115,7 @@ class ProbeSession final : public DatagramHandler {
   // DatagramHandler
   void OnDatagram(const Datagram& d) noexcept override;
   void OnReceiveError(SocketId, int error) noexcept override;
-  void OnSendError(SocketId, int error) noexcept override;
+  void OnSendError(SocketId, uint64_t tag, int error) noexcept override;
   void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept override;
 
  private:
