@@ -105,11 +105,16 @@ void ProbeSession::SendProbe(MonoTime scheduled) {
   m_.stats.OnSent(seq, now.nanos(), (now + cfg_.timeout).nanos());
   m_.send_lag.Record(std::max<Nanos>(now - scheduled, 0));
   ++sent_count_;
+  // A send that cannot be queued is reported from within Send (OnSendError): it is
+  // settled there, and the rest of the settling happens here.
+  in_send_ = true;
   transport_.Send(socket_, tag_base_ | seq, std::max<size_t>(cfg_.size, 256),
                   [&](std::span<uint8_t> out) -> int64_t {
                     const size_t len = codec_->Encode(seq, wall, cfg_.size, out);
                     return len == 0 ? -1 : static_cast<int64_t>(len);
                   });
+  in_send_ = false;
+  if (finished_) return;
   ArmTimeout();
   // A full window retires the oldest probe as lost: that may have been the last one
   // anything waited for.
@@ -191,7 +196,8 @@ void ProbeSession::Finish() {
   timeout_timer_.Cancel();
   FlushPending();
   m_.stats.FinishAt(clock_.Now().nanos());
-  m_.stamp.Settle(m_.stamp.SplitLoss(m_.stats.lost(), m_.stats.received(), cfg_.first_seq));
+  m_.stamp.Settle(m_.stamp.SplitLoss(m_.stats.lost(), m_.stats.received(), cfg_.first_seq,
+                                     m_.send_errors));
 }
 
 void ProbeSession::OnDatagram(const Datagram& d) noexcept {
@@ -302,7 +308,32 @@ void ProbeSession::NoteError(int error) {
 }
 
 void ProbeSession::OnReceiveError(SocketId, int error) noexcept { NoteError(error); }
-void ProbeSession::OnSendError(SocketId, int error) noexcept { NoteError(error); }
+
+void ProbeSession::OnSendError(SocketId, uint64_t tag, int error) noexcept {
+  // ECONNREFUSED is the kernel relaying an earlier probe's ICMP port unreachable, not a
+  // local failure: it labels a timeout, as on a receive (this probe stays in flight).
+  if (error == ECONNREFUSED) return NoteError(error);
+  const uint32_t seq = static_cast<uint32_t>(tag);
+  const Sent& s = sent_[seq % sent_.size()];
+  // Settled at once: not sent, so neither lost nor in flight (Measurements::send_errors).
+  // A probe no longer in the window (retired lost already) or answered stays as it is.
+  if (finished_ || s.seq != seq || !m_.stats.Unsend(seq)) return;
+  ++m_.send_errors;
+  measure::TimeoutEvent e;
+  e.seq = seq;
+  e.sent = s.wall;
+  e.at = clock_.NowWall();
+  e.send_error = error;
+  const MonoTime retry = s.mono + cfg_.timeout;
+  observer_.OnTimeout(*this, e);
+  if (finished_) return;
+  if (!cfg_.interval && !AllSent()) {
+    // The lab's rhythm: the next probe when this one's timeout would have ended.
+    send_timer_.ArmAt(retry);
+  } else if (!in_send_) {
+    Settled();  // it may have been the last one anything waited for
+  }
+}
 
 void ProbeSession::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime t) noexcept {
   const uint32_t seq = static_cast<uint32_t>(tag);

@@ -352,7 +352,7 @@ int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<
   return static_cast<int64_t>(reply.length);
 }
 
-void ServeWorker::OnSendError(SocketId, int) noexcept {
+void ServeWorker::OnSendError(SocketId, uint64_t, int) noexcept {
   // Every reply was counted replied when it was handed to the loop: it moves over, so
   // the counters still add up.
   Bump(counters_.replied, -1);

@@ -25,8 +25,10 @@ class SessionGroup::Demux final : public DatagramHandler {
   void OnReceiveError(SocketId s, int error) noexcept override {
     for (ProbeSession* p : sessions_) p->OnReceiveError(s, error);
   }
-  void OnSendError(SocketId s, int error) noexcept override {
-    for (ProbeSession* p : sessions_) p->OnSendError(s, error);
+  // A send error names its datagram: only the session that sent it hears of it.
+  void OnSendError(SocketId s, uint64_t tag, int error) noexcept override {
+    const size_t i = static_cast<size_t>(tag >> 32);
+    if (i < sessions_.size()) sessions_[i]->OnSendError(s, tag, error);
   }
   void OnTransmitTimestamp(SocketId s, uint64_t tag, WallTime t) noexcept override {
     const size_t i = static_cast<size_t>(tag >> 32);

@@ -30,6 +30,8 @@ void Target::OnReply(ProbeSession& s, const measure::ReplyEvent& r) {
 
 void Target::OnTimeout(ProbeSession& s, const measure::TimeoutEvent& e) {
   // The event first: a text reporter prints the timeout before the state change it causes.
+  // A send error is a miss too: it is not counted lost, but the peer was not heard from
+  // (a host whose probes cannot leave, e.g. a route gone, must not stay up).
   observer_.OnTimeout(*this, s, e);
   if (!watches_.empty()) RollUp(watches_[s.index()].OnTimeout(e.seq, clock_.Now()));
 }

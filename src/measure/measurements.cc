@@ -19,6 +19,7 @@ Measurements Measurements::Combine(std::span<const Measurements* const> parts) {
     a.unreachable += p.unreachable;
     a.local_drops += p.local_drops;
     a.skipped += p.skipped;
+    a.send_errors += p.send_errors;
     a.kernel_t1 += p.kernel_t1;
     if (p.last_rtt >= 0) a.last_rtt = p.last_rtt;
   }

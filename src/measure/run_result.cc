@@ -38,6 +38,7 @@ Figures Summarize(const Measurements& m, Detail detail) {
   f.unreachable = m.unreachable;
   f.local_drops = m.local_drops;
   f.skipped = m.skipped;
+  f.send_errors = m.send_errors;
   f.longest_loss_burst = s.longest_loss_burst();
   f.kernel_t1 = m.kernel_t1;
   f.loss_ratio = s.loss_ratio();

@@ -28,14 +28,16 @@ void StampState::Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq,
     last_numbers_ = {reflector_seq, seq};
 }
 
-LossSplit StampState::SplitLoss(uint64_t lost, uint64_t received, uint32_t first_seq) const {
+LossSplit StampState::SplitLoss(uint64_t lost, uint64_t received, uint32_t first_seq,
+                                uint64_t unsent) const {
   LossSplit s;
   if (!reflector_stateful_ || !last_numbers_) {
     s.unattributed = lost;
     return s;
   }
   const auto [refl, seq] = *last_numbers_;
-  const uint64_t sent_upto = static_cast<uint32_t>(seq - first_seq) + uint64_t{1};
+  const uint64_t numbers_upto = static_cast<uint32_t>(seq - first_seq) + uint64_t{1};
+  const uint64_t sent_upto = numbers_upto - std::min(unsent, numbers_upto);
   const uint64_t numbered = uint64_t{refl} + 1;
   s.forward = std::min(sent_upto > numbered ? sent_upto - numbered : 0, lost);
   s.backward = std::min(numbered > received ? numbered - received : 0, lost - s.forward);

@@ -41,6 +41,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
             {"unreachable", f.unreachable},
             {"local_drops", f.local_drops},
             {"skipped", f.skipped},
+            {"send_errors", f.send_errors},
             {"longest_loss_burst", f.longest_loss_burst},
             {"kernel_timestamped", f.kernel_t1},
             {"elapsed_ns", elapsed}};
@@ -145,10 +146,14 @@ class JsonReporter final : public RunReporter {
   }
 
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
-    json j = {{"event", e.unreachable ? "unreachable" : "timeout"},
+    json j = {{"event", e.send_error != 0 ? "send_error" : e.unreachable ? "unreachable" : "timeout"},
               {"seq", e.seq},
               {"sent_unix_ns", e.sent.nanos()},
               {"time_unix_ns", e.at.nanos()}};
+    if (e.send_error != 0) {
+      j["errno"] = e.send_error;
+      j["error"] = ErrorText(e.send_error);
+    }
     AddTarget(j, t);
     Emit(j);
   }

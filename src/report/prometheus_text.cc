@@ -174,6 +174,10 @@ std::string ClientMetrics(const measure::RunResult& r) {
   counter("udpbeat_probes_lost_total",
           "Probes never answered: past their timeout and out of the reply window, or at the end.",
           [](const measure::Figures& f) { return f.lost; });
+  counter("udpbeat_send_errors_total",
+          "Probes that never left this host (the send was refused locally): not in "
+          "udpbeat_probes_sent_total, not lost.",
+          [](const measure::Figures& f) { return f.send_errors; });
   counter("udpbeat_replies_late_total", "Replies that came after their probe's timeout.",
           [](const measure::Figures& f) { return f.late; });
   counter("udpbeat_replies_duplicate_total", "Replies after the first to the same probe.",

@@ -1,6 +1,7 @@
 #include "udpbeat/report/statistics_text.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ostream>
 
 #include "absl/strings/str_format.h"
@@ -24,6 +25,7 @@ void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream
   if (unreachable && f.unreachable > 0)
     out << absl::StrFormat(", +%d port unreachable", f.unreachable);
   if (f.in_flight > 0) out << absl::StrFormat(", %d in flight", f.in_flight);
+  if (f.send_errors > 0) out << absl::StrFormat(", %d send errors", f.send_errors);
   out << "\n";
   if (f.local_drops > 0 && f.lost > 0) {
     out << absl::StrFormat(
@@ -31,11 +33,18 @@ void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream
         "network\n",
         std::min(f.local_drops, f.lost));
   }
+  if (f.send_errors > 0) {
+    out << absl::StrFormat(
+        "%d probes never left this host (send errors: refused locally), neither sent nor "
+        "lost\n",
+        f.send_errors);
+  }
 }
 
 void WriteTransmittedLine(const measure::Figures& f, Nanos elapsed, std::ostream& out) {
   out << absl::StrFormat("%d packets transmitted, %d received, ", f.sent, f.received);
   if (f.duplicate > 0) out << absl::StrFormat("+%d duplicates, ", f.duplicate);
+  if (f.send_errors > 0) out << absl::StrFormat("+%d send errors, ", f.send_errors);
   if (f.in_flight > 0) out << absl::StrFormat("%d in flight, ", f.in_flight);
   out << absl::StrFormat("%g%% packet loss, time %dms\n", 100.0 * f.loss_ratio,
                          elapsed / kNanosPerMilli);
@@ -120,9 +129,17 @@ void WritePathLines(const measure::RunResult& r, std::ostream& out) {
 }
 
 std::string InterimLine(const measure::Figures& f) {
-  return absl::StrFormat("sent %d, received %d, lost %d (%.1f%%), rtt p50 %.3f ms, p99 %.3f ms",
-                         f.sent, f.received, f.lost, 100.0 * f.loss_ratio, Ms(f.rtt.p50),
-                         Ms(f.rtt.p99));
+  return absl::StrFormat("sent %d, received %d, lost %d (%.1f%%)%s, rtt p50 %.3f ms, p99 %.3f ms",
+                         f.sent, f.received, f.lost, 100.0 * f.loss_ratio,
+                         f.send_errors > 0 ? absl::StrFormat(", send errors %d", f.send_errors)
+                                           : std::string(),
+                         Ms(f.rtt.p50), Ms(f.rtt.p99));
+}
+
+std::string ErrorText(int error) {
+  // glibc's table, without strerror's static buffer or locale.
+  const char* d = ::strerrordesc_np(error);
+  return d != nullptr ? d : absl::StrFormat("error %d", error);
 }
 
 }  // namespace udpbeat::report

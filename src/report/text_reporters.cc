@@ -89,7 +89,16 @@ class PingText final : public TextBase {
 
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
     if (opts_.quiet) return;
-    if (e.unreachable) {
+    if (e.send_error != 0) {
+      // Not the network's doing: the datagram never left this host.
+      if (lab()) {
+        Line(e.at) << "Request not sent: " << ErrorText(e.send_error);
+        if (several_) out_ << absl::StrFormat(" (%s seq %d)", t.name, e.seq);
+      } else {
+        Line(e.at) << absl::StrFormat("send error for %s seq=%d: %s", Who(t), e.seq,
+                                      ErrorText(e.send_error));
+      }
+    } else if (e.unreachable) {
       Line(e.at) << absl::StrFormat("From %s: seq=%d Destination Port Unreachable", Who(t), e.seq);
     } else if (lab()) {
       Line(e.at) << "Request timed out";
@@ -182,8 +191,13 @@ class HeartbeatText final : public TextBase {
 
   void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) override {
     if (opts_.quiet) return;
-    Line(e.at) << absl::StrFormat("Heartbeat %d: Request timed out%s", e.seq,
-                                  e.unreachable ? " (port unreachable)" : "");
+    if (e.send_error != 0) {
+      Line(e.at) << absl::StrFormat("Heartbeat %d: Request not sent (%s)", e.seq,
+                                    ErrorText(e.send_error));
+    } else {
+      Line(e.at) << absl::StrFormat("Heartbeat %d: Request timed out%s", e.seq,
+                                    e.unreachable ? " (port unreachable)" : "");
+    }
     if (several_) out_ << " to " << t.name;
     out_ << std::endl;
   }

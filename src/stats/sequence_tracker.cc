@@ -120,6 +120,24 @@ void SequenceTracker::OnSent(uint32_t seq, int64_t sent_ns,
   if (next_seq_ - expire_seq_ > window()) expire_seq_ = next_seq_ - window();
 }
 
+bool SequenceTracker::Unsend(uint32_t seq) noexcept {
+  const uint32_t age = next_seq_ - 1 - seq;
+  if (!has_sent_ || age >= window()) return false;
+  Slot& slot = slots_[seq & mask_];
+  switch (StateOf(slot)) {
+    case State::kPending:
+      --awaiting_;
+      break;
+    case State::kTimedOut:
+      break;  // its "Request timed out" was told; the event stays counted
+    default:
+      return false;
+  }
+  slot.timeout_and_state = 0;  // kEmpty: a gap, as if the number had been skipped
+  --counters_.sent;
+  return true;
+}
+
 ReplyResult SequenceTracker::OnReply(uint32_t seq,
                                      int64_t received_ns) noexcept {
   const uint32_t age = next_seq_ - 1 - seq;

@@ -273,7 +273,7 @@ class EventLoop::Impl {
   void AcceptTimestamp(Socket& sock, SocketId s, uint32_t key, WallTime sent) noexcept;
   void DrainErrorQueue(Socket& sock, SocketId s) noexcept;
   void ReadTransmitTimestamps() noexcept;
-  void SendFailed(SocketId s, int error) noexcept;
+  void SendFailed(SocketId s, uint64_t tag, int error) noexcept;
 
   int Enter(bool wait, const __kernel_timespec* timeout) noexcept;
   void ReapCompletions() noexcept;
@@ -505,9 +505,9 @@ void EventLoop::Impl::ArmWakeRead() noexcept {
   Submit(sqe, kWakeOp, 0, 0);
 }
 
-void EventLoop::Impl::SendFailed(SocketId s, int error) noexcept {
+void EventLoop::Impl::SendFailed(SocketId s, uint64_t tag, int error) noexcept {
   ++counters_.send_errors;
-  if (sockets_[s].handler != nullptr) sockets_[s].handler->OnSendError(s, error);
+  if (sockets_[s].handler != nullptr) sockets_[s].handler->OnSendError(s, tag, error);
 }
 
 void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
@@ -520,7 +520,8 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
       overflow_capacity_ = std::max<size_t>(max_len, 256);
       overflow_buffer_ = std::make_unique<uint8_t[]>(overflow_capacity_);
     }
-    if (fill(std::span<uint8_t>(overflow_buffer_.get(), max_len)) >= 0) SendFailed(s, ENOBUFS);
+    if (fill(std::span<uint8_t>(overflow_buffer_.get(), max_len)) >= 0)
+      SendFailed(s, spec.tag, ENOBUFS);
     return;
   }
   const uint32_t index = free_send_slots_.back();
@@ -547,7 +548,7 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
   }
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) {
-    SendFailed(s, ENOBUFS);
+    SendFailed(s, spec.tag, ENOBUFS);
     return;
   }
   free_send_slots_.pop_back();
@@ -819,7 +820,7 @@ void EventLoop::Impl::OnSend(const Completion& c) noexcept {
   }
   Socket& sock = sockets_[s];
   if (c.res < 0) {
-    SendFailed(s, -c.res);  // no timestamp will come for it
+    SendFailed(s, slot.tag, -c.res);  // no timestamp will come for it
     return;
   }
   ++counters_.sends_completed;

@@ -84,7 +84,7 @@ LISTEN_RE = re.compile(
 THREAD_RE = re.compile(r"^thread (\d+): received (\d+), replied (\d+)$")
 PACKETS_RE = re.compile(
     r"^Packets: Sent = (\d+), Received = (\d+), Lost = (\d+) \((\d+\.\d)% packet loss\)"
-    r"(?:, \+(\d+) port unreachable)?(?:, (\d+) in flight)?$")
+    r"(?:, \+(\d+) port unreachable)?(?:, (\d+) in flight)?(?:, (\d+) send errors)?$")
 RICH_RE = re.compile(
     r"^late (\d+), duplicate (\d+), reordered (\d+), malformed (\d+), "
     r"longest loss burst (\d+)$")
@@ -109,7 +109,8 @@ def parse_packets(stdout):
             return {"sent": int(m.group(1)), "received": int(m.group(2)),
                     "lost": int(m.group(3)), "loss_percent": m.group(4),
                     "unreachable": int(m.group(5)) if m.group(5) else 0,
-                    "in_flight": int(m.group(6)) if m.group(6) else 0}
+                    "in_flight": int(m.group(6)) if m.group(6) else 0,
+                    "send_errors": int(m.group(7)) if m.group(7) else 0}
     return None
 
 

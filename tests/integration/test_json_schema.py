@@ -20,6 +20,7 @@ import unittest
 import harness
 import skipmain
 from harness import UdpbeatTestCase
+from test_send_errors import OutputDropNamespace
 
 # Which test below produces each event kind (test_every_kind_has_a_shape keeps this and the
 # schema in step).
@@ -28,7 +29,7 @@ KIND_SHAPES = {
     "timeout": "test_stamp_stateful_loss", "late": "test_late",
     "duplicate": "test_duplicate", "unreachable": "test_unreachable",
     "session": "test_sessions", "target": "test_two_targets",
-    "state": "test_heartbeat_outage",
+    "state": "test_heartbeat_outage", "send_error": "test_send_error",
 }
 STAMP_REPLY = {"residence_ns", "clock_offset_ns", "forward_ns", "backward_ns", "reflector_seq",
                "reflector_ttl"}
@@ -243,6 +244,18 @@ class JsonShapesTest(UdpbeatTestCase):
         self.assertEqual(k["unreachable"], 2, k)
         self.assertEqual((ev[-1]["unreachable"], ev[-1]["received"]), (2, 0), ev[-1])
         self.assertFalse(any(k.startswith("rtt_") for k in ev[-1]), "no RTT without replies")
+
+    def test_send_error(self):
+        # Needs a namespace of its own (root): its output rule refuses requests 1 and 2.
+        ns = OutputDropNamespace(port=8622, seqs=(1, 2))
+        self.addCleanup(ns.delete)
+        ns.create()
+        ns.start_server(self)
+        ev = self.events(ns.ping("--json", "-c", "4", "-i", "10ms", "-W", "500ms"))
+        k = self.kinds(ev)
+        self.assertEqual((k["send_error"], k["reply"]), (2, 2), k)
+        self.assertEqual([e["seq"] for e in ev if e["event"] == "send_error"], [1, 2])
+        self.assertEqual((ev[-1]["sent"], ev[-1]["send_errors"], ev[-1]["lost"]), (2, 2, 0))
 
     def test_sessions(self):
         s = self.serve()

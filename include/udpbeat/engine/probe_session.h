@@ -20,6 +20,13 @@
 //
 // Timeouts: one timer per session, armed for the oldest probe still awaiting its reply.
 //
+// Send errors: a probe whose datagram never left (OnSendError with its tag: the loop
+// could not queue it, or the kernel refused it) is settled at once, as not sent
+// (Measurements::send_errors states the rule); the observer hears of it through OnTimeout
+// with TimeoutEvent::send_error set. In the lab's rhythm the next probe then waits until
+// the failed one's timeout would have ended, as after a loss: a send refused at once (a
+// firewall, no route) is not retried in a tight loop.
+//
 // Times: T1 is the kernel's transmit timestamp when the socket delivers them (it arrives
 // after the send) and the user-space clock read when the probe was encoded otherwise;
 // T4 is the kernel's receive timestamp. The arithmetic is measure::MeasureExchange.
@@ -71,8 +78,9 @@ class ProbeObserver {
  public:
   virtual ~ProbeObserver() = default;
   virtual void OnReply(ProbeSession& s, const measure::ReplyEvent& r) = 0;
+  // A probe timed out, or (t.send_error != 0) its send failed.
   virtual void OnTimeout(ProbeSession& s, const measure::TimeoutEvent& t) = 0;
-  // Every probe was sent and settled (answered on time or timed out).
+  // Every probe was sent and settled (answered on time, timed out or failed to send).
   virtual void OnDone(ProbeSession& s) = 0;
   virtual void OnMalformed(ProbeSession&) {}
 };
@@ -115,7 +123,7 @@ class ProbeSession final : public DatagramHandler {
   // DatagramHandler
   void OnDatagram(const Datagram& d) noexcept override;
   void OnReceiveError(SocketId, int error) noexcept override;
-  void OnSendError(SocketId, int error) noexcept override;
+  void OnSendError(SocketId, uint64_t tag, int error) noexcept override;
   void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept override;
 
  private:
@@ -171,6 +179,7 @@ class ProbeSession final : public DatagramHandler {
   bool stop_sending_ = false;
   bool skip_counted_ = false;
   bool done_ = false;
+  bool in_send_ = false;  // within transport_.Send: a send error there is settled after it
 };
 
 }  // namespace udpbeat::engine

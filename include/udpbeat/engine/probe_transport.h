@@ -21,7 +21,7 @@ class ProbeTransport {
   // Queues one datagram on `socket` (connected to the target): `fill` writes at most
   // `max_len` bytes and returns the length. `tag` comes back with the datagram's kernel
   // transmit timestamp, when the socket has them. Failures reach the socket's handler
-  // (OnSendError).
+  // (OnSendError, with `tag`), possibly from within this call (nothing could be queued).
   virtual void Send(SocketId socket, uint64_t tag, size_t max_len,
                     absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) = 0;
   // Whether this loop turn may take another probe. Each session bounds its own burst

@@ -97,7 +97,7 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   measure::ServeCounters Snapshot() const;
 
   void OnDatagram(const Datagram& d) noexcept override;
-  void OnSendError(SocketId, int) noexcept override;
+  void OnSendError(SocketId, uint64_t tag, int error) noexcept override;
   // The exact send time of a reply that follow-up telemetry will report.
   void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept override;
   // Writes T3 into the STAMP replies queued since the last submit.

@@ -31,6 +31,15 @@ struct Measurements {
   // Probes due when the sending stopped that never went out: the sender had fallen that
   // far behind its schedule. Neither sent nor lost; the schedule's count is sent + skipped.
   uint64_t skipped = 0;
+  // Probes whose datagram never left this host: the loop could not queue it or the
+  // kernel refused it (a firewall's output rule, no route, a full send buffer). The rule,
+  // the one every figure follows: a send error is settled at once and is NOT sent (the
+  // tracker takes it back, SequenceTracker::Unsend), so neither received, nor lost, nor
+  // in flight: sent = received + lost + in flight still holds, and the schedule's count
+  // is sent + send_errors + skipped. ECONNREFUSED on a send is not one: it is the
+  // network's answer to an earlier probe (ICMP port unreachable), counted in
+  // `unreachable`.
+  uint64_t send_errors = 0;
   Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
   uint64_t kernel_t1 = 0;  // replies whose T1 was the kernel's transmit timestamp
 

@@ -1,5 +1,5 @@
 // What one probe's fate was, as the reporters print it: a reply (on time, late or a
-// duplicate) with its measured figures, or a timeout.
+// duplicate) with its measured figures, a timeout, or a send error.
 #ifndef UDPBEAT_MEASURE_PROBE_EVENTS_H_
 #define UDPBEAT_MEASURE_PROBE_EVENTS_H_
 
@@ -36,11 +36,16 @@ struct ReplyEvent {
   double time_difference = 0;
 };
 
+// A probe settled without a reply: it timed out, or its send failed. Both reach the
+// observers by the same path; `send_error` tells them apart.
 struct TimeoutEvent {
   uint32_t seq = 0;
   WallTime sent;
-  WallTime at;               // when the timeout was declared
+  WallTime at;               // when the timeout (or the send error) was declared
   bool unreachable = false;  // an ICMP port unreachable came meanwhile
+  // Nonzero: no timeout, the probe's datagram never left this host, refused with this
+  // errno (Measurements::send_errors); `sent` is when it was handed to the loop.
+  int send_error = 0;
 };
 
 }  // namespace udpbeat::measure

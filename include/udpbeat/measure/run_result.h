@@ -62,6 +62,7 @@ struct Figures {
   uint64_t unreachable = 0;
   uint64_t local_drops = 0;
   uint64_t skipped = 0;  // due when the sending stopped, never sent (Measurements::skipped)
+  uint64_t send_errors = 0;  // never left this host; not sent (Measurements::send_errors)
   uint64_t longest_loss_burst = 0;
   uint64_t kernel_t1 = 0;  // replies timed from the kernel's transmit timestamp
   double loss_ratio = 0;  // lost / (sent − in flight)

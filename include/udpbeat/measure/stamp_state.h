@@ -46,8 +46,13 @@ class StampState {
   void Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq, uint32_t first_seq,
               stats::SessionStats& stats);
 
-  // The split of `lost` probes, given `received` first replies (on time + late).
-  LossSplit SplitLoss(uint64_t lost, uint64_t received, uint32_t first_seq) const;
+  // The split of `lost` probes, given `received` first replies (on time + late) and
+  // `unsent` probes whose send failed (Measurements::send_errors: they never reached the
+  // reflector, and are not lost). The unsent are all taken to be numbered before the
+  // last numbered reply's request: a loss that cannot be told is then unattributed, never
+  // counted forward for a request that never left.
+  LossSplit SplitLoss(uint64_t lost, uint64_t received, uint32_t first_seq,
+                      uint64_t unsent = 0) const;
 
   // Merges sessions as one: references become the lowest forward and highest backward
   // reference; returns the shifts to apply to each part's recorded one-way delays

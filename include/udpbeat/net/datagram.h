@@ -39,10 +39,13 @@ class DatagramHandler {
   // A receive completed with `error` (an errno). ECONNREFUSED on a connected socket means
   // an ICMP port unreachable came back. The loop re-arms the receive itself.
   virtual void OnReceiveError(SocketId, int /*error*/) noexcept {}
-  // The one channel for send failures: a datagram whose `fill` produced bytes was not
-  // sent, either because it could not be queued (ENOBUFS) or because the kernel refused
-  // it (ECONNREFUSED, EMSGSIZE, ...).
-  virtual void OnSendError(SocketId, int /*error*/) noexcept {}
+  // The one channel for send failures: the datagram sent with `tag` (SendSpec::tag) whose
+  // `fill` produced bytes was not sent, either because it could not be queued (ENOBUFS:
+  // no free send slot or submission entry; then during the SendWith call itself) or
+  // because the kernel refused it (its completion: EPERM from a firewall's output hook,
+  // ENETUNREACH, EMSGSIZE, ENOBUFS, ECONNREFUSED for an earlier datagram's ICMP port
+  // unreachable, ...). Once per such datagram; never for one that was sent.
+  virtual void OnSendError(SocketId, uint64_t /*tag*/, int /*error*/) noexcept {}
   // The kernel's software transmit timestamp of a datagram sent with `tag` (sockets with
   // transmit timestamps on; see EventLoop::EnableTransmitTimestamps).
   virtual void OnTransmitTimestamp(SocketId, uint64_t /*tag*/, WallTime /*sent*/) noexcept {}

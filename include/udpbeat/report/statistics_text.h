@@ -10,11 +10,13 @@
 namespace udpbeat::report {
 
 // The lab's "Packets: Sent = N, Received = N, Lost = N (x% packet loss)", then
-// ", +N port unreachable" and ", N in flight" when there are any, and a line saying how
-// many of the lost were dropped on this host.
+// ", +N port unreachable", ", N in flight" and ", N send errors" when there are any, a
+// line saying how many of the lost were dropped on this host, and one saying that the
+// send errors never left it (neither sent nor lost).
 void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream& out);
 
-// iputils': "N packets transmitted, N received, [N in flight, ]X% packet loss, time Yms".
+// iputils': "N packets transmitted, N received, [+N send errors, ][N in flight, ]X% packet
+// loss, time Yms".
 void WriteTransmittedLine(const measure::Figures& f, Nanos elapsed, std::ostream& out);
 
 // After those:
@@ -33,8 +35,10 @@ void WriteTargetTable(const measure::RunResult& r, std::ostream& out);
 // Per source port (--src-ports): "paths of TARGET: port N sent N lost N (x%), ...".
 void WritePathLines(const measure::RunResult& r, std::ostream& out);
 
-// "sent N, received N, lost N (x%), rtt p50 a ms, p99 b ms" (SIGQUIT).
+// "sent N, received N, lost N (x%)[, send errors N], rtt p50 a ms, p99 b ms" (SIGQUIT).
 std::string InterimLine(const measure::Figures& f);
+// The errno's name as a sentence ("Operation not permitted"), thread-safe.
+std::string ErrorText(int error);
 
 }  // namespace udpbeat::report
 

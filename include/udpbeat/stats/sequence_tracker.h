@@ -7,7 +7,7 @@
 // 1024). The window holds the W most recent sequence numbers sent.
 //
 // Definitions (these are the man page's):
-//   sent       probes passed to OnSent().
+//   sent       probes passed to OnSent(), less those Unsend() took back.
 //   on time    first reply for a probe, received at or before its deadline.
 //   late       first reply for a probe, received after its deadline (the probe
 //              was, or could have been, reported "Request timed out"). A late
@@ -38,6 +38,11 @@
 //              the longest run of consecutive lost probes in sequence order
 //              (sequence numbers never sent do not break a run), computed as
 //              probes retire in sequence order.
+//   unsent     a probe passed to OnSent() whose datagram never left (the local
+//              send failed: Unsend()): it leaves the window as a number never
+//              sent. It is not sent, so neither received nor lost nor in flight,
+//              and it neither extends nor breaks a loss burst; a reply to it is
+//              unknown. Counted by the caller (Measurements::send_errors).
 //   in flight  sent, unanswered, not yet retired. FinishAt(now) leaves a probe
 //              whose deadline has not passed in flight for good (a run stopped
 //              while it could still be answered): it is neither lost nor
@@ -113,6 +118,11 @@ class SequenceTracker {
   // its slot still holds an unanswered probe (window full), that probe is
   // retired as lost.
   void OnSent(uint32_t seq, int64_t sent_ns, int64_t deadline_ns) noexcept;
+
+  // Probe `seq` was never sent after all (its send failed): it becomes a number never
+  // sent, and sent() goes down by one. Returns false, changing nothing, when `seq` is
+  // not an unanswered probe in the window (answered, retired as lost, never sent).
+  bool Unsend(uint32_t seq) noexcept;
 
   // Classifies a reply to `seq` received at received_ns; see the definitions.
   ReplyResult OnReply(uint32_t seq, int64_t received_ns) noexcept;

@@ -93,6 +93,9 @@ class SessionStats {
     tracker_.OnSent(seq, sent_ns, deadline_ns);
   }
 
+  // The probe's send failed: it was never sent after all (SequenceTracker::Unsend).
+  bool Unsend(uint32_t seq) noexcept { return tracker_.Unsend(seq); }
+
   // Classifies a reply (SequenceTracker::OnReply) and, for kOnTime and kLate
   // only, records its RTT (received_ns - sent_ns) into rtt().
   ReplyResult OnReply(uint32_t seq, int64_t received_ns) noexcept {

@@ -9,7 +9,7 @@
 //  * Sends: SendWith() queues an SQE whose payload `fill` writes straight into a send
 //    slot; every send queued during one turn reaches the kernel in the one io_uring_enter
 //    that also waits for the next completions. Failures reach the socket's handler through
-//    one channel, OnSendError.
+//    one channel, OnSendError, with the datagram's tag.
 //  * Transmit timestamps (optional per socket): the kernel's software send time of each
 //    datagram, read from the socket's error queue through the ring.
 //  * Timers: the loop's TimerQueue; its earliest deadline is one armed IORING_OP_TIMEOUT.
@@ -85,7 +85,7 @@ struct LoopCounters {
 struct SendSpec {
   const SocketAddress* to = nullptr;    // null: the connected peer
   const SocketAddress* from = nullptr;  // source address (IP_PKTINFO); null: the kernel's choice
-  uint64_t tag = 0;                     // returned with its transmit timestamp
+  uint64_t tag = 0;                     // returned with its transmit timestamp or send error
   // On a socket with TransmitTimestamps::kAsked: stamp this datagram.
   bool tx_timestamp = false;
 };
@@ -131,8 +131,10 @@ class EventLoop {
 
   // Queues one datagram: `fill` writes it (at most `max_len` bytes) into the send slot
   // and returns its length, or -1 to send nothing. When the datagram cannot be queued or
-  // the kernel refuses it, the socket's handler gets OnSendError (never both, never
-  // neither). `fill` must not call SendWith.
+  // the kernel refuses it, the socket's handler gets OnSendError with `spec.tag` (never
+  // both, never neither): at once, from within this call, when no send slot or
+  // submission entry is free; from the send's completion, on a later turn, when the
+  // kernel refuses it. `fill` must not call SendWith.
   void SendWith(SocketId s, const SendSpec& spec, size_t max_len,
                 absl::FunctionRef<int64_t(std::span<uint8_t>)> fill) noexcept;
   // Queues a copy of `payload`.

@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "fake_transport.h"
+#include "udpbeat/measure/run_result.h"
 #include "udpbeat/proto/lab_protocol.h"
 #include "udpbeat/proto/stamp.h"
 #include "udpbeat/proto/stamp_auth.h"
@@ -548,6 +550,115 @@ TEST_F(ProbeSessionTest, AuthenticatedRepliesMustVerify) {
   Deliver(s, StampReply(t_.sent[0].bytes, 0, kMs, &hmac));
   ASSERT_EQ(r_.replies.size(), 1u);
   EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kOnTime);
+}
+
+// The lab server's answer to failed datagram `i` (a forgery: it never left).
+std::vector<uint8_t> Upper(std::vector<uint8_t> b) {
+  for (uint8_t& c : b)
+    if (c >= 'a' && c <= 'z') c = static_cast<uint8_t>(c - 32);
+  return b;
+}
+
+// A send the kernel refuses (reported at its completion, the next turn) settles its
+// probe at once as a send error: not sent, not lost, not in flight, and a reply to it
+// is not credited; the others are untouched.
+TEST_F(ProbeSessionTest, ASendTheKernelRefusesSettlesAtOnceAsASendError) {
+  ProbeSession s(LabConfig(4, 10 * kMs), t_, r_);
+  t_.handler = &s;
+  t_.fail_tags = {{2, EPERM}};
+  s.Start();
+  t_.Advance(10 * kMs);  // probe 2 goes out and is refused
+  ASSERT_EQ(t_.failed.size(), 1u);
+  ASSERT_EQ(r_.timeout_events.size(), 1u);  // long before its 100 ms timeout
+  EXPECT_EQ(r_.timeout_events[0].seq, 2u);
+  EXPECT_EQ(r_.timeout_events[0].send_error, EPERM);
+  EXPECT_FALSE(r_.timeout_events[0].unreachable);
+  EXPECT_EQ(s.stats().sent(), 1u);
+  EXPECT_EQ(s.stats().awaiting(), 1u);  // probe 1 only
+  EXPECT_EQ(s.measurements().send_errors, 1u);
+  Deliver(s, Upper(t_.failed[0].bytes));  // a forged reply to probe 2
+  EXPECT_EQ(r_.malformed, 1);
+  EXPECT_TRUE(r_.replies.empty());
+  t_.Advance(20 * kMs);  // probes 3 and 4
+  ASSERT_EQ(t_.sent.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) Deliver(s, EchoOf(i));
+  ASSERT_EQ(r_.replies.size(), 3u);
+  EXPECT_EQ(r_.replies[0].seq, 1u);
+  EXPECT_EQ(r_.replies[1].seq, 3u);
+  EXPECT_EQ(r_.replies[2].seq, 4u);
+  EXPECT_FALSE(r_.replies[1].reordered);
+  EXPECT_EQ(r_.done, 1);
+  t_.Advance(500 * kMs);
+  EXPECT_EQ(r_.timeout_events.size(), 1u);  // nothing ever timed out
+  s.Finish();
+  const measure::Figures f = measure::Summarize(s.measurements());
+  EXPECT_EQ(f.sent, 3u);
+  EXPECT_EQ(f.received, 3u);
+  EXPECT_EQ(f.lost, 0u);
+  EXPECT_EQ(f.in_flight, 0u);
+  EXPECT_EQ(f.timed_out, 0u);
+  EXPECT_EQ(f.send_errors, 1u);
+  EXPECT_EQ(f.loss_ratio, 0.0);
+  EXPECT_EQ(f.sent + f.send_errors, 4u);  // the schedule's count
+}
+
+// A send that cannot even be queued is reported from within Send: the same settling,
+// without recursion, and in the lab's rhythm the next probe waits for the failed one's
+// timeout instead of going out at once.
+TEST_F(ProbeSessionTest, ASendFailingAtOnceInTheLabsRhythmWaitsOutItsTimeout) {
+  ProbeSession s(LabConfig(3, std::nullopt), t_, r_);
+  t_.handler = &s;
+  t_.fail_at_once = true;
+  t_.fail_tags = {{1, ENOBUFS}, {2, ENOBUFS}};
+  s.Start();
+  ASSERT_EQ(r_.timeout_events.size(), 1u);
+  EXPECT_EQ(r_.timeout_events[0].send_error, ENOBUFS);
+  EXPECT_EQ(t_.failed.size(), 1u);
+  t_.Advance(99 * kMs);
+  EXPECT_EQ(t_.failed.size(), 1u);
+  t_.Advance(1 * kMs);  // probe 2, refused as well
+  EXPECT_EQ(t_.failed.size(), 2u);
+  EXPECT_TRUE(t_.sent.empty());
+  t_.Advance(100 * kMs);  // probe 3 goes out
+  ASSERT_EQ(t_.sent.size(), 1u);
+  Deliver(s, EchoOf(0));
+  EXPECT_EQ(r_.done, 1);
+  s.Finish();
+  EXPECT_EQ(s.stats().sent(), 1u);
+  EXPECT_EQ(s.stats().received(), 1u);
+  EXPECT_EQ(s.stats().lost(), 0u);
+  EXPECT_EQ(s.measurements().send_errors, 2u);
+  EXPECT_EQ(s.stats().timed_out(), 0u);
+}
+
+// The last probe's send failing ends the session at once: nothing waits for it.
+TEST_F(ProbeSessionTest, TheLastProbeFailingToSendEndsTheSession) {
+  ProbeSession s(LabConfig(2, 10 * kMs), t_, r_);
+  t_.handler = &s;
+  t_.fail_tags = {{2, ENETUNREACH}};
+  s.Start();
+  Deliver(s, EchoOf(0));
+  EXPECT_EQ(r_.done, 0);
+  t_.Advance(10 * kMs);
+  EXPECT_EQ(r_.done, 1);
+  EXPECT_EQ(s.measurements().send_errors, 1u);
+}
+
+// ECONNREFUSED on a send is the network's answer (ICMP port unreachable): it keeps
+// that meaning, and the probe times out as unreachable, not as a send error.
+TEST_F(ProbeSessionTest, ConnectionRefusedOnASendIsStillUnreachable) {
+  ProbeSession s(LabConfig(1, 10 * kMs), t_, r_);
+  t_.handler = &s;
+  t_.fail_tags = {{1, ECONNREFUSED}};
+  s.Start();
+  t_.Advance(1 * kMs);
+  EXPECT_TRUE(r_.timeout_events.empty());
+  t_.Advance(200 * kMs);
+  ASSERT_EQ(r_.timeout_events.size(), 1u);
+  EXPECT_TRUE(r_.timeout_events[0].unreachable);
+  EXPECT_EQ(r_.timeout_events[0].send_error, 0);
+  EXPECT_EQ(s.measurements().unreachable, 1u);
+  EXPECT_EQ(s.measurements().send_errors, 0u);
 }
 
 }  // namespace

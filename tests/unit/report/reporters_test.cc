@@ -2,6 +2,7 @@
 // reporters only format, so every figure here is what the result says.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <sstream>
 #include <string>
 
@@ -158,6 +159,31 @@ TEST(PingText, ProbesStillInFlightAreNotLost) {
                            "packet loss, time 3004ms\n"),
             std::string::npos)
       << out.str();
+}
+
+// Probes that never left this host: a line each at once, with the kernel's reason, and
+// in the summary next to the loss, never in it.
+TEST(PingText, SendErrorsAreNamedAtOnceAndCountedApartFromLoss) {
+  measure::RunResult r = Result("stamp");
+  r.total.sent = 3;
+  r.total.lost = 0;
+  r.total.loss_ratio = 0;
+  r.total.send_errors = 2;
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({}, out, err);
+  rep->Start(r.info, {Target()});
+  measure::TimeoutEvent e = Timeout(2, false);
+  e.send_error = EPERM;
+  rep->Timeout(Target(), e);
+  rep->Summary(r);
+  const std::string text = out.str();
+  for (const char* want :
+       {"send error for localhost seq=2: Operation not permitted\n",
+        "Packets: Sent = 3, Received = 3, Lost = 0 (0.0% packet loss), 2 send errors\n"
+        "2 probes never left this host (send errors: refused locally), neither sent nor lost\n"
+        "3 packets transmitted, 3 received, +2 send errors, 0% packet loss, time 3004ms\n"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\nin\n" << text;
+  }
 }
 
 TEST(PingText, StampLossSplitNamesTheUnattributed) {
@@ -317,6 +343,37 @@ TEST(ProgressLine, InFlightProbesAreNotCountedLostAndTheLineClears) {
   out.str("");
   p.Clear(out);  // already clear: nothing
   EXPECT_EQ(out.str(), "");
+}
+
+TEST(JsonLines, ASendErrorIsItsOwnEventAndAFigure) {
+  std::ostringstream out, err;
+  auto rep = MakeJsonReporter(out, err);
+  rep->Start(Info("stamp"), {Target()});
+  measure::TimeoutEvent e = Timeout(2, false);
+  e.send_error = ENETUNREACH;
+  rep->Timeout(Target(), e);
+  measure::RunResult r = Result("stamp");
+  r.total.send_errors = 1;
+  rep->Summary(r);
+  const std::vector<nlohmann::json> ev = Lines(out.str());
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[1]["event"], "send_error");
+  EXPECT_EQ(ev[1]["seq"], 2);
+  EXPECT_EQ(ev[1]["errno"], ENETUNREACH);
+  EXPECT_EQ(ev[1]["error"], "Network is unreachable");
+  EXPECT_EQ(ev[2]["send_errors"], 1);
+  EXPECT_EQ(ev[2]["lost"], 1);
+}
+
+TEST(Prometheus, SendErrorsAreACounterPerTarget) {
+  measure::RunResult r = Result("stamp");
+  r.targets[0].figures.send_errors = 5;
+  const std::string text = ClientMetrics(r);
+  for (const char* want : {"# TYPE udpbeat_send_errors_total counter\n",
+                           "udpbeat_send_errors_total{target=\"localhost:12000\"} 5\n",
+                           "# HELP udpbeat_send_errors_total Probes that never left this host"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\nin\n" << text;
+  }
 }
 
 }  // namespace

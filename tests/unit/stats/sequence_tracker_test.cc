@@ -480,5 +480,32 @@ TEST(SequenceTrackerFinishAt, ProbesWithinTheirDeadlineStayInFlight) {
   EXPECT_EQ(t.OnReply(3, 140).kind, ReplyClass::kUnknown);  // the run is over
 }
 
+// A probe whose send failed is taken back: a number never sent, neither lost nor in
+// flight, breaking no loss burst; a reply to it is unknown; taken back once only.
+TEST(SequenceTrackerTest, AnUnsentProbeIsANumberNeverSent) {
+  SequenceTracker t(16);
+  Send(t, 1, 0);
+  Send(t, 2, 1);
+  Send(t, 3, 2);
+  Send(t, 4, 3);
+  EXPECT_EQ(t.awaiting(), 4u);
+  EXPECT_TRUE(t.Unsend(2));
+  EXPECT_FALSE(t.Unsend(2));   // once
+  EXPECT_FALSE(t.Unsend(9));   // never sent
+  EXPECT_EQ(t.sent(), 3u);
+  EXPECT_EQ(t.awaiting(), 3u);
+  EXPECT_EQ(t.OnReply(2, 5 * kMs).kind, ReplyClass::kUnknown);
+  EXPECT_EQ(t.OnReply(4, 5 * kMs).kind, ReplyClass::kOnTime);
+  EXPECT_FALSE(t.Unsend(4));   // answered: it did leave
+  EXPECT_THAT(ExpireAt(t, 2000), ElementsAre(1, 3));
+  EXPECT_TRUE(t.Unsend(3));    // timed out already: still taken back
+  t.Finish();
+  EXPECT_EQ(t.sent(), 2u);
+  EXPECT_EQ(t.lost(), 1u);
+  EXPECT_EQ(t.received(), 1u);
+  EXPECT_EQ(t.longest_loss_burst(), 1u);
+  ExpectBalanced(t);
+}
+
 }  // namespace
 }  // namespace udpbeat::stats

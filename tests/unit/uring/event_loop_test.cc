@@ -25,12 +25,16 @@ class Collector : public DatagramHandler {
     if (d.to != nullptr) last_to = *d.to;
   }
   void OnReceiveError(SocketId, int error) noexcept override { errors.push_back(error); }
-  void OnSendError(SocketId, int error) noexcept override { send_errors.push_back(error); }
+  void OnSendError(SocketId, uint64_t tag, int error) noexcept override {
+    send_errors.push_back(error);
+    send_error_tags.push_back(tag);
+  }
   void OnTransmitTimestamp(SocketId, uint64_t tag, WallTime t) noexcept override {
     tx_tags.push_back(tag);
     tx_times.push_back(t);
   }
   std::vector<int> send_errors;
+  std::vector<uint64_t> send_error_tags;
   std::vector<uint64_t> tx_tags;
   std::vector<WallTime> tx_times;
   std::optional<SocketAddress> last_to;
@@ -204,6 +208,79 @@ TEST_F(EventLoopTest, ASendTheKernelRefusesIsReportedOnce) {
   ASSERT_EQ(rx.send_errors, std::vector<int>{EMSGSIZE});
   EXPECT_EQ(loop_->counters().send_errors, 1u);
   EXPECT_EQ(loop_->counters().sends_completed, 0u);
+}
+
+// The refused datagram is named by its tag, among others that went out: its owner can
+// tell which one never left.
+TEST_F(EventLoopTest, ARefusedSendComesBackWithItsTag) {
+  Collector rx, tx;
+  SocketAddress rx_addr, tx_addr;
+  AddBound(&rx, &rx_addr);
+  const SocketId s = AddBound(&tx, &tx_addr);
+  ASSERT_TRUE(loop_->RunOnce(0).ok());
+  const std::vector<uint8_t> small(10, 'x');
+  const std::vector<uint8_t> huge(70000, 'x');  // EMSGSIZE
+  loop_->Send(s, {&rx_addr, nullptr, 0x100000001}, small);
+  loop_->Send(s, {&rx_addr, nullptr, 0x100000002}, huge);
+  loop_->Send(s, {&rx_addr, nullptr, 0x100000003}, small);
+  RunUntil([&] { return !tx.send_errors.empty() && rx.payloads.size() == 2; });
+  EXPECT_EQ(tx.send_errors, std::vector<int>{EMSGSIZE});
+  EXPECT_EQ(tx.send_error_tags, std::vector<uint64_t>{0x100000002});
+  EXPECT_EQ(rx.payloads.size(), 2u);
+  EXPECT_EQ(loop_->counters().send_errors, 1u);
+  EXPECT_EQ(loop_->counters().sends_completed, 2u);
+}
+
+// Sends two datagrams on its own socket when the first datagram arrives, from within the
+// loop's completion handling (where the loop cannot reap a send slot free).
+class SendsTwoOnReceipt final : public Collector {
+ public:
+  void OnDatagram(const Datagram& d) noexcept override {
+    Collector::OnDatagram(d);
+    if (loop == nullptr || fired) return;
+    fired = true;
+    const uint8_t byte = 'y';
+    loop->Send(self, {&to, nullptr, 10}, {&byte, 1});
+    loop->Send(self, {&to, nullptr, 11}, {&byte, 1});
+    reported_within = send_error_tags;
+  }
+  EventLoop* loop = nullptr;
+  SocketId self = 0;
+  SocketAddress to;
+  bool fired = false;
+  std::vector<uint64_t> reported_within;  // send errors heard before the handler returned
+};
+
+// With every send slot taken, a datagram cannot be queued: it is reported from within
+// the call, with its tag, and never sent.
+TEST_F(EventLoopTest, ASendWithNoFreeSlotIsReportedAtOnceWithItsTag) {
+  LoopOptions opts;
+  opts.handle_signals = false;
+  opts.max_pending_sends = 1;
+  auto loop = EventLoop::Create(opts, SystemClock::Get());
+  ASSERT_TRUE(loop.ok());
+  SendsTwoOnReceipt node;
+  Collector sink;
+  auto nfd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
+  auto sfd = BindUdp(*SocketAddress::ParseNumeric("127.0.0.1:0"), {});
+  ASSERT_TRUE(nfd.ok() && sfd.ok());
+  const SocketAddress node_addr = *LocalAddress(nfd->get());
+  node.to = *LocalAddress(sfd->get());
+  auto id = (*loop)->AddSocket(std::move(*nfd), &node);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*loop)->AddSocket(std::move(*sfd), &sink).ok());
+  node.loop = loop->get();
+  node.self = *id;
+  ASSERT_TRUE((*loop)->RunOnce(0).ok());
+  const int out = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ::sendto(out, "x", 1, 0, node_addr.data(), node_addr.size());
+  ::close(out);
+  for (int i = 0; i < 200 && sink.payloads.empty(); ++i)
+    ASSERT_TRUE((*loop)->RunOnce(10 * kNanosPerMilli).ok());
+  EXPECT_EQ(node.reported_within, std::vector<uint64_t>{11});
+  EXPECT_EQ(node.send_errors, std::vector<int>{ENOBUFS});
+  EXPECT_EQ(sink.payloads, std::vector<std::string>{"y"});  // tag 10's
+  EXPECT_EQ((*loop)->counters().send_errors, 1u);
 }
 
 TEST_F(EventLoopTest, ARemovedSocketHearsNothingMoreAndItsDescriptorCloses) {
