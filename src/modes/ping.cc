@@ -227,6 +227,12 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
                   ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless told otherwise)"
                   : "")
           << std::endl;
+    } else if (f.received == 0 && f.send_errors > 0 && f.sent == 0) {
+      // Nothing ever left this host: say so, or an exit status of 1 reads as a dead peer.
+      err << "udpbeat: " << result.targets[i].info.name << ": every send failed ("
+          << f.send_errors << (f.send_errors == 1 ? " probe" : " probes")
+          << "): nothing left this host (a firewall's output rule, a missing route?)"
+          << std::endl;
     }
   }
   return every_target_answered ? kExitOk : kExitBadOutcome;

@@ -26,6 +26,8 @@ void PlotFeed::Reply(const engine::ProbeSession& s, const measure::ReplyEvent& r
 }
 
 void PlotFeed::Timeout(const engine::ProbeSession& s, const measure::TimeoutEvent& e) {
+  // A send error never left this host: not a loss on the path the plot shows.
+  if (e.send_error != 0) return;
   const Nanos at = Since(e.sent);
   last_sent_ = std::max(last_sent_, at);
   std::deque<Pending>& q = pending_[&s];

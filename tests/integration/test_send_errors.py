@@ -177,6 +177,24 @@ class SendErrorsTest(UdpbeatTestCase):
         summary = harness.json_events(r.stdout)[-1]
         self.assertEqual({k: summary[k] for k in ("sent", "received", "lost", "send_errors")},
                          {"sent": 0, "received": 0, "lost": 0, "send_errors": 4}, summary)
+        # The exit status alone would read as a dead peer: stderr says why.
+        self.assertEqual(r.stderr.splitlines(),
+                         [f"udpbeat: 127.0.0.1:{PORT}: every send failed (4 probes): nothing "
+                          "left this host (a firewall's output rule, a missing route?)"],
+                         r.describe())
+
+    def test_the_plot_draws_no_loss_for_a_send_error(self):
+        self.namespace()
+        d = tempfile.mkdtemp(prefix="udpbeat-sendfail-")
+        self.addCleanup(shutil.rmtree, d, True)
+        svg = os.path.join(d, "ping.svg")
+        r = self.ns.ping("-c", COUNT, "-i", "10ms", "-W", "500ms", "-q", "--plot", svg)
+        self.assertExit(r, 0)
+        self.assertEqual(self.ns.dropped(), len(DROPPED), r.describe())
+        with open(svg) as f:
+            text = f.read()
+        self.assertIn('id="lost-lane"', text)
+        self.assertNotIn('id="lost"', text)  # the lane says "none": nothing was lost
 
 
 if __name__ == "__main__":
