@@ -231,7 +231,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
       // Nothing ever left this host: say so, or an exit status of 1 reads as a dead peer.
       err << "udpbeat: " << result.targets[i].info.name << ": every send failed ("
           << f.send_errors << (f.send_errors == 1 ? " probe" : " probes")
-          << "): nothing left this host (a firewall's output rule, a missing route?)"
+          << "): nothing left this host"
           << std::endl;
     }
   }
