@@ -8,20 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/net/udp_socket.h"
 
 namespace udpbeat {
 namespace {
 
 absl::Status Fail(const char* what) { return absl::ErrnoToStatus(errno, what); }
-
-absl::StatusOr<SocketAddress> Name(int fd, bool peer) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  const int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
-                      : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (rc != 0) return Fail(peer ? "getpeername" : "getsockname");
-  return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
-}
 
 // Copies an int option from `from` to `to`.
 absl::Status CopyInt(int from, int to, int level, int name, const char* what) {
@@ -36,8 +28,8 @@ absl::Status CopyInt(int from, int to, int level, int name, const char* what) {
 }  // namespace
 
 absl::StatusOr<SendTwin> MakeSendTwin(int connected_fd) {
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, Name(connected_fd, true));
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, Name(connected_fd, false));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, PeerAddress(connected_fd));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local, LocalAddress(connected_fd));
   const int family = local.family();
   if (family != AF_INET && family != AF_INET6)
     return absl::InvalidArgumentError("send twin: not an IP socket");

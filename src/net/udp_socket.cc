@@ -87,12 +87,26 @@ absl::StatusOr<UniqueFd> ConnectUdp(const SocketAddress& peer, const UdpSocketOp
   return fd;
 }
 
-absl::StatusOr<SocketAddress> LocalAddress(int fd) {
+namespace {
+
+// getsockname(2) or getpeername(2), as a SocketAddress.
+absl::StatusOr<SocketAddress> SocketName(int fd, int (*get)(int, sockaddr*, socklen_t*),
+                                         const char* what) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-    return absl::ErrnoToStatus(errno, "getsockname");
+  if (get(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return absl::ErrnoToStatus(errno, what);
   return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace
+
+absl::StatusOr<SocketAddress> LocalAddress(int fd) {
+  return SocketName(fd, ::getsockname, "getsockname");
+}
+
+absl::StatusOr<SocketAddress> PeerAddress(int fd) {
+  return SocketName(fd, ::getpeername, "getpeername");
 }
 
 bool IsWildcard(const SocketAddress& a) {

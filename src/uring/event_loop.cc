@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/net/send_twin.h"
+#include "udpbeat/net/udp_socket.h"
 #include "udpbeat/uring/buffer_ring.h"
 #include "udpbeat/uring/ring.h"
 #include "udpbeat/uring/user_data.h"
@@ -398,10 +399,8 @@ absl::StatusOr<SocketId> EventLoop::Impl::AddSocket(UniqueFd fd, DatagramHandler
   sock.fd = std::move(fd);
   sock.handler = handler;
   sock.in_use = true;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(sock.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    sock.local = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  if (absl::StatusOr<SocketAddress> local = LocalAddress(sock.fd.get()); local.ok())
+    sock.local = *local;
   ArmReceive(id);
   if (!sockets_[id].recv_armed) {
     RemoveSocket(id);

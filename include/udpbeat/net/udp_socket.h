@@ -40,6 +40,8 @@ absl::StatusOr<UniqueFd> ConnectUdp(const SocketAddress& peer, const UdpSocketOp
 
 // The address a socket is bound to (for port 0 binds).
 absl::StatusOr<SocketAddress> LocalAddress(int fd);
+// The address a connected socket is connected to.
+absl::StatusOr<SocketAddress> PeerAddress(int fd);
 
 // True for 0.0.0.0 and :: (a socket bound there answers on every local address).
 bool IsWildcard(const SocketAddress& a);
