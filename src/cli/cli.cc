@@ -400,7 +400,7 @@ absl::Status FinishSource(ClientOptions& o, const std::vector<TargetLine>& targe
 absl::Status CheckSocketBudget(const ClientOptions& o) {
   const uint64_t sessions = o.src_ports > 0 ? o.src_ports : std::max<uint32_t>(o.sessions, 1);
   const uint64_t per_target =
-      o.sockets == 0 ? sessions : std::min<uint64_t>(o.sockets, sessions);
+      engine::SocketsPerTarget(static_cast<uint32_t>(sessions), o.sockets);
   const uint64_t targets = std::max<size_t>(o.targets.size(), 1);
   const uint64_t needed = per_target * targets;
   const uint64_t limit = engine::RaiseFileLimit();

@@ -4,6 +4,7 @@
 
 #include "absl/random/random.h"
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/engine/socket_budget.h"
 #include "udpbeat/proto/lab_protocol.h"
 #include "udpbeat/proto/stamp.h"
 
@@ -80,7 +81,7 @@ absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
     const SessionGroupOptions& opts, const SocketAddress& peer, LoopTransport& transport,
     ProbeObserver& observer) {
   const uint32_t n = std::max<uint32_t>(opts.sessions, 1);
-  const uint32_t m = opts.sockets == 0 ? n : std::min(opts.sockets, n);
+  const uint32_t m = SocketsPerTarget(opts.sessions, opts.sockets);
   const uint32_t per_socket = (n + m - 1) / m;
   if (opts.session.proto == ProbeProto::kStamp && per_socket > 65535)
     return absl::InvalidArgumentError(

@@ -9,29 +9,27 @@
 namespace udpbeat::engine {
 
 absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, size_t index,
-                                                        size_t count) {
+                                                        size_t count, bool twinned) {
   SessionGroupOptions o = options_;
   // Targets spread over one interval, as each target's sessions spread within it.
   if (o.session.interval && count > 1)
     o.stagger_base = *o.session.interval / static_cast<Nanos>(count) * static_cast<Nanos>(index);
-  o.send_twins = Twinned(count);
+  o.send_twins = twinned;
   return Target::Create(spec.info, spec.peer, o, detectors_, transport_, observer_);
 }
 
 bool TargetSet::Twinned(size_t count) const {
   if (!options_.transmit_timestamps) return false;
-  const uint64_t sessions = std::max<uint32_t>(options_.sessions, 1);
-  const uint64_t per_target =
-      options_.sockets == 0 ? sessions : std::min<uint64_t>(options_.sockets, sessions);
-  const uint64_t sockets = per_target * count;
+  const uint64_t sockets = uint64_t{SocketsPerTarget(options_.sessions, options_.sockets)} * count;
   // Counted on the list being set up (a reload's whole new list): at most
   // kMaxTwinnedSockets twins exist beside those kept from before, themselves as many.
   return sockets <= kMaxTwinnedSockets && 2 * sockets <= SocketBudget();
 }
 
 absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
+  const bool twinned = Twinned(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    UDPBEAT_ASSIGN_OR_RETURN(auto t, Make(specs[i], i, specs.size()));
+    UDPBEAT_ASSIGN_OR_RETURN(auto t, Make(specs[i], i, specs.size(), twinned));
     session_count_ += t->group().size();
     targets_.push_back(std::move(t));
   }
@@ -44,6 +42,7 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
   for (auto& t : targets_) old.emplace(t->info().name, std::move(t));
   std::vector<std::unique_ptr<Target>> next;
   std::vector<Target*> fresh;
+  const bool twinned = Twinned(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     auto it = old.find(specs[i].info.name);
     if (it != old.end() && it->second->peer() == specs[i].peer) {
@@ -53,7 +52,7 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
       ++counts.kept;
       continue;
     }
-    auto made = Make(specs[i], i, specs.size());
+    auto made = Make(specs[i], i, specs.size(), twinned);
     if (!made.ok()) {
       // Nothing changes when one new target cannot be set up: the old set stays whole.
       for (auto& t : next) old.emplace(t->info().name, std::move(t));

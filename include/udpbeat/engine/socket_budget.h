@@ -11,6 +11,13 @@ namespace udpbeat::engine {
 // eventfd, a metrics file, some slack.
 inline constexpr uint64_t kReservedFds = 32;
 
+// The sockets one target's group opens: one per session (at least one), or at most
+// `sockets` shared by them (0: not shared).
+inline uint32_t SocketsPerTarget(uint32_t sessions, uint32_t sockets) {
+  const uint32_t n = sessions > 0 ? sessions : 1;
+  return sockets == 0 || sockets > n ? n : sockets;
+}
+
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the resulting soft limit.
 uint64_t RaiseFileLimit();
 

@@ -69,8 +69,9 @@ class TargetSet {
                             bool sessions, bool paths, bool total) const;
 
  private:
+  // The target at `index` of `count`; `twinned`: Twinned(count), decided once per list.
   absl::StatusOr<std::unique_ptr<Target>> Make(const TargetSpec& spec, size_t index,
-                                               size_t count);
+                                               size_t count, bool twinned);
   // Whether a run of `count` targets gets send-only twins (kMaxTwinnedSockets).
   bool Twinned(size_t count) const;
 
