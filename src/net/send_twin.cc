@@ -49,8 +49,17 @@ absl::StatusOr<SendTwin> MakeSendTwin(int connected_fd) {
     return Fail("setsockopt SO_ATTACH_FILTER");
   // The receive buffer stays as it is: the transmit stamps on the error queue are charged
   // to it (a minimal one held two).
-  UDPBEAT_RETURN_IF_ERROR(
-      CopyInt(connected_fd, twin.get(), SOL_SOCKET, SO_SNDBUF, "copy SO_SNDBUF"));
+  // SO_SNDBUF reads back twice what was set (the kernel's bookkeeping share): half of it
+  // is what the connected socket was given. FORCE first, as BindUdp/ConnectUdp do, so a
+  // buffer above wmem_max carries over where the process may set one.
+  int sndbuf = 0;
+  socklen_t sndbuf_len = sizeof sndbuf;
+  if (::getsockopt(connected_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sndbuf_len) != 0)
+    return Fail("getsockopt SO_SNDBUF");
+  sndbuf /= 2;
+  if (::setsockopt(twin.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0 &&
+      ::setsockopt(twin.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+    return Fail("setsockopt SO_SNDBUF");
   if (family == AF_INET) {
     UDPBEAT_RETURN_IF_ERROR(CopyInt(connected_fd, twin.get(), IPPROTO_IP, IP_TOS, "copy IP_TOS"));
   } else {
