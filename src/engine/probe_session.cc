@@ -291,8 +291,10 @@ bool ProbeSession::ApplyFollowUp(const ProbeReply& p) {
   // exchange with its exact transmit time. Older ones will get none.
   for (const Pending& x : pending_) {
     measure::ExchangeInput in = x.input;
-    if (p.follow_up.reported() && x.reflector_seq == p.follow_up.seq && in.reflector)
+    if (p.follow_up.reported() && x.reflector_seq == p.follow_up.seq && in.reflector) {
       in.reflector->transmit = FromNtp(p.follow_up.timestamp);
+      ++m_.follow_up_t3;
+    }
     RecordDelays(x.seq, x.reflector_seq, in);
   }
   pending_.clear();

@@ -76,6 +76,7 @@ measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
   info.sessions = opts.src_ports > 0 ? opts.src_ports : std::max<uint32_t>(opts.sessions, 1);
   info.start = start;
   info.timestamps = kernel_timestamps ? "kernel" : "user";
+  info.follow_up = opts.follow_up;
   return info;
 }
 

@@ -58,6 +58,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
     AddDelays(j, "forward", st.forward);
     AddDelays(j, "backward", st.backward);
     j["reflector_stateful"] = st.reflector_stateful;
+    j["follow_up_t3"] = f.follow_up_t3;
     if (st.reflector_stateful) {
       j["forward_lost"] = st.loss.forward;
       j["backward_lost"] = st.loss.backward;
@@ -115,7 +116,8 @@ class JsonReporter final : public RunReporter {
               {"size", info.size},
               {"sessions", info.sessions},
               {"start_unix_ns", info.start.nanos()},
-              {"timestamps", info.timestamps}};
+              {"timestamps", info.timestamps},
+              {"follow_up", info.follow_up}};
     // No interval: the lab's rhythm, the next probe once the last one is settled.
     j["interval_ns"] = info.interval ? json(*info.interval) : json(nullptr);
     Emit(j);

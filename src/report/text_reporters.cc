@@ -71,6 +71,17 @@ void WriteSendTimesLine(const measure::RunResult& r, std::ostream& out) {
   out << absl::StrFormat("send times: kernel for %d of %d replies%s\n", r.total.kernel_t1,
                          r.total.received,
                          r.total.kernel_t1 < r.total.received ? ", user space for the rest" : "");
+  // Asked-for follow-up telemetry that never came changes what the residence and the
+  // backward delay mean, so the summary says how often the exact T3 was used. The last
+  // reply of a session never has one (its report would come with the next reply).
+  if (r.info.follow_up) {
+    out << absl::StrFormat("reflector send times: exact (follow-up) for %d of %d replies%s\n",
+                           r.total.follow_up_t3, r.total.received,
+                           r.total.follow_up_t3 == 0
+                               ? "; the reflector reported none (a stateless or unaware one "
+                                 "cannot), its own T3 used"
+                               : ", the reflector's own T3 for the rest");
+  }
 }
 
 class PingText final : public TextBase {
@@ -136,17 +147,18 @@ class PingText final : public TextBase {
   void LabReply(const measure::TargetInfo& t, const measure::ReplyEvent& r) {
     switch (r.kind) {
       case stats::ReplyClass::kOnTime:
-        Line(r.received) << "Reply from " << t.host << ": " << Printable(r.payload) << "\n";
+        // The lab's line names the host; with several targets, the target (as Who says).
+        Line(r.received) << "Reply from " << Who(t) << ": " << Printable(r.payload) << "\n";
         Line(r.received) << absl::StrFormat("RTT: %.6f seconds", Sec(r.rtt))
                          << (r.reordered ? " (reordered)" : "") << "\n";
         break;
       case stats::ReplyClass::kLate:
         Line(r.received) << absl::StrFormat(
-            "Late reply from %s: seq %d after %.6f seconds (timed out)\n", t.host, r.seq,
+            "Late reply from %s: seq %d after %.6f seconds (timed out)\n", Who(t), r.seq,
             Sec(r.rtt));
         break;
       default:
-        Line(r.received) << absl::StrFormat("Duplicate reply from %s: seq %d\n", t.host, r.seq);
+        Line(r.received) << absl::StrFormat("Duplicate reply from %s: seq %d\n", Who(t), r.seq);
         break;
     }
   }

@@ -42,6 +42,9 @@ struct Measurements {
   uint64_t send_errors = 0;
   Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
   uint64_t kernel_t1 = 0;  // replies whose T1 was the kernel's transmit timestamp
+  // Exchanges whose reflector transmit time T3 is the exact one a later reply reported
+  // (RFC 8972 Follow-Up Telemetry), not the estimate written into the reply itself.
+  uint64_t follow_up_t3 = 0;
 
   // Merges `parts` into one, as one session's would read. STAMP one-way delays recorded
   // against different references are shifted onto common ones (StampState::Combine).

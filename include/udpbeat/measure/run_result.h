@@ -65,6 +65,7 @@ struct Figures {
   uint64_t send_errors = 0;  // never left this host; not sent (Measurements::send_errors)
   uint64_t longest_loss_burst = 0;
   uint64_t kernel_t1 = 0;  // replies timed from the kernel's transmit timestamp
+  uint64_t follow_up_t3 = 0;  // exchanges with the exact T3 (Measurements::follow_up_t3)
   double loss_ratio = 0;  // lost / (sent − in flight)
   DelayFigures rtt;
   stats::BucketCounts rtt_buckets;
@@ -130,6 +131,7 @@ struct RunInfo {
   uint32_t sessions = 1;
   WallTime start;
   std::string timestamps;  // transmit timestamp source: "kernel" or "user"
+  bool follow_up = false;  // requests ask for RFC 8972 follow-up telemetry
 };
 
 struct RunResult {

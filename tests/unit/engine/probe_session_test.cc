@@ -470,8 +470,10 @@ TEST_F(ProbeSessionTest, FollowUpTelemetryGivesTheExactT3OfThePreviousReply) {
   ASSERT_EQ(s.stats().rtt().count(), 1u);
   // 2.5 ms round trip minus the exact residence, 1.3 − 1.0 = 0.3 ms.
   EXPECT_EQ(s.stats().rtt().summary().min(), 2200 * kNanosPerMicro);
+  EXPECT_EQ(s.measurements().follow_up_t3, 1u);
   s.Finish();  // the last exchange gets no follow-up: its own T3
   EXPECT_EQ(s.stats().rtt().count(), 2u);
+  EXPECT_EQ(s.measurements().follow_up_t3, 1u) << "the summary's count of exact T3s";
 }
 
 // A reflector that does not know the TLV returns it with U set (RFC 8972): the sender
@@ -485,6 +487,7 @@ TEST_F(ProbeSessionTest, AReflectorWithoutFollowUpIsToleratedAtOnce) {
   Deliver(s, StampReply(t_.sent[0].bytes, 0, 1100 * kNanosPerMicro, nullptr, nullptr, true));
   EXPECT_EQ(s.stats().rtt().count(), 1u);
   EXPECT_EQ(s.stats().received(), 1u);
+  EXPECT_EQ(s.measurements().follow_up_t3, 0u);
 }
 
 // Loss by direction with a stateful reflector that drops requests only: those before the

@@ -123,6 +123,27 @@ TEST(PingText, TheLabsLinesForTheLabProtocol) {
   EXPECT_EQ(err.str(), "");
 }
 
+TEST(PingText, TheLabsLinesNameTheTargetWhenThereAreSeveral) {
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({}, out, err);
+  const measure::TargetInfo a = Target("localhost:12000"), b = Target("localhost:12001");
+  rep->Start(Info("seed"), {a, b});
+  rep->Reply(a, Reply(1, "PING 1 1700000000.000000000"));
+  rep->Reply(b, Reply(1, "PING 1 1700000000.000000000"));
+  measure::ReplyEvent late = Reply(2, "PING 2 1700000001.000000000");
+  late.kind = stats::ReplyClass::kLate;
+  rep->Reply(b, late);
+  late.kind = stats::ReplyClass::kDuplicate;
+  rep->Reply(b, late);
+  EXPECT_EQ(out.str(),
+            "Reply from localhost:12000: PING 1 1700000000.000000000\n"
+            "RTT: 0.000031 seconds\n"
+            "Reply from localhost:12001: PING 1 1700000000.000000000\n"
+            "RTT: 0.000031 seconds\n"
+            "Late reply from localhost:12001: seq 2 after 0.000031 seconds (timed out)\n"
+            "Duplicate reply from localhost:12001: seq 2\n");
+}
+
 TEST(PingText, StampRepliesInPingsOneLineFormWithUnixTimes) {
   std::ostringstream out, err;
   auto rep = MakePingTextReporter({false, true, true}, out, err);
@@ -201,6 +222,29 @@ TEST(PingText, StampLossSplitNamesTheUnattributed) {
                            "either way) (stateful reflector)\n"),
             std::string::npos)
       << out.str();
+}
+
+TEST(PingText, FollowUpSaysHowOftenTheExactT3Came) {
+  for (uint64_t exact : {2u, 0u}) {
+    measure::RunResult r = Result("stamp");
+    r.info.follow_up = true;
+    r.total.follow_up_t3 = exact;
+    std::ostringstream out, err;
+    auto rep = MakePingTextReporter({}, out, err);
+    rep->Start(r.info, {Target()});
+    rep->Summary(r);
+    const std::string want =
+        exact == 2 ? "reflector send times: exact (follow-up) for 2 of 3 replies, the "
+                     "reflector's own T3 for the rest\n"
+                   : "reflector send times: exact (follow-up) for 0 of 3 replies; the reflector "
+                     "reported none (a stateless or unaware one cannot), its own T3 used\n";
+    EXPECT_NE(out.str().find(want), std::string::npos) << out.str();
+  }
+  measure::RunResult r = Result("stamp");
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({}, out, err);
+  rep->Summary(r);
+  EXPECT_EQ(out.str().find("follow-up"), std::string::npos) << "not asked for, not named";
 }
 
 TEST(PingText, SeveralTargetsGetATableAndTheAggregate) {
