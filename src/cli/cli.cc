@@ -497,7 +497,7 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
       ->type_name("COUNT");
   sub->add_option("-i,--interval", a.interval.text,
                   "Send every D, up to 24h (2ms at least unless root); 0: next ping after "
-                  "reply or timeout")
+                  "reply or timeout (2ms apart at least unless root)")
       ->default_str("1s")
       ->type_name("D");
   sub->add_option("-W,--timeout", a.timeout.text,
@@ -527,8 +527,11 @@ absl::Status FinishPing(PingArgs& a, CLI::App* sub) {
     UDPBEAT_RETURN_IF_ERROR(
         ParseDurationInto(a.interval, "--interval", 0, kMaxInterval, &interval));
     UDPBEAT_RETURN_IF_ERROR(CheckUserInterval("--interval", interval));
-    // 0: the lab's rhythm, the next probe when the last is answered or timed out.
+    // 0: the lab's rhythm, the next probe when the last is answered or timed out; for
+    // users other than root no sooner than 2 ms after the last (ping -A's floor), so
+    // that a fast peer cannot turn it into a flood.
     o.interval = interval > 0 ? std::optional<Nanos>(interval) : std::nullopt;
+    if (interval == 0 && !IsRoot()) o.min_gap = ClientOptions::kMinUserInterval;
   }
   if (has_rate) {
     const Nanos interval = std::max<Nanos>(static_cast<Nanos>(1e9 / a.rate), 1);

@@ -101,6 +101,7 @@ void ProbeSession::SendProbe(MonoTime scheduled) {
   const uint32_t seq = next_seq_++;
   const MonoTime now = clock_.Now();
   const WallTime wall = clock_.NowWall();
+  last_send_ = now;
   sent_[seq % sent_.size()] = Sent{seq, now, wall, WallTime()};
   m_.stats.OnSent(seq, now.nanos(), (now + cfg_.timeout).nanos());
   m_.send_lag.Record(std::max<Nanos>(now - scheduled, 0));
@@ -160,12 +161,22 @@ void ProbeSession::Settled() {
   if (finished_) return;
   if (!AllSent()) {
     // The lab's rhythm: the next probe once this one is settled.
-    if (!cfg_.interval && m_.stats.awaiting() == 0) SendProbe(clock_.Now());
+    if (!cfg_.interval && m_.stats.awaiting() == 0) SendNextInRhythm(clock_.Now());
     return;
   }
   if (m_.stats.awaiting() == 0 && !done_) {
     done_ = true;
     observer_.OnDone(*this);
+  }
+}
+
+void ProbeSession::SendNextInRhythm(MonoTime earliest) {
+  const MonoTime floor = last_send_ + cfg_.min_gap;
+  if (sent_count_ > 0 && floor > earliest) earliest = floor;
+  if (earliest > clock_.Now()) {
+    send_timer_.ArmAt(earliest);  // SendDue sends it
+  } else {
+    SendProbe(clock_.Now());
   }
 }
 
@@ -330,8 +341,9 @@ void ProbeSession::OnSendError(SocketId, uint64_t tag, int error) noexcept {
   observer_.OnTimeout(*this, e);
   if (finished_) return;
   if (!cfg_.interval && !AllSent()) {
-    // The lab's rhythm: the next probe when this one's timeout would have ended.
-    send_timer_.ArmAt(retry);
+    // The lab's rhythm: the next probe when this one's timeout would have ended (armed,
+    // never sent from here: this may be within Send), and not before the gap's floor.
+    send_timer_.ArmAt(std::max(retry, last_send_ + cfg_.min_gap));
   } else if (!in_send_) {
     Settled();  // it may have been the last one anything waited for
   }

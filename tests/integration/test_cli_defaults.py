@@ -2,6 +2,7 @@
 otherwise, -i 0 for the lab's rhythm, intervals below 2 ms only for root, and a progress
 line only on a terminal with several sessions or targets."""
 
+import json
 import os
 import pty
 import select
@@ -91,6 +92,20 @@ class UserIntervalTest(UdpbeatTestCase):
                 self.assertExit(r, 0)
         r = self.run_unprivileged("heartbeat", s.target, "-c", "2", "-q", "-i", "2ms")
         self.assertExit(r, 0)
+
+    def test_lab_rhythm_keeps_2ms_between_sends_for_users(self):
+        """-i 0 sends the next probe once the last is answered, but for users other than
+        root never sooner than 2 ms after the last (ping -A's floor): a fast peer does not
+        turn it into a flood. Send times are the JSON's sent_unix_ns."""
+        s = self.serve()
+        r = self.run_unprivileged("ping", s.target, "-c", "20", "-i", "0", "--json")
+        self.assertExit(r, 0)
+        sent = sorted(e["sent_unix_ns"] for e in (json.loads(l) for l in r.stdout.splitlines())
+                      if e["event"] == "reply")
+        self.assertEqual(len(sent), 20, r.describe())
+        gaps = [b - a for a, b in zip(sent, sent[1:])]
+        # The floor is kept on the monotonic clock; 0.1 ms covers a wall-clock slew.
+        self.assertGreaterEqual(min(gaps), 1_900_000, gaps)
 
     def test_root_may_go_lower(self):
         if os.geteuid() != 0:

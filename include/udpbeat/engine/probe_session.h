@@ -70,6 +70,9 @@ struct ProbeSessionConfig {
   // of the reflector's previous reply, and an exchange's delays are recorded once that
   // arrives (or with the reflector's own T3 when it does not).
   bool follow_up = false;
+  // Without an interval: at least this long between two sends of the session, however
+  // fast replies come (ping -A's floor: 2 ms for users other than root). 0: none.
+  Nanos min_gap = 0;
 };
 
 class ProbeSession;
@@ -149,6 +152,8 @@ class ProbeSession final : public DatagramHandler {
   void ArmTimeout();
   void OnTimeoutTimer();
   void Settled();
+  // The lab's rhythm: the next probe now, or once min_gap has passed since the last.
+  void SendNextInRhythm(MonoTime earliest);
   bool AllSent() const;
   // Counts the probes due now that were never sent (Measurements::skipped), once.
   void CountSkipped();
@@ -171,6 +176,7 @@ class ProbeSession final : public DatagramHandler {
   Timer timeout_timer_;
   SocketId socket_ = 0;
   MonoTime start_;
+  MonoTime last_send_;
   uint32_t next_seq_;
   uint64_t sent_count_ = 0;
   uint64_t max_probes_;  // 0: until stopped

@@ -51,6 +51,9 @@ struct ClientOptions {
   std::string metrics_file;   // Prometheus textfile (ping: at the end; heartbeat: every period)
   Nanos metrics_period = 5 * kNanosPerSecond;
   bool progress = false;      // a live progress line (the cli decides: a terminal, many sessions)
+  // Without an interval (-i 0): the least time between one session's sends. The cli sets
+  // kMinUserInterval for users other than root, as ping -A does.
+  Nanos min_gap = 0;
 };
 
 }  // namespace udpbeat

@@ -120,6 +120,29 @@ TEST_F(ProbeSessionTest, AReplyAfterItsTimeoutIsLateNotLostAndNeverCreditedToAno
   EXPECT_EQ(s.stats().lost(), 0u);
 }
 
+// -i 0 for users other than root: the next probe once the last is answered, but never
+// sooner than the gap's floor after the last send (ping -A), however fast replies come.
+TEST_F(ProbeSessionTest, TheLabsRhythmKeepsTheMinimumGapBetweenSends) {
+  ProbeSessionConfig c = LabConfig(3, std::nullopt);
+  c.min_gap = 2 * kMs;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  ASSERT_EQ(t_.sent.size(), 1u);
+  t_.Advance(kMs / 2);
+  Deliver(s, EchoOf(0));  // answered after 0.5 ms: the next waits for the floor
+  EXPECT_EQ(t_.sent.size(), 1u);
+  t_.Advance(kMs);
+  EXPECT_EQ(t_.sent.size(), 1u) << "1.5 ms after the first send";
+  t_.Advance(kMs / 2);
+  ASSERT_EQ(t_.sent.size(), 2u) << "2 ms after the first send";
+  t_.Advance(3 * kMs);
+  Deliver(s, EchoOf(1));  // answered after 3 ms, past the floor: at once
+  ASSERT_EQ(t_.sent.size(), 3u);
+  Deliver(s, EchoOf(2));
+  EXPECT_EQ(r_.done, 1);
+  EXPECT_EQ(s.stats().received(), 3u);
+}
+
 TEST_F(ProbeSessionTest, DuplicatesAndReorderingAreToldApart) {
   ProbeSession s(LabConfig(3, kMs), t_, r_);
   s.Start();
