@@ -286,6 +286,25 @@ TEST_F(ProbeSessionTest, OneProbeMoreThanTheWindowSettlesAsLostAndTheSessionEnds
   EXPECT_EQ(s.stats().in_flight(), 0u);
 }
 
+// A heartbeat's timeout is its interval; a reply that comes after many later probes were
+// sent is still matched (late, received), not taken for garbage with its probe lost.
+TEST_F(ProbeSessionTest, AReplyFarBehindAFastScheduleIsLateNotUnknown) {
+  ProbeSessionConfig c = LabConfig(0, 100 * kNanosPerMicro);
+  c.timeout = 100 * kNanosPerMicro;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  t_.Advance(50 * kMs);  // 500 more sent, none answered
+  ASSERT_GE(t_.sent.size(), 500u);
+  Deliver(s, EchoOf(0));
+  EXPECT_EQ(r_.malformed, 0);
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kLate);
+  s.StopSending();
+  s.Finish();
+  EXPECT_EQ(s.stats().received(), 1u);
+  EXPECT_EQ(s.stats().late(), 1u);
+}
+
 // A sender that fell behind and is stopped counts the probes due that never went out.
 TEST_F(ProbeSessionTest, ProbesDueButNeverSentAreCountedSkipped) {
   ProbeSession s(LabConfig(0, kMs), t_, r_);
