@@ -32,6 +32,11 @@ uint32_t WindowFor(const ProbeSessionConfig& cfg) {
 // absurdly later (a clock step between the two reads would show here).
 constexpr Nanos kMaxTransmitDelay = kNanosPerSecond;
 
+// A probe is skipped rather than sent when it is later than its timeout, its interval and
+// this: a stall shorter than a second (a loaded machine, a VM paused briefly) only makes
+// probes late, as before.
+constexpr Nanos kMinSkipLag = kNanosPerSecond;
+
 }  // namespace
 
 ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transport,
@@ -96,6 +101,7 @@ void ProbeSession::SendDue() {
     return;
   }
   const MonoTime now = clock_.Now();
+  SkipWhatIsTooLate(now);
   for (int n = 0; n < kMaxBurst && !AllSent() && Due(sent_count_) <= now &&
                   transport_.SendBudgetLeft();
        ++n)
@@ -104,6 +110,23 @@ void ProbeSession::SendDue() {
   // already due waits for the next turn (the timer queue defers past-due re-arms); the
   // session furthest behind has the earliest deadline, so it goes first then.
   if (!AllSent()) send_timer_.ArmAt(Due(sent_count_));
+}
+
+void ProbeSession::SkipWhatIsTooLate(MonoTime now) {
+  // A probe sent more than a timeout (or an interval, or a second) after its time would
+  // measure this sender's backlog, not the network, and catching up on it would keep
+  // every later probe late too: with 5,000 sessions asking for more than the machine
+  // can send, the send lag grew by a second every second. Such probes are skipped and
+  // counted (Measurements::skipped), so the lag stays bounded and the rest go on time.
+  const Nanos horizon = std::max({cfg_.timeout, *cfg_.interval, kMinSkipLag});
+  if (now - Due(sent_count_) <= horizon) return;
+  const Nanos since = now - horizon - start_;
+  uint64_t first_kept = static_cast<uint64_t>((since + *cfg_.interval - 1) / *cfg_.interval);
+  if (max_probes_ > 0) first_kept = std::min(first_kept, max_probes_);
+  if (first_kept <= sent_count_) return;
+  m_.skipped += first_kept - sent_count_;
+  sent_count_ = first_kept;
+  if (AllSent()) Settled();  // the skipped may have been the last of the schedule
 }
 
 void ProbeSession::SendProbe(MonoTime scheduled) {

@@ -6,7 +6,9 @@
 // replies do; a send timer firing sends the probes due then, at most kMaxBurst per loop
 // turn, so a schedule that cannot be kept (an interval below what the machine can send)
 // never queues work or starves the loop: the probes go out as fast as the loop allows
-// and their lateness is recorded as send lag. Without an interval (the lab's rhythm) the
+// and their lateness is recorded as send lag. A probe more than a timeout (or, if
+// longer, an interval or a second) behind its time is skipped and counted instead (SkipWhatIsTooLate),
+// so the lag stays bounded. Without an interval (the lab's rhythm) the
 // next probe goes out when the last one is answered or times out.
 //
 // Send grid: a staggered session's first send is rounded up to a multiple of SendGrid(),
@@ -152,6 +154,8 @@ class ProbeSession final : public DatagramHandler {
   void ArmTimeout();
   void OnTimeoutTimer();
   void Settled();
+  // Skips (and counts) the probes due more than a timeout ago: see the definition.
+  void SkipWhatIsTooLate(MonoTime now);
   // The lab's rhythm: the next probe now, or once min_gap has passed since the last.
   void SendNextInRhythm(MonoTime earliest);
   bool AllSent() const;
@@ -178,6 +182,7 @@ class ProbeSession final : public DatagramHandler {
   MonoTime start_;
   MonoTime last_send_;
   uint32_t next_seq_;
+  // Probes of the schedule dealt with: sent (or failed), or skipped for being too late.
   uint64_t sent_count_ = 0;
   uint64_t max_probes_;  // 0: until stopped
   uint64_t unreachable_unclaimed_ = 0;  // ICMP errors not yet matched to a timeout

@@ -28,8 +28,10 @@ struct Measurements {
   // Replies the kernel dropped on our side (socket receive buffer full): part of `lost`,
   // but lost here, not in the network. Set when the run ends.
   uint64_t local_drops = 0;
-  // Probes due when the sending stopped that never went out: the sender had fallen that
-  // far behind its schedule. Neither sent nor lost; the schedule's count is sent + skipped.
+  // Probes of the schedule that never went out because the sender had fallen behind it:
+  // those due when the sending stopped, and those more than a timeout (an interval, a
+  // second, whichever is longest) late, skipped so that the rest leave on time. Neither sent nor lost; the schedule's
+  // count is sent + skipped.
   uint64_t skipped = 0;
   // Probes whose datagram never left this host: the loop could not queue it or the
   // kernel refused it (a firewall's output rule, no route, a full send buffer). The rule,

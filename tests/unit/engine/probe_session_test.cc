@@ -293,7 +293,7 @@ TEST_F(ProbeSessionTest, AReplyFarBehindAFastScheduleIsLateNotUnknown) {
   c.timeout = 100 * kNanosPerMicro;
   ProbeSession s(c, t_, r_);
   s.Start();
-  t_.Advance(50 * kMs);  // 500 more sent, none answered
+  for (int i = 0; i < 500; ++i) t_.Advance(100 * kNanosPerMicro);  // 500 more sent
   ASSERT_GE(t_.sent.size(), 500u);
   Deliver(s, EchoOf(0));
   EXPECT_EQ(r_.malformed, 0);
@@ -303,6 +303,25 @@ TEST_F(ProbeSessionTest, AReplyFarBehindAFastScheduleIsLateNotUnknown) {
   s.Finish();
   EXPECT_EQ(s.stats().received(), 1u);
   EXPECT_EQ(s.stats().late(), 1u);
+}
+
+// A sender far behind its schedule (a loop that woke late, a machine asked for more than
+// it can send) skips the probes more than a timeout (at least a second) late, counted,
+// and sends the rest: the send lag stays bounded instead of growing as long as it runs.
+TEST_F(ProbeSessionTest, ProbesMoreThanATimeoutLateAreSkippedAndTheLagStaysBounded) {
+  ProbeSessionConfig c = LabConfig(200, 20 * kMs);  // timeout 100 ms: the floor, 1 s, rules
+  ProbeSession s(c, t_, r_);
+  s.Start();  // probe 0 at 0 ms
+  t_.fake_clock().Advance(1505 * kMs);  // the loop stalled: 20 ... 1500 ms are due
+  t_.Advance(0);
+  // Due at 520 ms or later: kept (at most a second late); 20 ... 500 ms skipped.
+  EXPECT_EQ(s.measurements().skipped, 25u);
+  EXPECT_EQ(t_.sent.size(), 1u + 50u);
+  EXPECT_LE(s.measurements().send_lag.summary().max(), kNanosPerSecond);
+  for (int i = 0; i < 300; ++i) t_.Advance(10 * kMs);
+  EXPECT_EQ(t_.sent.size() + s.measurements().skipped, 200u) << "the schedule's count";
+  s.Finish();
+  EXPECT_EQ(s.stats().sent(), 175u);
 }
 
 // A sender that fell behind and is stopped counts the probes due that never went out.
@@ -466,7 +485,10 @@ TEST_F(ProbeSessionTest, ADurationBoundsTheScheduleWhateverTheLoopsLateness) {
   ProbeSession s(c, t_, r_);
   s.Start();
   t_.Advance(5 * kNanosPerSecond);  // one late wake-up: 100 probes due
-  EXPECT_EQ(t_.sent.size(), 21u) << "0, 50, ..., 1000 ms";
+  // 0, 50, ..., 1000 ms: 21 in the schedule, the first sent at once and the other 20,
+  // all more than a timeout late, skipped.
+  EXPECT_EQ(t_.sent.size(), 1u);
+  EXPECT_EQ(s.measurements().skipped, 20u);
   ProbeSessionConfig staggered = c;
   staggered.start_offset = 20 * kMs;  // 20, 70, ..., 970 ms
   EXPECT_EQ(ProbeSession::MaxProbes(staggered), 20u);

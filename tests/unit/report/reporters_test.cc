@@ -247,6 +247,17 @@ TEST(PingText, FollowUpSaysHowOftenTheExactT3Came) {
   EXPECT_EQ(out.str().find("follow-up"), std::string::npos) << "not asked for, not named";
 }
 
+TEST(PingText, SkippedProbesAreNamedInWords) {
+  measure::RunResult r = Result("stamp");
+  r.total.skipped = 5;
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({}, out, err);
+  rep->Summary(r);
+  EXPECT_NE(out.str().find("5 probes skipped: this host fell behind the schedule"),
+            std::string::npos)
+      << out.str();
+}
+
 TEST(PingText, SeveralTargetsGetATableAndTheAggregate) {
   measure::RunResult r = Result("stamp");
   measure::TargetResult b = r.targets[0];
