@@ -98,7 +98,7 @@ std::vector<measure::PathFigures> Target::Paths() const {
   std::vector<measure::PathFigures> paths;
   for (size_t i = 0; i < group_->size(); ++i) {
     const stats::SessionStats& s = group_->session(i).stats();
-    paths.push_back({group_->local_port(i), s.sent(), s.received(), s.lost()});
+    paths.push_back({group_->local_port(i), s.sent(), s.received(), s.lost(), s.loss_ratio()});
   }
   return paths;
 }

@@ -122,12 +122,10 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
     absl::Status st = ReloadTargets(opts_, *targets_);
     if (!st.ok()) {
       err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
-    } else if (!opts_.quiet && !opts_.json) {
-      Print([&] {
-        out_ << absl::StrFormat("reloaded %s: %d targets (%d before)", opts_.targets_file,
-                                targets_->size(), before)
-             << std::endl;
-      });
+    } else if (!opts_.quiet) {
+      std::vector<measure::TargetInfo> now;
+      for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
+      Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
     }
     if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
   }

@@ -18,17 +18,10 @@
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/proto/stamp_auth.h"
 #include "udpbeat/report/prometheus_text.h"
+#include "udpbeat/report/serve_text.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
-
-std::string FormatServeCounters(const measure::ServeCounters& c) {
-  return absl::StrFormat(
-      "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
-      "rate limited %d, peers %d, peer evictions %d, refused %d, unauthenticated %d",
-      c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops,
-      c.rate_limited, c.peers, c.peer_evictions, c.refused, c.unauthenticated);
-}
 
 namespace {
 
@@ -59,7 +52,7 @@ class Supervisor final : public uring::SignalHandler, public http::MetricsSource
     if (signo == SIGQUIT) {
       // This thread's worker reads its drops now; the others' sweeps did within a second.
       workers_[0].server->RefreshKernelDrops();
-      err_ << FormatServeCounters(Total()) << std::endl;
+      err_ << report::FormatServeCounters(Total()) << std::endl;
       return;
     }
     if (signo == SIGHUP) return;
@@ -97,22 +90,15 @@ class Supervisor final : public uring::SignalHandler, public http::MetricsSource
 
 void PrintStatistics(const Supervisor& supervisor, const std::vector<Worker>& workers,
                      std::ostream& out) {
-  out << "\n--- udpbeat serve statistics ---\n" << FormatServeCounters(supervisor.Total()) << "\n";
-  uint64_t turns = 0, datagrams = 0, submits = 0;
+  measure::LoopCounters loops;
+  std::vector<measure::ServeCounters> per_worker;
   for (const Worker& w : workers) {
-    turns += w.loop->counters().turns;
-    datagrams += w.loop->counters().datagrams;
-    submits += w.loop->counters().submit_calls;
+    loops.turns += w.loop->counters().turns;
+    loops.datagrams += w.loop->counters().datagrams;
+    loops.submit_calls += w.loop->counters().submit_calls;
+    per_worker.push_back(w.server->Snapshot());
   }
-  out << absl::StrFormat("event loop: %d turns, %.1f datagrams per turn, %d io_uring_enter calls\n",
-                         turns, turns > 0 ? static_cast<double>(datagrams) / turns : 0.0, submits);
-  if (workers.size() > 1) {
-    for (size_t i = 0; i < workers.size(); ++i) {
-      const measure::ServeCounters c = workers[i].server->Snapshot();
-      out << absl::StrFormat("thread %d: received %d, replied %d\n", i, c.received, c.replied);
-    }
-  }
-  out.flush();
+  report::WriteServeStatistics(supervisor.Total(), loops, per_worker, out);
 }
 
 }  // namespace

@@ -82,7 +82,11 @@ void AddTarget(json& j, const measure::TargetInfo& t) {
 json PathsJson(const std::vector<measure::PathFigures>& paths) {
   json a = json::array();
   for (const measure::PathFigures& p : paths)
-    a.push_back({{"src_port", p.src_port}, {"sent", p.sent}, {"received", p.received}, {"lost", p.lost}});
+    a.push_back({{"src_port", p.src_port},
+                 {"sent", p.sent},
+                 {"received", p.received},
+                 {"lost", p.lost},
+                 {"loss_ratio", p.loss_ratio}});
   return a;
 }
 
@@ -174,6 +178,21 @@ class JsonReporter final : public RunReporter {
         tr.phi > 0)
       j["phi"] = tr.phi;
     Emit(j);
+  }
+
+  void Reloaded(const std::string& file, const std::vector<measure::TargetInfo>& targets,
+                size_t before, WallTime when) override {
+    json t = json::array();
+    for (const measure::TargetInfo& x : targets) {
+      json o;
+      AddTarget(o, x);
+      t.push_back(o);
+    }
+    Emit({{"event", "reload"},
+          {"file", file},
+          {"targets", t},
+          {"targets_before", before},
+          {"time_unix_ns", when.nanos()}});
   }
 
   void Interim(const measure::RunResult& r) override {

@@ -127,10 +127,8 @@ void WritePathLines(const measure::RunResult& r, std::ostream& out) {
     if (t.paths.size() < 2) continue;
     out << "source ports of " << t.info.name << ":";
     for (const measure::PathFigures& p : t.paths) {
-      const uint64_t known = p.received + p.lost;
       out << absl::StrFormat(" %d sent %d lost %d (%.1f%%)", p.src_port, p.sent, p.lost,
-                             known == 0 ? 0.0 : 100.0 * static_cast<double>(p.lost) /
-                                                    static_cast<double>(known));
+                             100.0 * p.loss_ratio);
     }
     out << "\n";
   }

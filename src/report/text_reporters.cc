@@ -214,6 +214,14 @@ class HeartbeatText final : public TextBase {
     out_ << std::endl;
   }
 
+  void Reloaded(const std::string& file, const std::vector<measure::TargetInfo>& targets,
+                size_t before, WallTime when) override {
+    several_ = several_ || targets.size() > 1;
+    Line(when) << absl::StrFormat("%s reloaded %s: %d targets (%d before)\n", Timestamp(when),
+                                  file, targets.size(), before);
+    out_.flush();
+  }
+
   void Transition(const measure::TargetInfo& t, const detect::Transition& tr,
                   WallTime when) override {
     Line(when) << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when),

@@ -4,6 +4,7 @@ reflector receives them and the reply's TOS as ping reports it, -I, --metrics-li
 busy or unparseable address, and heartbeat's SIGHUP reload of --targets seen in /metrics."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -324,6 +325,40 @@ class ReloadTest(FleetTestBase):
         self.assertEqual(len(errs), 1, hb.stderr)
         self.assertIn(f"{path}:2", errs[0])
         self.assertTrue(errs[0].endswith("(targets unchanged)"), errs[0])
+
+    def test_sighup_reload_is_told(self):
+        """The reload is a line in the text (with the time, as state lines) and a `reload`
+        event in JSON naming every target now watched."""
+        a, b = self.serve(), self.serve()
+        d = self.tempdir()
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target} site=a\n")
+        for json_mode in (False, True):
+            with self.subTest(json=json_mode):
+                with open(path, "w") as f:
+                    f.write(f"{a.target} site=a\n")
+                hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "50ms"] +
+                                (["--json"] if json_mode else []))
+                hb.wait_line(r'"event":"start"' if json_mode else r"heartbeat response 1:")
+                with open(path, "w") as f:
+                    f.write(f"{a.target} site=a\n{b.target} site=b\n")
+                hb.signal(signal.SIGHUP)
+                if json_mode:
+                    hb.wait_line(r'"event":"reload"')
+                    ev = [e for e in harness.json_events_live(hb.out_lines)
+                          if e["event"] == "reload"]
+                    self.assertEqual(len(ev), 1, hb.out_lines)
+                    self.assertEqual(ev[0]["file"], path)
+                    self.assertEqual(ev[0]["targets_before"], 1)
+                    self.assertEqual([(t["target"], t["labels"]) for t in ev[0]["targets"]],
+                                     [(a.target, {"site": "a"}), (b.target, {"site": "b"})])
+                else:
+                    line = hb.wait_line(r"reloaded ").string
+                    self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reloaded "
+                                     + re.escape(path) + r": 2 targets \(1 before\)$")
+                hb.signal(signal.SIGINT)
+                self.assertEqual(hb.wait(), 0, hb.stderr)
 
     def test_sighup_refusals_keep_the_targets(self):
         a = self.serve()

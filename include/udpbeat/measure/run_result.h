@@ -96,6 +96,7 @@ struct PathFigures {
   uint64_t sent = 0;
   uint64_t received = 0;
   uint64_t lost = 0;
+  double loss_ratio = 0;  // as Figures::loss_ratio, the session's own
 };
 
 // Who a target is, as reporters name it.

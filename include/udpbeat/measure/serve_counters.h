@@ -38,6 +38,14 @@ struct ServeCounters {
   }
 };
 
+// The event loops' own figures, summed over workers (uring::LoopCounters, copied out so
+// that reporters need not see io_uring).
+struct LoopCounters {
+  uint64_t turns = 0;
+  uint64_t datagrams = 0;
+  uint64_t submit_calls = 0;
+};
+
 }  // namespace udpbeat::measure
 
 #endif  // UDPBEAT_MEASURE_SERVE_COUNTERS_H_

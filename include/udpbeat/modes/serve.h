@@ -37,9 +37,6 @@ struct ServeOptions {
   std::string auth_key_file;        // STAMP authenticated mode: answer only verified packets
 };
 
-// "received N, replied N, dropped N, malformed N, send errors N, kernel drops N, ..."
-std::string FormatServeCounters(const measure::ServeCounters& c);
-
 // Binds, prints "udpbeat serve: listening on ADDR (reply MODE)" to `out` (unless quiet),
 // and answers until SIGINT/SIGTERM, then prints the counters; SIGQUIT prints them to
 // `err` and carries on. For each STAMP request T2 is the kernel's receive timestamp and

@@ -3,6 +3,7 @@
 #ifndef UDPBEAT_REPORT_REPORTER_H_
 #define UDPBEAT_REPORT_REPORTER_H_
 
+#include <string>
 #include <vector>
 
 #include "udpbeat/detect/peer_state.h"
@@ -21,6 +22,10 @@ class RunReporter {
   virtual void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) = 0;
   // A heartbeat target's state changed, at wall time `when`.
   virtual void Transition(const measure::TargetInfo&, const detect::Transition&, WallTime) {}
+  // SIGHUP re-read the targets file `file`: `targets` are watched now, `before` were.
+  virtual void Reloaded(const std::string& /*file*/,
+                        const std::vector<measure::TargetInfo>& /*targets*/, size_t /*before*/,
+                        WallTime /*when*/) {}
   // SIGQUIT: a one-line interim summary (human text, on the error stream).
   virtual void Interim(const measure::RunResult& r) = 0;
   virtual void Summary(const measure::RunResult& r) = 0;

@@ -10,6 +10,7 @@
 #include "udpbeat/report/json_reporter.h"
 #include "udpbeat/report/progress_line.h"
 #include "udpbeat/report/prometheus_text.h"
+#include "udpbeat/report/serve_text.h"
 #include "udpbeat/report/text_reporters.h"
 
 namespace udpbeat::report {
@@ -96,6 +97,31 @@ measure::ReplyEvent Reply(uint32_t seq, std::string_view payload) {
 
 measure::TimeoutEvent Timeout(uint32_t seq, bool unreachable) {
   return {seq, kT0, kT0 + kNanosPerSecond, unreachable};
+}
+
+TEST(ServeText, TheCountersThenTheLoopsThenEachWorker) {
+  measure::ServeCounters a, b;
+  a.received = 10;
+  a.replied = 9;
+  a.dropped = 1;
+  b.received = 5;
+  b.replied = 5;
+  measure::ServeCounters total = a;
+  total.Merge(b);
+  measure::LoopCounters loops{4, 15, 6};
+  std::ostringstream out;
+  const std::vector<measure::ServeCounters> workers = {a, b};
+  WriteServeStatistics(total, loops, workers, out);
+  EXPECT_EQ(out.str(),
+            "\n--- udpbeat serve statistics ---\n"
+            "received 15, replied 14, dropped 1, malformed 0, send errors 0, kernel drops 0, "
+            "rate limited 0, peers 0, peer evictions 0, refused 0, unauthenticated 0\n"
+            "event loop: 4 turns, 3.8 datagrams per turn, 6 io_uring_enter calls\n"
+            "thread 0: received 10, replied 9\n"
+            "thread 1: received 5, replied 5\n");
+  std::ostringstream one;
+  WriteServeStatistics(a, loops, std::span(workers).first(1), one);
+  EXPECT_EQ(one.str().find("thread"), std::string::npos) << "one worker: no per-thread lines";
 }
 
 TEST(PingText, TheLabsLinesForTheLabProtocol) {
