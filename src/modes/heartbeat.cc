@@ -90,13 +90,9 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
                             detail == measure::Detail::kFull);
   }
 
-  absl::Status WritePlot(const std::string& title, Nanos timeout) {
-    stats::LogHistogram h;
-    for (size_t i = 0; i < targets_->size(); ++i) {
-      const engine::SessionGroup& g = targets_->at(i).group();
-      for (size_t k = 0; k < g.size(); ++k) h.Merge(g.session(k).stats().rtt().histogram());
-    }
-    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), timeout, true, h);
+  absl::Status WritePlot(const std::string& title, Nanos timeout,
+                         const measure::RunResult& result) {
+    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), timeout, true, result);
   }
 
  private:
@@ -233,12 +229,13 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
-  reporter->Summary(monitor.Result(measure::Detail::kFull));
+  const measure::RunResult result = monitor.Result(measure::Detail::kFull);
+  reporter->Summary(result);
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
         absl::StrFormat("udpbeat heartbeat %s (%s)", specs[0].info.name,
                         ProbeProtoName(opts.proto)),
-        timeout));
+        timeout, result));
   }
   return targets.AnyDown() ? kExitBadOutcome : kExitOk;
 }

@@ -96,10 +96,8 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
                            opts_.src_ports > 0, true);
   }
 
-  absl::Status WritePlot(const std::string& title) {
-    stats::LogHistogram h;
-    ForEachSession([&](const engine::ProbeSession& s) { h.Merge(s.stats().rtt().histogram()); });
-    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), opts_.timeout, false, h);
+  absl::Status WritePlot(const std::string& title, const measure::RunResult& result) {
+    return plot_->Write(opts_.plot_file, title, clock_.NowWall(), opts_.timeout, false, result);
   }
 
   void ClearProgress() { progress_.Clear(out_); }
@@ -213,7 +211,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   const measure::TargetInfo& first = result.targets[0].info;
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(pinger.WritePlot(
-        absl::StrFormat("udpbeat ping %s (%s)", first.name, ProbeProtoName(opts.proto))));
+        absl::StrFormat("udpbeat ping %s (%s)", first.name, ProbeProtoName(opts.proto)), result));
   }
   if (!opts.metrics_file.empty())
     UDPBEAT_RETURN_IF_ERROR(WriteOutputFile(opts.metrics_file, report::ClientMetrics(result)));

@@ -32,8 +32,10 @@ void PlotFeed::Timeout(const engine::ProbeSession& s, const measure::TimeoutEven
   last_sent_ = std::max(last_sent_, at);
   std::deque<Pending>& q = pending_[&s];
   q.push_back({e.seq, at});
-  // A probe a whole window older than this one can no longer be answered (its reply
-  // would be unknown): it is lost for good.
+  // Lost is the tracker's word, not ours: a timed-out probe that no late reply settled.
+  // This only drops a probe from memory early once the tracker has retired it (the
+  // send of a probe a whole window newer did; a reply to it would now be unknown and
+  // reach no observer), so the lost marks are the timeouts no kLate reply followed.
   const uint32_t window = s.stats().tracker().window();
   while (!q.empty() && e.seq - q.front().seq >= window) {
     recorder_.AddLoss(q.front().sent_at);
@@ -50,7 +52,7 @@ void PlotFeed::Transition(const detect::Transition& t, WallTime when) {
 }
 
 absl::Status PlotFeed::Write(const std::string& path, const std::string& title, WallTime end,
-                             Nanos timeout, bool heartbeat, const stats::LogHistogram& rtt) {
+                             Nanos timeout, bool heartbeat, const measure::RunResult& result) {
   for (auto& [session, q] : pending_) {
     for (const Pending& p : q) recorder_.AddLoss(p.sent_at);
     q.clear();
@@ -65,7 +67,7 @@ absl::Status PlotFeed::Write(const std::string& path, const std::string& title, 
   o.duration = std::max(last_sent_, heartbeat ? Since(end) : last_sent_);
   o.timeout = timeout;
   o.heartbeat = heartbeat;
-  return WritePlotSvg(path, recorder_, rtt, o);
+  return WritePlotSvg(path, recorder_, result, o);
 }
 
 }  // namespace udpbeat

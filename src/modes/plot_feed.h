@@ -1,7 +1,9 @@
-// Feeds a client run's events to its --plot: replies at their send time, late replies
-// apart, a timed-out probe drawn as lost only once no reply can come for it any more (it
+// Feeds a client run's events to its --plot: replies at their send time, on time or late
+// as the session's tracker classified each (ReplyEvent::kind, never re-derived from the
+// RTT), a timed-out probe drawn as lost only once no reply can come for it any more (it
 // left its session's window, or the run ended), and the periods when a heartbeat target
-// was down. Private to the modes library.
+// was down. The numbers the plot prints are the run's result, given to Write(). Private
+// to the modes library.
 #ifndef UDPBEAT_SRC_MODES_PLOT_FEED_H_
 #define UDPBEAT_SRC_MODES_PLOT_FEED_H_
 
@@ -14,6 +16,7 @@
 #include "udpbeat/detect/peer_state.h"
 #include "udpbeat/engine/probe_session.h"
 #include "udpbeat/measure/probe_events.h"
+#include "udpbeat/measure/run_result.h"
 #include "udpbeat/report/svg_plot.h"
 
 namespace udpbeat {
@@ -27,9 +30,10 @@ class PlotFeed {
   // A target's state changed: shading covers the time any target was down.
   void Transition(const detect::Transition& t, WallTime when);
   // The run ended at `end`: pending timeouts are losses, an open down period closes.
-  // Then renders the SVG to `path`.
+  // Then renders the SVG to `path`, its counts from `result` (the run's, after the
+  // sessions finished).
   absl::Status Write(const std::string& path, const std::string& title, WallTime end,
-                     Nanos timeout, bool heartbeat, const stats::LogHistogram& rtt);
+                     Nanos timeout, bool heartbeat, const measure::RunResult& result);
 
  private:
   struct Pending {

@@ -572,22 +572,23 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
   svg.out() += "</g>\n";
 }
 
-void RenderLegend(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt) {
+// An entry for each kind of mark drawn; its count is the run's figure.
+void RenderLegend(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
+                  const PlotOptions& opt) {
   // Laid out first into its own string, to size the box around it.
   Svg entries;
   double x = kLeft + 4;
   if (rec.replies().total() > 0) {
     DrawLegendEntry(entries, x, "legend-reply", Mark::kReply,
-                    absl::StrCat("reply (", Grouped(rec.replies().total()), ")"));
+                    absl::StrCat("reply (", Grouped(f.on_time), ")"));
   }
   if (rec.late().total() > 0) {
     DrawLegendEntry(entries, x, "legend-late", Mark::kLate,
-                    absl::StrCat("late reply (", Grouped(rec.late().total()), ")"));
+                    absl::StrCat("late reply (", Grouped(f.late), ")"));
   }
   if (rec.losses().total() > 0) {
-    DrawLegendEntry(
-        entries, x, "legend-lost", Mark::kLost,
-        absl::StrCat(opt.heartbeat ? "missed" : "lost", " (", Grouped(rec.losses().total()), ")"));
+    DrawLegendEntry(entries, x, "legend-lost", Mark::kLost,
+                    absl::StrCat(opt.heartbeat ? "missed" : "lost", " (", Grouped(f.lost), ")"));
   }
   if (opt.timeout > 0) {
     DrawLegendEntry(entries, x, "legend-timeout", Mark::kTimeout,
@@ -606,33 +607,37 @@ void RenderLegend(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt) {
   svg.out() += "</g>\n";
 }
 
-// The histogram's buckets, re-binned onto a linear axis; late replies (RTT above the
-// timeout) and on-time outliers far past p99 get bars of their own at the right.
-void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOptions& opt) {
+// The recorder's two histograms (on-time and late RTTs, each reply as the tracker
+// classified it), re-binned onto one linear axis. Late replies are stacked in orange on
+// the bins of their RTTs when those are near the on-time ones (a bin straddling the
+// timeout can hold both kinds); far from them (50 us replies against a 1 s timeout)
+// they get one bar of their own at the right, as do on-time outliers far past p99.
+// The counts in the title are the run's figures.
+void RenderDistribution(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
+                        const PlotOptions& opt) {
   svg.out() += "<g id=\"distribution\">\n";
-  const uint64_t total = rtt.count();
+  const stats::LogHistogram& on_h = rec.on_time_rtt();
+  const stats::LogHistogram& late_h = rec.late_rtt();
 
   struct Bucket {
     int64_t low, end;  // [low, end): a power-of-two width, low a multiple of it
     uint64_t count;
   };
-  std::vector<Bucket> on_time;
-  uint64_t on_count = 0, late_count = 0;
-  rtt.ForEachBucket([&](int64_t low, int64_t high, uint64_t c) {
-    if (opt.timeout > 0 && low + (high - low) / 2 > opt.timeout) {
-      late_count += c;  // answered after the timeout: a late reply
-      return;
-    }
+  std::vector<Bucket> on_time, late;
+  on_h.ForEachBucket([&](int64_t low, int64_t high, uint64_t c) {
     on_time.push_back({low, high + 1, c});
-    on_count += c;
   });
+  late_h.ForEachBucket([&](int64_t low, int64_t high, uint64_t c) {
+    late.push_back({low, high + 1, c});
+  });
+  const uint64_t on_count = on_h.count(), late_count = late_h.count();
 
-  std::string title = absl::StrCat("RTT distribution: ", Count(total, "reply", "replies"));
-  if (total > 0) {
-    if (late_count > 0) absl::StrAppend(&title, " (", Grouped(late_count), " late)");
-    absl::StrAppend(&title, "; median ", FormatDuration(static_cast<double>(rtt.Percentile(50))),
-                    ", p99 ", FormatDuration(static_cast<double>(rtt.Percentile(99))), ", max ",
-                    FormatDuration(static_cast<double>(rtt.max())));
+  std::string title = absl::StrCat("RTT distribution: ", Count(f.received, "reply", "replies"));
+  if (f.received > 0) {
+    if (f.late > 0) absl::StrAppend(&title, " (", Grouped(f.late), " late)");
+    absl::StrAppend(&title, "; median ", FormatDuration(static_cast<double>(f.rtt.p50)), ", p99 ",
+                    FormatDuration(static_cast<double>(f.rtt.p99)), ", max ",
+                    FormatDuration(static_cast<double>(f.rtt.max)));
   }
   svg.Text(kLeft, kDistTitleY, "start", 13, title);
 
@@ -640,8 +645,8 @@ void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOpti
   // few outliers would squeeze everything else into the first bars.
   double on_min = 0, on_max = 1e6, p99 = 0;
   if (!on_time.empty()) {
-    on_min = static_cast<double>(std::max(on_time.front().low, rtt.min()));
-    on_max = static_cast<double>(std::min(on_time.back().end, rtt.max() + 1));
+    on_min = static_cast<double>(std::max(on_time.front().low, on_h.min()));
+    on_max = static_cast<double>(std::min(on_time.back().end, on_h.max() + 1));
     const uint64_t rank = stats::LogHistogram::NearestRank(99, on_count);
     uint64_t seen = 0;
     for (const Bucket& b : on_time) {
@@ -654,6 +659,21 @@ void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOpti
   }
   double hi_raw = on_max;
   if (on_count >= 100 && on_max > 10 * p99) hi_raw = 1.2 * p99;
+  // Late RTTs within twice the range join it (stacked); further out, a bar of their own.
+  bool late_stacked = false;
+  if (late_count > 0) {
+    const double late_min = static_cast<double>(late_h.min());
+    const double late_end = static_cast<double>(late_h.max()) + 1;
+    if (on_time.empty()) {
+      on_min = late_min;
+      hi_raw = late_end;
+      late_stacked = true;
+    } else if (late_end <= 2 * hi_raw) {
+      on_min = std::min(on_min, late_min);
+      hi_raw = std::max(hi_raw, late_end);
+      late_stacked = true;
+    }
+  }
   const double lo_raw = on_min < 0.4 * hi_raw ? 0 : on_min;
   const Unit unit = RttUnit(hi_raw);
 
@@ -668,37 +688,50 @@ void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOpti
   const int nbins = std::max<int>(
       1, static_cast<int>(std::ceil((hi_raw - static_cast<double>(lo)) / static_cast<double>(bw))));
   const double hi = static_cast<double>(lo + bw * nbins);
-  std::vector<uint64_t> bins(nbins, 0);
+  // A bucket wider than a bin (just past a power of two) goes to the bin of its low.
+  auto bin_of = [&](const Bucket& b) { return (std::max(b.low, lo) - lo) / bw; };
+  std::vector<uint64_t> bins(nbins, 0), late_bins(nbins, 0);
   uint64_t over = 0;  // on time, but past `hi`
   for (const Bucket& b : on_time) {
-    // A bucket wider than a bin (just past a power of two) goes to the bin of its low.
-    const int64_t i = (std::max(b.low, lo) - lo) / bw;
+    const int64_t i = bin_of(b);
     if (i >= nbins) {
       over += b.count;
     } else {
       bins[i] += b.count;
     }
   }
+  if (late_stacked) {
+    // hi is past the largest late RTT: every late bucket has a bin.
+    for (const Bucket& b : late) late_bins[std::min<int64_t>(bin_of(b), nbins - 1)] += b.count;
+  }
 
   // Extra bars right of the axis: "over" (on time, past the axis) and "late".
   struct Extra {
     const char* id;
     std::string label;
+    std::string tooltip;
     uint64_t count;
     const char* color;
   };
   std::vector<Extra> extras;
   if (over > 0) {
-    extras.push_back({"dist-over", absl::StrCat("> ", FormatDuration(hi)), over, kReplyColor});
+    extras.push_back({"dist-over", absl::StrCat("> ", FormatDuration(hi)),
+                      absl::StrCat("on time, RTT > ", FormatDuration(hi), ": ", over), over,
+                      kReplyColor});
   }
-  if (late_count > 0) {
-    extras.push_back({"dist-late", "late", late_count, kLateColor});
+  if (late_count > 0 && !late_stacked) {
+    extras.push_back({"dist-late", "late",
+                      absl::StrCat("late replies, RTT ",
+                                   FormatDuration(static_cast<double>(late_h.min())), " - ",
+                                   FormatDuration(static_cast<double>(late_h.max())), ": ",
+                                   late_count, " late"),
+                      late_count, kLateColor});
   }
   constexpr double kExtraSlot = 58;
   const double main_w = kPlotW - kExtraSlot * static_cast<double>(extras.size());
 
   uint64_t max_bar = 0;
-  for (uint64_t c : bins) max_bar = std::max(max_bar, c);
+  for (int i = 0; i < nbins; ++i) max_bar = std::max(max_bar, bins[i] + late_bins[i]);
   for (const Extra& e : extras) max_bar = std::max(max_bar, e.count);
   const double max_count = static_cast<double>(max_bar);
   // Integer ticks: a count axis has no half replies.
@@ -744,12 +777,41 @@ void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOpti
         kDistBottom - cy(bins[i]), FormatDuration(b0), FormatDuration(b1), bins[i]);
   }
   svg.out() += "</g>\n";
+  if (late_stacked) {
+    // On top of the on-time bar of the same bin: a bin straddling the timeout shows both.
+    svg.Add("<g id=\"dist-late-bars\" fill=\"%s\">\n", kLateColor);
+    for (int i = 0; i < nbins; ++i) {
+      if (late_bins[i] == 0) continue;
+      const double b0 = static_cast<double>(lo + i * bw),
+                   b1 = static_cast<double>(lo + (i + 1) * bw);
+      const double top = cy(bins[i] + late_bins[i]);
+      svg.Add(
+          "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"><title>%s - %s: %d late"
+          "</title></rect>\n",
+          px(b0), top, std::max(bin_px - (bin_px > 4 ? 1 : 0), 0.5), cy(bins[i]) - top,
+          FormatDuration(b0), FormatDuration(b1), late_bins[i]);
+    }
+    svg.out() += "</g>\n";
+  }
+  if (opt.timeout > 0 && static_cast<double>(opt.timeout) >= lo_ns &&
+      static_cast<double>(opt.timeout) <= hi) {
+    const double tx = px(static_cast<double>(opt.timeout));
+    svg.Add(
+        "<line id=\"dist-timeout\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+        "stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"6,4\"/>\n",
+        tx, kDistTop, tx, kDistBottom, kTimeoutColor);
+    // Labelled on the side with more room, so it stays inside the frame.
+    const bool left = tx > kLeft + main_w / 2;
+    svg.Text(left ? tx - 4 : tx + 4, kDistTop + 13, left ? "end" : "start", 11, "timeout",
+             absl::StrFormat(" fill=\"%s\"", kTimeoutColor));
+  }
   for (size_t i = 0; i < extras.size(); ++i) {
     const Extra& e = extras[i];
     const double x0 = kLeft + main_w + kExtraSlot * static_cast<double>(i) + 14;
     svg.Add("<g id=\"%s\" fill=\"%s\">\n", e.id, e.color);
-    svg.Add("<rect x=\"%.1f\" y=\"%.2f\" width=\"30\" height=\"%.2f\"/>\n", x0, cy(e.count),
-            kDistBottom - cy(e.count));
+    svg.Add(
+        "<rect x=\"%.1f\" y=\"%.2f\" width=\"30\" height=\"%.2f\"><title>%s</title></rect>\n",
+        x0, cy(e.count), kDistBottom - cy(e.count), XmlEscape(e.tooltip));
     svg.out() += "</g>\n";
     svg.Text(x0 + 15, cy(e.count) - 4, "middle", 11, Grouped(e.count));
     svg.Text(x0 + 15, kDistBottom + 16, "middle", 11, e.label);
@@ -761,28 +823,29 @@ void RenderDistribution(Svg& svg, const stats::LogHistogram& rtt, const PlotOpti
         "stroke-dasharray=\"3,3\"/>\n",
         sep, kDistTop, sep, kDistBottom, kFrameColor);
   }
-  if (total == 0) {
+  if (on_count + late_count == 0) {
     svg.Text(kLeft + kPlotW / 2, kDistTop + kDistH / 2, "middle", 13, "no replies",
              " fill=\"#999999\"");
   }
   svg.out() += "</g>\n";
 }
 
-std::string Subtitle(const PlotRecorder& rec, const PlotOptions& opt, const XAxis& x) {
-  const uint64_t replies = rec.replies().total(), late = rec.late().total(),
-                 lost = rec.losses().total();
-  std::string s = absl::StrCat(Count(replies + late + lost, opt.heartbeat ? "heartbeat" : "probe",
-                                     opt.heartbeat ? "heartbeats" : "probes"),
-                               " in ", FormatDuration(x.end), ": ",
-                               Count(replies, "reply", "replies"), " on time, ", Grouped(late),
-                               " late, ", Grouped(lost), opt.heartbeat ? " missed" : " lost");
-  if (opt.heartbeat) {
-    const uint64_t n = rec.down().total();
-    absl::StrAppend(
-        &s, n == 0 ? "; peer never down"
-                   : absl::StrCat("; peer down ", Count(n, "time", "times"), ", ",
-                                  FormatDuration(static_cast<double>(rec.down().total_length())),
-                                  " in all"));
+// The run's figures, in words.
+std::string Subtitle(const PlotRecorder& rec, const measure::RunResult& r, const PlotOptions& opt,
+                     const XAxis& x) {
+  const measure::Figures& f = r.total;
+  std::string s = absl::StrCat(
+      Count(f.sent, opt.heartbeat ? "heartbeat" : "probe", opt.heartbeat ? "heartbeats" : "probes"),
+      " in ", FormatDuration(x.end), ": ", Count(f.on_time, "reply", "replies"), " on time, ",
+      Grouped(f.late), " late, ", Grouped(f.lost), opt.heartbeat ? " missed" : " lost");
+  if (f.in_flight > 0) absl::StrAppend(&s, ", ", Grouped(f.in_flight), " in flight");
+  if (opt.heartbeat && r.total_heartbeat) {
+    const measure::HeartbeatFigures& h = *r.total_heartbeat;
+    const uint64_t n = static_cast<uint64_t>(std::max(h.outages, 0));
+    absl::StrAppend(&s, n == 0 ? "; peer never down"
+                               : absl::StrCat("; peer down ", Count(n, "time", "times"), ", ",
+                                              FormatDuration(static_cast<double>(h.time_down)),
+                                              " in all"));
   }
   if (rec.replies().stride() > 1)
     absl::StrAppend(&s, "; 1 in ", Grouped(rec.replies().stride()), " replies drawn");
@@ -793,8 +856,9 @@ std::string Subtitle(const PlotRecorder& rec, const PlotOptions& opt, const XAxi
 
 }  // namespace
 
-std::string RenderSvg(const PlotRecorder& rec, const stats::LogHistogram& rtt,
+std::string RenderSvg(const PlotRecorder& rec, const measure::RunResult& result,
                       const PlotOptions& opt) {
+  const measure::Figures& figures = result.total;
   const XAxis x = MakeXAxis(rec, opt.duration);
   const YAxis y = MakeYAxis(rec, opt.timeout);
   Svg svg;
@@ -806,17 +870,17 @@ std::string RenderSvg(const PlotRecorder& rec, const stats::LogHistogram& rtt,
       "<rect id=\"background\" width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
       kWidth, kHeight, kWidth, kHeight, XmlEscape(opt.title));
   svg.Text(kLeft, kTitleY, "start", 16, opt.title, " font-weight=\"bold\"");
-  svg.Text(kLeft, kSubtitleY, "start", 12, Subtitle(rec, opt, x), " fill=\"#555555\"");
-  RenderLegend(svg, rec, opt);
+  svg.Text(kLeft, kSubtitleY, "start", 12, Subtitle(rec, result, opt, x), " fill=\"#555555\"");
+  RenderLegend(svg, rec, figures, opt);
   RenderRttPanel(svg, rec, opt, x, y);
-  RenderDistribution(svg, rtt, opt);
+  RenderDistribution(svg, rec, figures, opt);
   svg.out() += "</svg>\n";
   return std::move(svg.out());
 }
 
 absl::Status WritePlotSvg(const std::string& path, const PlotRecorder& recorder,
-                          const stats::LogHistogram& rtt, const PlotOptions& options) {
-  return WriteOutputFile(path, RenderSvg(recorder, rtt, options));
+                          const measure::RunResult& result, const PlotOptions& options) {
+  return WriteOutputFile(path, RenderSvg(recorder, result, options));
 }
 
 

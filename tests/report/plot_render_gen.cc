@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../unit/report/svg_plot_result.h"
 #include "udpbeat/report/svg_plot.h"
 #include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
@@ -53,8 +54,7 @@ std::string List(const std::vector<double>& v) {
 // last probes: their timeouts expire after sending stopped).
 // heartbeat: 6 s at 100 ms, timeout 500 ms, RTT 40..80 us; the peer is down 3.0..4.5 s
 // (the 15 heartbeats sent then are missed); one late reply sent at 2.0 s, RTT 700 ms.
-void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& hist, PlotOptions& opt,
-              Facts& f) {
+void Scenario(std::string_view name, PlotRecorder& rec, PlotOptions& opt, Facts& f) {
   Lcg rng;
   opt.duration = 6 * kNanosPerSecond;
   if (name == "ping") {
@@ -66,7 +66,6 @@ void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& his
       if (late) {
         const Nanos rtt = 120 * kMs + (t - 1000 * kMs) / 4;
         rec.AddLate(t, rtt);
-        hist.Record(rtt);
         f.late_sent.push_back(Sec(t));
         f.late_rtt.push_back(Sec(rtt));
       } else if (lost) {
@@ -75,7 +74,6 @@ void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& his
       } else {
         const Nanos rtt = 20 * kMs + static_cast<Nanos>(rng.Next() % 15000) * kUs;
         rec.AddReply(t, rtt);
-        hist.Record(rtt);
       }
     }
   } else if (name == "heartbeat") {
@@ -88,13 +86,11 @@ void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& his
         f.losses.push_back(Sec(t));
       } else if (t == 2000 * kMs) {
         rec.AddLate(t, 700 * kMs);
-        hist.Record(700 * kMs);
         f.late_sent.push_back(Sec(t));
         f.late_rtt.push_back(0.7);
       } else {
         const Nanos rtt = 40 * kUs + static_cast<Nanos>(rng.Next() % 40000);
         rec.AddReply(t, rtt);
-        hist.Record(rtt);
       }
     }
     rec.AddDownPeriod(3000 * kMs, 4500 * kMs);
@@ -113,7 +109,6 @@ void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& his
       } else if (t >= 2400 * kNanosPerSecond && t < 2402 * kNanosPerSecond) {
         const Nanos rtt = 1200 * kMs + (t - 2400 * kNanosPerSecond) / 10;
         rec.AddLate(t, rtt);
-        hist.Record(rtt);
         if (t % (500 * kMs) == 0) {
           f.late_sent.push_back(Sec(t));
           f.late_rtt.push_back(Sec(rtt));
@@ -122,7 +117,6 @@ void Scenario(std::string_view name, PlotRecorder& rec, stats::LogHistogram& his
         const Nanos drift = t > 1800 * kNanosPerSecond ? (t - 1800 * kNanosPerSecond) / 120'000 : 0;
         const Nanos rtt = 20 * kMs + drift + static_cast<Nanos>(rng.Next() % 10000) * kUs;
         rec.AddReply(t, rtt);
-        hist.Record(rtt);
       }
     }
     f.loss_range = {1200, 1320};
@@ -146,11 +140,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   PlotRecorder rec;
-  stats::LogHistogram hist;
   PlotOptions opt;
   Facts f;
-  Scenario(name, rec, hist, opt, f);
-  if (absl::Status s = WritePlotSvg(argv[2], rec, hist, opt); !s.ok()) {
+  Scenario(name, rec, opt, f);
+  if (absl::Status s = WritePlotSvg(argv[2], rec, ResultOf(rec, opt.heartbeat), opt); !s.ok()) {
     std::fprintf(stderr, "plot_render_gen: %s\n", std::string(s.message()).c_str());
     return 1;
   }

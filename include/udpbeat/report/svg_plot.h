@@ -5,7 +5,15 @@
 // late reply (answered after its timeout) as an orange triangle at its RTT, a probe never
 // answered as a red mark in the "lost" lane above the plot. The timeout is a dashed line;
 // heartbeat down periods are grey bands. A legend names every kind of mark drawn.
-// Bottom panel, the RTT distribution from the run's LogHistogram (exact, never thinned).
+// Bottom panel, the RTT distribution: every reply's RTT (exact, never thinned), on-time
+// replies blue and late ones orange, each as the sequence tracker classified that reply
+// (never guessed from where its RTT falls against the timeout: a histogram bucket that
+// straddles the timeout may hold both kinds, and its bar is stacked).
+//
+// Counts. Every number the plot prints (probes sent, replies on time and late, lost, in
+// flight, the distribution's median, p99 and max, a heartbeat peer's outages and time
+// down) is the run's measure::RunResult, which every other writer prints too; the
+// recorder only says where the marks go.
 //
 // The y axis. On-time RTTs are below the timeout and late RTTs above it, so both and the
 // timeout line must fit. When the timeout is at most 4x the largest on-time RTT, one
@@ -16,7 +24,7 @@
 // the late replies (with no late replies, a thin band whose one tick is the timeout).
 // Each tick label carries its unit, so the two bands cannot be misread.
 //
-// Memory. A PlotRecorder uses at most kPlotRecorderMaxMemoryBytes (about 220 KiB on
+// Memory. A PlotRecorder uses at most kPlotRecorderMaxMemoryBytes (about 253 KiB on
 // x86-64), however long the run:
 //   - on-time and late replies: past kMaxReplyPoints / kMaxLatePoints kept, the series
 //     keeps every second point and from then on one in twice as many (its stride
@@ -28,6 +36,7 @@
 //     merged span means "N events in this time range" (its tooltip says N), and since
 //     half a cap (1024 / 256) is about the plot's width in pixels, merged events were
 //     mostly within a pixel or two of each other anyway.
+//   - two LogHistograms (on-time and late RTTs), each at most kLogHistogramMaxMemoryBytes.
 // Every vector is reserved to its cap on first use and never grows past it.
 //
 // Thread: one writer; not synchronized. Nothing here throws (allocation failure aside).
@@ -40,6 +49,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "udpbeat/measure/run_result.h"
 #include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
@@ -108,9 +118,15 @@ class PlotRecorder {
 
   // Times are ns since the start of the run (its first send); negative ones count as 0.
   // On time: answered before its timeout.
-  void AddReply(Nanos sent_at, Nanos rtt) { replies_.Add({Clamp(sent_at), rtt}); }
+  void AddReply(Nanos sent_at, Nanos rtt) {
+    replies_.Add({Clamp(sent_at), rtt});
+    on_time_rtt_.Record(rtt);
+  }
   // Answered after its timeout had expired.
-  void AddLate(Nanos sent_at, Nanos rtt) { late_.Add({Clamp(sent_at), rtt}); }
+  void AddLate(Nanos sent_at, Nanos rtt) {
+    late_.Add({Clamp(sent_at), rtt});
+    late_rtt_.Record(rtt);
+  }
   // Never answered. Final: a probe that times out and is answered later is a late reply,
   // not a loss, so call this only once the run can no longer receive its reply.
   void AddLoss(Nanos sent_at) { losses_.Add(Clamp(sent_at), Clamp(sent_at)); }
@@ -122,11 +138,14 @@ class PlotRecorder {
   const PointSeries& late() const { return late_; }
   const SpanSeries& losses() const { return losses_; }
   const SpanSeries& down() const { return down_; }
+  // Every RTT given to AddReply / AddLate (the distribution's bars), never thinned.
+  const stats::LogHistogram& on_time_rtt() const { return on_time_rtt_; }
+  const stats::LogHistogram& late_rtt() const { return late_rtt_; }
 
-  // Bytes in use now: the object plus its vectors' capacity.
+  // Bytes in use now: the object plus its vectors' capacity and histogram blocks.
   size_t MemoryBytes() const {
     return sizeof(*this) + replies_.MemoryBytes() + late_.MemoryBytes() + losses_.MemoryBytes() +
-           down_.MemoryBytes();
+           down_.MemoryBytes() + on_time_rtt_.MemoryBytes() + late_rtt_.MemoryBytes();
   }
 
  private:
@@ -136,12 +155,15 @@ class PlotRecorder {
   PointSeries late_{kMaxLatePoints};
   SpanSeries losses_{kMaxLossSpans};
   SpanSeries down_{kMaxDownSpans};
+  stats::LogHistogram on_time_rtt_;
+  stats::LogHistogram late_rtt_;
 };
 
 inline constexpr size_t kPlotRecorderMaxMemoryBytes =
     sizeof(PlotRecorder) +
     (PlotRecorder::kMaxReplyPoints + PlotRecorder::kMaxLatePoints) * sizeof(PlotRecorder::Point) +
-    (PlotRecorder::kMaxLossSpans + PlotRecorder::kMaxDownSpans) * sizeof(PlotRecorder::Span);
+    (PlotRecorder::kMaxLossSpans + PlotRecorder::kMaxDownSpans) * sizeof(PlotRecorder::Span) +
+    2 * stats::LogHistogram::kMaxHeapBytes;
 
 struct PlotOptions {
   std::string title;
@@ -158,14 +180,19 @@ struct PlotOptions {
 // <g id="down">, <g id="legend"> (entries legend-reply, legend-late, legend-lost,
 // legend-timeout, legend-down, present only when that mark is drawn), <g id="x-axis">,
 // <g id="y-axis">, <g id="axis-break"> (broken y axis only), <g id="distribution">
-// (<g id="dist-bars">, <g id="dist-count-axis">, <g id="dist-x-axis">). Tick labels are
-// <text class="tick">.
-std::string RenderSvg(const PlotRecorder& recorder, const stats::LogHistogram& rtt,
+// (<g id="dist-bars"> on time, <g id="dist-late-bars"> late replies stacked on the same
+// RTT axis, or <g id="dist-late"> one bar right of it when their RTTs are far from the
+// on-time ones, <g id="dist-over">, <line id="dist-timeout">, <g id="dist-count-axis">,
+// <g id="dist-x-axis">). Every bar's <title> ends ": N" (N replies) or ": N late".
+// Tick labels are <text class="tick">.
+//
+// `result` is the run's: every count printed comes from its total (and total_heartbeat).
+std::string RenderSvg(const PlotRecorder& recorder, const measure::RunResult& result,
                       const PlotOptions& options);
 
 // RenderSvg written atomically to `path`; errors name the path.
 absl::Status WritePlotSvg(const std::string& path, const PlotRecorder& recorder,
-                          const stats::LogHistogram& rtt, const PlotOptions& options);
+                          const measure::RunResult& result, const PlotOptions& options);
 
 }  // namespace udpbeat
 

@@ -5,10 +5,13 @@
 #include <map>
 #include <regex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "svg_plot_result.h"
+#include "udpbeat/measure/run_result.h"
 #include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
@@ -116,9 +119,8 @@ double TickY(const std::string& svg, const std::string& label) {
 
 struct SyntheticRun {
   PlotRecorder rec;
-  stats::LogHistogram hist;
   PlotOptions opt;
-  std::string Render() const { return RenderSvg(rec, hist, opt); }
+  std::string Render() const { return RenderSvg(rec, ResultOf(rec, opt.heartbeat), opt); }
 };
 
 // A 6 s ping at 20 ms, 100 ms timeout: RTT 20..35 ms, lates sent at 1.00..1.18 s, losses
@@ -130,13 +132,11 @@ void PingRun(SyntheticRun& r) {
   for (Nanos t = 0; t < r.opt.duration; t += 20 * kMs) {
     if (t >= 1000 * kMs && t < 1200 * kMs) {
       r.rec.AddLate(t, 150 * kMs);
-      r.hist.Record(150 * kMs);
     } else if (t >= 2000 * kMs && t < 2400 * kMs) {
       r.rec.AddLoss(t);
     } else {
       const Nanos rtt = 20 * kMs + (t / (20 * kMs)) % 15 * kMs;
       r.rec.AddReply(t, rtt);
-      r.hist.Record(rtt);
     }
   }
 }
@@ -229,7 +229,6 @@ TEST(SvgPlotTest, CountAxisHasIntegerTicksOnly) {
     r.opt.duration = 1 * kSec;
     for (int i = 0; i < n; ++i) {
       r.rec.AddReply(i * kMs, 10 * kMs);
-      r.hist.Record(10 * kMs);
     }
     const std::string svg = r.Render();
     const std::vector<Tick> ticks = Ticks(svg, "dist-count-axis");
@@ -371,6 +370,104 @@ TEST(SvgPlotTest, TitleIsEscaped) {
   EXPECT_THAT(svg, Not(HasSubstr("a<b>")));
 }
 
+// --- The distribution follows each reply's class and the run's counts. ---
+
+// The replies the bars of group `id` stand for: the N of each "<title>...: N</title>"
+// (": N late" for late bars).
+uint64_t BarCount(const std::string& svg, const std::string& id) {
+  const std::string group = Element(svg, id);
+  static const std::regex kTitle("<title>[^<]*: ([0-9]+)( late)?</title>");
+  uint64_t n = 0;
+  for (auto it = std::sregex_iterator(group.begin(), group.end(), kTitle);
+       it != std::sregex_iterator(); ++it) {
+    n += std::stoull((*it)[1].str());
+  }
+  return n;
+}
+
+// The auditor's case: replies around the timeout. 119.8 ms (on time) and 120.3 ms (late)
+// share a histogram bucket ([119.54, 120.59) ms) whose midpoint is past the 120 ms
+// timeout: the old plot counted all 40 late, the run 10.
+TEST(SvgPlotTest, LateSplitIsEachRepliesClassNotTheBucketMidpoint) {
+  SyntheticRun r;
+  r.opt.duration = 2 * kSec;
+  r.opt.timeout = 120 * kMs;
+  for (int i = 0; i < 40; ++i) {
+    const Nanos t = i * 50 * kMs;
+    if (i % 4 == 3) {
+      r.rec.AddLate(t, 120'300'000);
+    } else {
+      r.rec.AddReply(t, 119'800'000);
+    }
+  }
+  ASSERT_EQ(stats::LogHistogram::BucketIndex(119'800'000),
+            stats::LogHistogram::BucketIndex(120'300'000));
+  const std::string svg = r.Render();
+  EXPECT_THAT(svg, HasSubstr("RTT distribution: 40 replies (10 late)"));
+  EXPECT_EQ(BarCount(svg, "dist-bars"), 30u);
+  EXPECT_EQ(BarCount(svg, "dist-late-bars"), 10u);
+  EXPECT_FALSE(Has(svg, "dist-late")) << "late RTTs next to the on-time ones are stacked";
+  // Both kinds in one bin: the late bar sits on top of the on-time bar.
+  const std::vector<Attrs> on = Tags(Element(svg, "dist-bars"), "rect");
+  const std::vector<Attrs> late = Tags(Element(svg, "dist-late-bars"), "rect");
+  ASSERT_EQ(on.size(), 1u);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_DOUBLE_EQ(Num(on[0], "x"), Num(late[0], "x"));
+  EXPECT_NEAR(Num(late[0], "y") + Num(late[0], "height"), Num(on[0], "y"), 0.02);
+  EXPECT_NEAR(Num(on[0], "height"), 3 * Num(late[0], "height"), 0.05);
+  EXPECT_TRUE(Has(svg, "dist-timeout"));
+}
+
+TEST(SvgPlotTest, FarLateRepliesGetABarOfTheirOwn) {
+  SyntheticRun r;
+  r.opt.duration = 1 * kSec;
+  r.opt.timeout = 1 * kSec;
+  for (int i = 0; i < 50; ++i) r.rec.AddReply(i * 10 * kMs, 50'000 + i * 100);
+  r.rec.AddLate(500 * kMs, 1200 * kMs);
+  r.rec.AddLate(600 * kMs, 1300 * kMs);
+  const std::string svg = r.Render();
+  EXPECT_EQ(BarCount(svg, "dist-bars"), 50u);
+  EXPECT_EQ(BarCount(svg, "dist-late"), 2u);
+  EXPECT_FALSE(Has(svg, "dist-late-bars"));
+  EXPECT_THAT(svg, HasSubstr("RTT distribution: 52 replies (2 late)"));
+}
+
+TEST(SvgPlotTest, OnlyLateRepliesStillHaveAnAxis) {
+  SyntheticRun r;
+  r.opt.duration = 1 * kSec;
+  r.opt.timeout = 10 * kMs;
+  for (int i = 0; i < 5; ++i) r.rec.AddLate(i * 100 * kMs, 30 * kMs + i * kMs);
+  const std::string svg = r.Render();
+  EXPECT_EQ(BarCount(svg, "dist-late-bars"), 5u);
+  EXPECT_EQ(BarCount(svg, "dist-bars"), 0u);
+  EXPECT_THAT(svg, Not(HasSubstr("no replies")));
+}
+
+// The numbers printed are the run's result, not the recorder's tally of marks.
+TEST(SvgPlotTest, CountsAreTheRunsResult) {
+  PlotRecorder rec;
+  PlotOptions opt;
+  opt.duration = 1 * kSec;
+  opt.timeout = 100 * kMs;
+  rec.AddReply(0, 10 * kMs);
+  rec.AddLate(100 * kMs, 150 * kMs);
+  rec.AddLoss(200 * kMs);
+  // What the run counted, unlike the marks (a reply, a late reply, a loss).
+  measure::RunResult result;
+  measure::Figures& f = result.total;
+  std::tie(f.sent, f.received, f.on_time, f.late, f.lost, f.in_flight) =
+      std::make_tuple(1234u, 1017u, 1000u, 17u, 215u, 2u);
+  std::tie(f.rtt.p50, f.rtt.p99, f.rtt.max) = std::make_tuple(11 * kMs, 40 * kMs, 150 * kMs);
+  const std::string svg = RenderSvg(rec, result, opt);
+  EXPECT_THAT(svg, HasSubstr("1,234 probes in 1 s: 1,000 replies on time, 17 late, 215 lost, "
+                             "2 in flight"));
+  EXPECT_THAT(Element(svg, "legend-reply"), HasSubstr("reply (1,000)"));
+  EXPECT_THAT(Element(svg, "legend-late"), HasSubstr("late reply (17)"));
+  EXPECT_THAT(Element(svg, "legend-lost"), HasSubstr("lost (215)"));
+  EXPECT_THAT(svg, HasSubstr("RTT distribution: 1,017 replies (17 late); median 11 ms, p99 "
+                             "40 ms, max 150 ms"));
+}
+
 // --- Memory. ---
 
 TEST(PlotRecorderTest, MemoryBoundHoldsForAMillionOfEach) {
@@ -384,7 +481,7 @@ TEST(PlotRecorderTest, MemoryBoundHoldsForAMillionOfEach) {
     rec.AddDownPeriod(t, t + kMs / 2);
     ASSERT_LE(rec.MemoryBytes(), kPlotRecorderMaxMemoryBytes) << "after " << i;
   }
-  EXPECT_LE(kPlotRecorderMaxMemoryBytes, 256u * 1024) << "the header says about 220 KiB";
+  EXPECT_LE(kPlotRecorderMaxMemoryBytes, 256u * 1024) << "the header says about 253 KiB";
   EXPECT_EQ(rec.replies().total(), uint64_t{kN});
   EXPECT_EQ(rec.late().total(), uint64_t{kN});
   EXPECT_EQ(rec.losses().total(), uint64_t{kN});
@@ -412,11 +509,10 @@ TEST(PlotRecorderTest, MemoryBoundHoldsForAMillionOfEach) {
   EXPECT_EQ(last, Nanos{kN - 1} * kMs);
 
   // Rendering a full recorder stays a reasonable file.
-  stats::LogHistogram hist;
   PlotOptions opt;
   opt.duration = Nanos{kN} * kMs;
   opt.timeout = 1 * kSec;
-  const std::string svg = RenderSvg(rec, hist, opt);
+  const std::string svg = RenderSvg(rec, ResultOf(rec), opt);
   EXPECT_LT(svg.size(), 2'000'000u);
   EXPECT_THAT(svg, HasSubstr("1 in "));
   EXPECT_THAT(svg, HasSubstr(" replies drawn"));
@@ -456,9 +552,8 @@ TEST(PlotRecorderTest, LargestRttKeptThroughThinning) {
   PlotRecorder rec;
   for (int i = 0; i < 100'000; ++i) rec.AddReply(Nanos{i} * kMs, i == 77'777 ? 900 * kMs : kMs);
   EXPECT_EQ(rec.replies().max_point().sent_at, 77'777 * kMs);
-  stats::LogHistogram hist;
   PlotOptions opt;
-  const std::string svg = RenderSvg(rec, hist, opt);
+  const std::string svg = RenderSvg(rec, ResultOf(rec), opt);
   // The 900 ms spike is drawn although 77'777 is not a multiple of the stride.
   ASSERT_NE(77'777 % rec.replies().stride(), 0u);
   const std::vector<Attrs> dots = Tags(Element(svg, "replies"), "circle");
