@@ -19,8 +19,11 @@
 namespace udpbeat {
 namespace {
 
-// How often the loop publishes the snapshot a /metrics scrape renders.
+// How often the loop publishes the snapshot a /metrics scrape renders, and how soon after
+// a state change at the latest (changes close together share one snapshot: a fleet whose
+// targets all go down at once costs ten snapshots a second, not one per target).
 constexpr Nanos kSnapshotPeriod = kNanosPerSecond;
+constexpr Nanos kSnapshotAfterChange = 100 * kNanosPerMilli;
 
 class HeartbeatMonitor final : public engine::TargetObserver, public uring::SignalHandler {
  public:
@@ -60,6 +63,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
 
   void OnTransition(engine::Target& t, const detect::Transition& tr) override {
     Print([&] { reporter_.Transition(t.info(), tr, clock_.NowWall()); });
+    if (snapshot_ != nullptr) PublishSoon();
     if (plot_) plot_->Transition(tr, clock_.NowWall());
     if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
   }
@@ -135,7 +139,14 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   void OnSnapshotTimer() {
     if (loop_.stopping()) return;
     snapshot_->Publish(Result(measure::Detail::kCounters));
-    snapshot_timer_.ArmAt(clock_.Now() + kSnapshotPeriod);
+    published_ = clock_.Now();
+    snapshot_timer_.ArmAt(published_ + kSnapshotPeriod);
+  }
+
+  // A verdict changed: scrapes see it within kSnapshotAfterChange, not a period later.
+  void PublishSoon() {
+    const MonoTime at = std::max(clock_.Now(), published_ + kSnapshotAfterChange);
+    if (!snapshot_timer_.armed() || at < snapshot_timer_.deadline()) snapshot_timer_.ArmAt(at);
   }
 
   // Phi grows continuously between heartbeats: look at it a few times per interval.
@@ -172,6 +183,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   MonoTime start_;
   Timer metrics_timer_;
   Timer snapshot_timer_;
+  MonoTime published_;  // when the snapshot was last published
   Timer phi_timer_;
   bool metrics_warned_ = false;
 };
