@@ -292,6 +292,8 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
   }
   if (r.kind != stats::ReplyClass::kDuplicate) {
     m_.kernel_t1 += kernel_t1;
+    // DSCP only: ECN bits are the network's to change.
+    if (d.tos >= 0 && (d.tos >> 2) != (std::max(cfg_.tos, 0) >> 2)) ++m_.dscp_changed;
     // The event shows the reflector's own T3; the statistics wait for the exact one when
     // follow-up telemetry is coming.
     if (follow_up_ && ApplyFollowUp(p)) {

@@ -59,6 +59,7 @@ engine::SessionGroupOptions GroupOptions(const ClientOptions& opts, std::optiona
   cfg.hmac = hmac;
   cfg.follow_up = opts.follow_up;
   cfg.min_gap = opts.min_gap;
+  cfg.tos = opts.tos;
   // STAMP numbers from 0 (RFC 8762 §4.2.1); the lab numbers pings from 1.
   cfg.first_seq = opts.proto == ProbeProto::kStamp ? 0 : 1;
   return go;

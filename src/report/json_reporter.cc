@@ -35,6 +35,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
             {"in_flight", f.in_flight},
             {"loss_ratio", f.loss_ratio},
             {"late", f.late},
+            {"dscp_changed", f.dscp_changed},
             {"duplicate", f.duplicate},
             {"reordered", f.reordered},
             {"malformed", f.malformed},

@@ -182,6 +182,10 @@ std::string ClientMetrics(const measure::RunResult& r) {
           [](const measure::Figures& f) { return f.late; });
   counter("udpbeat_replies_duplicate_total", "Replies after the first to the same probe.",
           [](const measure::Figures& f) { return f.duplicate; });
+  counter("udpbeat_replies_dscp_changed_total",
+          "First replies whose DSCP is not the probes' (remarked on the path, or a reflector "
+          "that does not return the request's).",
+          [](const measure::Figures& f) { return f.dscp_changed; });
   counter("udpbeat_replies_reordered_total",
           "First replies below the highest sequence number already answered.",
           [](const measure::Figures& f) { return f.reordered; });

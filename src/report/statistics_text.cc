@@ -70,6 +70,12 @@ void WriteRichStatistics(const measure::Figures& f, std::ostream& out) {
   out << absl::StrFormat(
       "late %d, duplicate %d, reordered %d, malformed %d, longest loss burst %d\n", f.late,
       f.duplicate, f.reordered, f.malformed, f.longest_loss_burst);
+  if (f.dscp_changed > 0) {
+    out << absl::StrFormat(
+        "%d of %d replies came back with another DSCP than the probes' (remarked on the path, "
+        "or not returned by the reflector)\n",
+        f.dscp_changed, f.received);
+  }
   if (!f.stamp) return;
   const measure::StampFigures& st = *f.stamp;
   out << absl::StrFormat("reflector residence avg/max = %.3f/%.3f ms\n", Ms(st.residence_avg),

@@ -75,6 +75,9 @@ struct ProbeSessionConfig {
   // Without an interval: at least this long between two sends of the session, however
   // fast replies come (ping -A's floor: 2 ms for users other than root). 0: none.
   Nanos min_gap = 0;
+  // The IP TOS / IPv6 traffic class the socket marks probes with (-1: not set, 0 on the
+  // wire): a reply whose DSCP differs is counted (Measurements::dscp_changed).
+  int tos = -1;
 };
 
 class ProbeSession;

@@ -47,6 +47,9 @@ struct Measurements {
   // Exchanges whose reflector transmit time T3 is the exact one a later reply reported
   // (RFC 8972 Follow-Up Telemetry), not the estimate written into the reply itself.
   uint64_t follow_up_t3 = 0;
+  // Replies (first ones) whose DSCP is not the one the probe was sent with: remarked on
+  // the way there or back, or a reflector that does not return the request's DSCP.
+  uint64_t dscp_changed = 0;
 
   // Merges `parts` into one, as one session's would read. STAMP one-way delays recorded
   // against different references are shifted onto common ones (StampState::Combine).

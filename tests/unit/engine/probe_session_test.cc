@@ -58,7 +58,7 @@ class ProbeSessionTest : public testing::Test {
   }
 
   // Delivers `payload` as if the kernel stamped it now (loop woke at the same instant).
-  void Deliver(ProbeSession& s, const std::vector<uint8_t>& payload) {
+  void Deliver(ProbeSession& s, const std::vector<uint8_t>& payload, int tos = -1) {
     const SocketAddress from = *SocketAddress::ParseNumeric("127.0.0.1:12000");
     Datagram d;
     d.from = &from;
@@ -67,6 +67,7 @@ class ProbeSessionTest : public testing::Test {
     d.loop_mono = t_.clock().Now();
     d.loop_wall = t_.clock().NowWall();
     d.ttl = 64;
+    d.tos = tos;
     s.OnDatagram(d);
   }
 
@@ -141,6 +142,23 @@ TEST_F(ProbeSessionTest, TheLabsRhythmKeepsTheMinimumGapBetweenSends) {
   Deliver(s, EchoOf(2));
   EXPECT_EQ(r_.done, 1);
   EXPECT_EQ(s.stats().received(), 3u);
+}
+
+// A reply whose DSCP is not the probes' is counted (remarked on the path); the ECN bits
+// are the network's and do not count, nor do duplicates.
+TEST_F(ProbeSessionTest, RepliesWithAnotherDscpAreCounted) {
+  ProbeSessionConfig c = LabConfig(4, kMs);
+  c.tos = 0xb8;  // EF
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  t_.Advance(5 * kMs);
+  ASSERT_EQ(t_.sent.size(), 4u);
+  Deliver(s, EchoOf(0), 0xb8);
+  Deliver(s, EchoOf(1), 0xb9);  // ECN ECT(1) set on the way: same DSCP
+  Deliver(s, EchoOf(2), 0x00);  // remarked to best effort
+  Deliver(s, EchoOf(2), 0x00);  // its duplicate
+  Deliver(s, EchoOf(3));        // no TOS known
+  EXPECT_EQ(s.measurements().dscp_changed, 1u);
 }
 
 TEST_F(ProbeSessionTest, DuplicatesAndReorderingAreToldApart) {

@@ -457,5 +457,22 @@ TEST(Prometheus, SendErrorsAreACounterPerTarget) {
   }
 }
 
+TEST(Prometheus, RepliesWithAnotherDscpAreACounterAndALine) {
+  measure::RunResult r = Result("stamp");
+  r.targets[0].figures.dscp_changed = 2;
+  r.total.dscp_changed = 2;
+  const std::string text = ClientMetrics(r);
+  for (const char* want : {"# TYPE udpbeat_replies_dscp_changed_total counter\n",
+                           "udpbeat_replies_dscp_changed_total{target=\"localhost:12000\"} 2\n"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\nin\n" << text;
+  }
+  std::ostringstream out, err;
+  auto rep = MakePingTextReporter({}, out, err);
+  rep->Summary(r);
+  EXPECT_NE(out.str().find("2 of 3 replies came back with another DSCP than the probes'"),
+            std::string::npos)
+      << out.str();
+}
+
 }  // namespace
 }  // namespace udpbeat::report
