@@ -671,7 +671,7 @@ def main(args):
         # never reached a worker, and peers/peer_evictions are table gauges: neither is
         # an outcome.
         outcomes = ("replied", "dropped", "malformed", "rate_limited", "refused",
-                    "unauthenticated", "send_errors")
+                    "unauthenticated", "delay_queue_full", "send_errors")
         total = sum(c[k] for k in outcomes)
         if c["received"] != total:
             fail(f"serve's counters do not add up: received {c['received']} != "

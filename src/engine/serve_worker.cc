@@ -138,6 +138,7 @@ measure::ServeCounters ServeWorker::Snapshot() const {
   c.received = Load(counters_.received);
   c.replied = Load(counters_.replied);
   c.dropped = Load(counters_.dropped);
+  c.delay_full = Load(counters_.delay_full);
   c.malformed = Load(counters_.malformed);
   c.rate_limited = Load(counters_.rate_limited);
   c.refused = Load(counters_.refused);
@@ -364,7 +365,7 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
   // Bounded in bytes as well as in count: 65,536 replies of 64 KiB would be 4 GiB.
   const uint64_t charge = bytes.size() + kDelayedOverhead;
   if (delayed_.size() >= kMaxDelayedReplies || delayed_bytes_ + charge > cfg_.max_delay_bytes) {
-    Bump(counters_.dropped);
+    Bump(counters_.delay_full);
     return;
   }
   Nanos wait = cfg_.delay;

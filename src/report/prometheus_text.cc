@@ -277,6 +277,10 @@ std::string ServeMetrics(const measure::ServeCounters& c, std::string_view versi
           "Authenticated mode: requests without an HMAC that verifies (another key, "
           "altered, or unsigned), not answered.",
           c.unauthenticated);
+  counter("udpbeat_serve_delay_queue_full_total",
+          "Requests not answered because the delayed replies waiting filled their bound "
+          "(bytes or count).",
+          c.delay_full);
   counter("udpbeat_serve_send_errors_total", "Replies the kernel refused.", c.send_errors);
   counter("udpbeat_serve_kernel_drops_total",
           "Datagrams the kernel dropped (socket receive buffer full), not in received.",

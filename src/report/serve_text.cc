@@ -9,9 +9,10 @@ namespace udpbeat::report {
 std::string FormatServeCounters(const measure::ServeCounters& c) {
   return absl::StrFormat(
       "received %d, replied %d, dropped %d, malformed %d, send errors %d, kernel drops %d, "
-      "rate limited %d, peers %d, peer evictions %d, refused %d, unauthenticated %d",
+      "rate limited %d, peers %d, peer evictions %d, refused %d, unauthenticated %d, "
+      "delay queue full %d",
       c.received, c.replied, c.dropped, c.malformed, c.send_errors, c.kernel_drops,
-      c.rate_limited, c.peers, c.peer_evictions, c.refused, c.unauthenticated);
+      c.rate_limited, c.peers, c.peer_evictions, c.refused, c.unauthenticated, c.delay_full);
 }
 
 void WriteServeStatistics(const measure::ServeCounters& total, const measure::LoopCounters& loops,

@@ -7,11 +7,15 @@
 namespace udpbeat::measure {
 
 // received == replied + dropped + malformed + rate_limited + refused + unauthenticated
-// + send_errors once no reply is pending (delayed replies are in none of them until sent).
+// + delay_full + send_errors once no reply is pending (delayed replies are in none of them
+// until sent).
 struct ServeCounters {
   uint64_t received = 0;
   uint64_t replied = 0;
-  uint64_t dropped = 0;      // by the loss simulation (or the delay queue's bound)
+  uint64_t dropped = 0;      // by the loss simulation
+  // Not answered because the delayed replies waiting filled their bound (bytes or count):
+  // apart from `dropped`, so an operator sees the bound at work, not the simulated loss.
+  uint64_t delay_full = 0;
   uint64_t malformed = 0;
   uint64_t rate_limited = 0; // over the per-source rate: not answered
   uint64_t refused = 0;      // not answered lest two servers answer each other forever
@@ -27,6 +31,7 @@ struct ServeCounters {
     received += o.received;
     replied += o.replied;
     dropped += o.dropped;
+    delay_full += o.delay_full;
     malformed += o.malformed;
     rate_limited += o.rate_limited;
     refused += o.refused;

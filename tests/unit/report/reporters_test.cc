@@ -115,7 +115,8 @@ TEST(ServeText, TheCountersThenTheLoopsThenEachWorker) {
   EXPECT_EQ(out.str(),
             "\n--- udpbeat serve statistics ---\n"
             "received 15, replied 14, dropped 1, malformed 0, send errors 0, kernel drops 0, "
-            "rate limited 0, peers 0, peer evictions 0, refused 0, unauthenticated 0\n"
+            "rate limited 0, peers 0, peer evictions 0, refused 0, unauthenticated 0, "
+            "delay queue full 0\n"
             "event loop: 4 turns, 3.8 datagrams per turn, 6 io_uring_enter calls\n"
             "thread 0: received 10, replied 9\n"
             "thread 1: received 5, replied 5\n");
