@@ -2,7 +2,6 @@
 
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/report/prometheus_text.h"
-#include "udpbeat/targets/targets_file.h"
 
 namespace udpbeat {
 
@@ -86,19 +85,6 @@ std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpe
   std::vector<measure::TargetInfo> infos;
   for (const engine::TargetSpec& s : specs) infos.push_back(s.info);
   return infos;
-}
-
-absl::Status ReloadTargets(const ClientOptions& opts, engine::TargetSet& targets) {
-  std::vector<TargetLine> lines;
-  const size_t kept = std::min(opts.command_line_targets, opts.targets.size());
-  for (size_t i = 0; i < kept; ++i) lines.push_back({opts.targets[i].target, opts.targets[i].labels, 0});
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<TargetLine> file, LoadTargetsFile(opts.targets_file));
-  UDPBEAT_RETURN_IF_ERROR(AppendTargets(lines, std::move(file), opts.targets_file));
-  std::vector<TargetArg> args;
-  for (TargetLine& l : lines) args.push_back({std::move(l.target), std::move(l.labels)});
-  if (args.empty()) return absl::InvalidArgumentError("no target left to watch");
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, args));
-  return targets.Reload(specs).status();
 }
 
 void MetricsSnapshot::Publish(measure::RunResult result) {

@@ -44,10 +44,6 @@ measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
 
 std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpec>& specs);
 
-// Reads opts.targets_file again and makes `targets` the command line's targets plus the
-// file's (heartbeat's SIGHUP). On any error nothing changes.
-absl::Status ReloadTargets(const ClientOptions& opts, engine::TargetSet& targets);
-
 // The metrics a /metrics endpoint serves: the loop publishes a rendered-later snapshot,
 // the endpoint's thread renders the newest one for each scrape; neither waits on the
 // other beyond swapping a pointer.

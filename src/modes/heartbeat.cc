@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
 #include "plot_feed.h"
+#include "target_file_reader.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
@@ -24,6 +25,8 @@ namespace {
 // targets all go down at once costs ten snapshots a second, not one per target).
 constexpr Nanos kSnapshotPeriod = kNanosPerSecond;
 constexpr Nanos kSnapshotAfterChange = 100 * kNanosPerMilli;
+// How often the loop looks whether a SIGHUP's read of the targets file is done.
+constexpr Nanos kReloadPoll = 10 * kNanosPerMilli;
 
 class HeartbeatMonitor final : public engine::TargetObserver, public uring::SignalHandler {
  public:
@@ -37,7 +40,8 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
         err_(err),
         metrics_timer_(loop.timers(), [this] { OnMetricsTimer(); }),
         snapshot_timer_(loop.timers(), [this] { OnSnapshotTimer(); }),
-        phi_timer_(loop.timers(), [this] { OnPhiTimer(); }) {}
+        phi_timer_(loop.timers(), [this] { OnPhiTimer(); }),
+        reload_timer_(loop.timers(), [this] { OnReloadTimer(); }) {}
 
   void Start(engine::TargetSet& targets, measure::RunInfo info, MetricsSnapshot* snapshot) {
     targets_ = &targets;
@@ -110,16 +114,31 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
     if (!out_.good()) Stop();
   }
 
-  // SIGHUP: the targets file again. New targets start, removed ones stop, unchanged ones
-  // keep their statistics and detector state. A file that does not load leaves the
-  // targets as they were.
+  // SIGHUP: the targets file again, read and resolved on a thread of its own (a slow
+  // resolver must not stall the probing); the loop applies it when it is ready. New
+  // targets start, removed ones stop, unchanged ones keep their statistics and detector
+  // state. A file that does not load leaves the targets as they were. A SIGHUP during a
+  // read asks for one more read after it (the file may have changed since it was opened).
   void Reload() {
     if (opts_.targets_file.empty()) {
       err_ << "udpbeat: SIGHUP: no targets file to read again" << std::endl;
       return;
     }
+    if (!reader_.Start(opts_)) {
+      read_again_ = true;
+      return;
+    }
+    reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
+  }
+
+  void OnReloadTimer() {
+    std::optional<TargetFileReader::Result> specs = reader_.Take();
+    if (!specs) {
+      reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
+      return;
+    }
     const size_t before = targets_->size();
-    absl::Status st = ReloadTargets(opts_, *targets_);
+    absl::Status st = specs->ok() ? targets_->Reload(**specs).status() : specs->status();
     if (!st.ok()) {
       err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
     } else if (!opts_.quiet) {
@@ -128,6 +147,10 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
       Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
     }
     if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
+    if (read_again_) {
+      read_again_ = false;
+      Reload();
+    }
   }
 
   void OnMetricsTimer() {
@@ -183,8 +206,11 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   MonoTime start_;
   Timer metrics_timer_;
   Timer snapshot_timer_;
+  TargetFileReader reader_;
+  bool read_again_ = false;
   MonoTime published_;  // when the snapshot was last published
   Timer phi_timer_;
+  Timer reload_timer_;
   bool metrics_warned_ = false;
 };
 
