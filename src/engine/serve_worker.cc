@@ -21,6 +21,8 @@ constexpr size_t kMaxDelayedReplies = 65536;
 constexpr Nanos kReflectionWindow = kNanosPerSecond;
 constexpr Nanos kSweepPeriod = kNanosPerSecond;
 constexpr size_t kSweepSteps = 4096;
+// The ECN field: the low two bits of the IPv4 TOS / IPv6 traffic class (RFC 3168).
+constexpr int kEcnMask = 0x03;
 
 // Counters have one writer (the worker's thread) and are read by the thread that prints
 // them: relaxed atomic stores and loads, which on x86 are plain moves.
@@ -94,6 +96,16 @@ uint64_t Head(std::span<const uint8_t> b) noexcept {
   uint64_t w = 0;
   if (!b.empty()) std::memcpy(&w, b.data(), std::min<size_t>(b.size(), 8));
   return w;
+}
+
+// The TOS of the reply to a request that came with `request_tos` (-1: not known): the
+// request's DSCP, so a sender that marks its probes sees in each reply's TOS whether the
+// path remarked them, not this reflector's 0. ECN is not copied: the reply goes out
+// Not-ECT. Copying a CE mark would claim congestion on the reply's path, which never saw
+// it, and an ECT mark would promise ECN feedback nobody gives; RFC 8972's Class of
+// Service TLV likewise reflects the DSCP only.
+int ReplyTos(int request_tos) noexcept {
+  return request_tos > 0 ? request_tos & ~kEcnMask : 0;
 }
 
 }  // namespace
@@ -231,6 +243,8 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
   uring::SendSpec spec;
   spec.to = d.from;
   if (cfg_.reply_from_destination) spec.from = d.to;
+  // A request without a DSCP costs no control message: the socket's TOS is 0.
+  if (const int tos = ReplyTos(d.tos); tos != 0) spec.tos = tos;
   if (AsksFollowUp(d.payload)) {
     // Its exact send time goes into the session's next reply (RFC 8972 §4.7).
     spec.tx_timestamp = true;
@@ -375,7 +389,8 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
   const uint64_t digest = reply_format_ == ReplyFormat::kEcho ? Digest(bytes) : 0;
   delayed_.push(Delayed{d.loop_mono + wait, next_order_++, d.socket, *d.from,
                         cfg_.reply_from_destination && d.to != nullptr ? *d.to : SocketAddress(),
-                        source_hash, digest, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+                        source_hash, digest, ReplyTos(d.tos),
+                        std::vector<uint8_t>(bytes.begin(), bytes.end())});
   delayed_bytes_ += charge;
   ArmDelayTimer();
 }
@@ -388,6 +403,7 @@ void ServeWorker::SendTop() {
   uring::SendSpec spec;
   spec.to = &top.to;
   if (!top.from.empty()) spec.from = &top.from;
+  if (top.tos != 0) spec.tos = top.tos;
   loop_.Send(top.socket, spec, top.bytes);
   // The reflection window starts when the reply leaves, however long it waited.
   if (top.digest != 0)

@@ -129,6 +129,8 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   so.reuse_port = threads > 1;
   // The lab's echo needs neither receive time nor TTL; every other mode does.
   so.receive_metadata = opts.worker.reply != ReplyMode::kEcho;
+  // Every mode's replies keep their request's DSCP (ServeWorker), so it reads the TOS.
+  so.receive_tos = true;
   // Bound to a wildcard address, a reply must leave from the address its request was
   // sent to (a VIP, an anycast or secondary address): the client's connected socket
   // drops a reply from any other.

@@ -34,12 +34,18 @@ absl::StatusOr<UniqueFd> OpenUdp(int family, const UdpSocketOptions& opts) {
     UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
     if (v4) {
       UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
-      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS"));
     } else {
       UDPBEAT_RETURN_IF_ERROR(
           SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
-      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"));
     }
+  }
+  if (opts.receive_metadata || opts.receive_tos) {
+    // An IPv4 datagram on an IPv6 socket (bound to ::, not IPV6_V6ONLY) comes with the
+    // IPv4 control messages only: its TOS needs IP_RECVTOS, which the kernel takes on an
+    // IPv6 UDP socket too.
+    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS"));
+    if (!v4)
+      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1, "IPV6_RECVTCLASS"));
   }
   if (opts.receive_destination) {
     if (v4) {

@@ -67,9 +67,10 @@ constexpr int kMaxSyncTimestamps = 256;
 // Timestamps left unread on a socket before a send drains them: they hold receive-buffer
 // memory, and a target that never answers would otherwise fill the buffer with them.
 constexpr uint32_t kStampsBeforeDrain = 16;
-// Room for a source address (in6_pktinfo is the larger), a per-datagram timestamp
-// request and its OPT_ID key.
+// Room for a source address (in6_pktinfo is the larger), a TOS for each IP version, a
+// per-datagram timestamp request and its OPT_ID key.
 constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(in6_pktinfo)) +
+                                     2 * CMSG_SPACE(sizeof(int)) +
                                      CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(uint32_t));
 // SCM_TS_OPT_ID (Linux 6.13, asm-generic/socket.h): the OPT_ID key of this one datagram,
 // given by the sender. Debian 12's headers predate it.
@@ -143,6 +144,22 @@ size_t PutSourceAddress(cmsghdr* c, int socket_family, const SocketAddress& from
   c->cmsg_len = CMSG_LEN(sizeof pi);
   std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   return CMSG_SPACE(sizeof pi);
+}
+
+// Writes one control message holding a 32-bit value; returns its space.
+template <typename T>
+size_t PutValue(cmsghdr* c, int level, int type, T value) {
+  static_assert(sizeof(T) == 4);
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(sizeof value);
+  std::memcpy(CMSG_DATA(c), &value, sizeof value);
+  return CMSG_SPACE(sizeof value);
+}
+
+bool IsV4Mapped(const SocketAddress& a) {
+  return a.family() == AF_INET6 &&
+         IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr);
 }
 
 }  // namespace
@@ -572,10 +589,11 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
     slot.keyed_as = sock.next_tx_key++;
     RecordTxTag(sock, slot.keyed_as, spec.tag);
   }
-  if (with_source || ask_stamp || slot.keyed) {
+  const bool with_tos = spec.tos >= 0;
+  if (with_source || with_tos || ask_stamp || slot.keyed) {
     // sendmsg with control messages: the source address (IP_PKTINFO / IPV6_PKTINFO) of a
-    // reply from the address its request was sent to, and a request for this one
-    // datagram's transmit timestamp.
+    // reply from the address its request was sent to, its TOS, and a request for this
+    // one datagram's transmit timestamp.
     slot.msg = {};
     slot.msg.msg_iov = &slot.iov;
     slot.msg.msg_iovlen = 1;
@@ -593,22 +611,28 @@ void EventLoop::Impl::SendWith(SocketId s, const SendSpec& spec, size_t max_len,
       used += PutSourceAddress(c, sock.local.family(), *spec.from);
       c = CMSG_NXTHDR(&slot.msg, c);
     }
+    if (with_tos) {
+      // The kernel's IPv4 path reads IP_TOS, also for an IPv6 socket's datagram to a
+      // v4-mapped address; its IPv6 path reads IPV6_TCLASS. Each skips the other's, so
+      // an IPv6 socket sending to its connected peer (family not known here) gets both.
+      const bool v6_socket = sock.local.family() == AF_INET6;
+      const bool v4_path = !v6_socket || to == nullptr || IsV4Mapped(*to);
+      const bool v6_path = v6_socket && (to == nullptr || !IsV4Mapped(*to));
+      if (v4_path) {
+        used += PutValue(c, IPPROTO_IP, IP_TOS, spec.tos);
+        c = CMSG_NXTHDR(&slot.msg, c);
+      }
+      if (v6_path) {
+        used += PutValue(c, IPPROTO_IPV6, IPV6_TCLASS, spec.tos);
+        c = CMSG_NXTHDR(&slot.msg, c);
+      }
+    }
     if (ask_stamp) {
-      const uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SO_TIMESTAMPING;
-      c->cmsg_len = CMSG_LEN(sizeof flags);
-      std::memcpy(CMSG_DATA(c), &flags, sizeof flags);
-      used += CMSG_SPACE(sizeof flags);
+      used += PutValue(c, SOL_SOCKET, SO_TIMESTAMPING,
+                       uint32_t{SOF_TIMESTAMPING_TX_SOFTWARE});
       c = CMSG_NXTHDR(&slot.msg, c);
     }
-    if (slot.keyed) {
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = kScmTsOptId;
-      c->cmsg_len = CMSG_LEN(sizeof slot.keyed_as);
-      std::memcpy(CMSG_DATA(c), &slot.keyed_as, sizeof slot.keyed_as);
-      used += CMSG_SPACE(sizeof slot.keyed_as);
-    }
+    if (slot.keyed) used += PutValue(c, SOL_SOCKET, kScmTsOptId, slot.keyed_as);
     slot.msg.msg_controllen = used;
     io_uring_prep_sendmsg(sqe, fd, &slot.msg, 0);
   } else if (to == nullptr) {

@@ -1,7 +1,7 @@
 // One server event loop's worth of `udpbeat serve`: answers the datagrams of its socket
-// from the address they were sent to, simulates loss and delay, rate-limits per source,
-// and keeps its counters. With several threads there is one worker per thread, each on
-// its own loop and SO_REUSEPORT socket.
+// from the address they were sent to and with their DSCP (ECN not copied), simulates
+// loss and delay, rate-limits per source, and keeps its counters. With several threads
+// there is one worker per thread, each on its own loop and SO_REUSEPORT socket.
 //
 // Loops: one forged datagram whose source is another server (or this one) must not make
 // two servers answer each other forever. The worker refuses, and counts as refused,
@@ -135,6 +135,7 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
     SocketAddress from;
     uint64_t source_hash;  // for the reflection rule, once sent
     uint64_t digest;       // of an echo reply; 0 for others
+    int tos;               // the reply's TOS (the request's DSCP); 0: the socket's
     std::vector<uint8_t> bytes;
     bool operator>(const Delayed& o) const {
       return due != o.due ? due > o.due : order > o.order;

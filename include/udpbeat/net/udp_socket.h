@@ -20,6 +20,10 @@ struct UdpSocketOptions {
   // Kernel receive timestamps, TTL / hop limit and TOS on every datagram. They cost the
   // kernel a clock read and a few control messages per datagram: off for a plain echo.
   bool receive_metadata = true;
+  // The TOS / traffic class of every datagram even when receive_metadata is off: a
+  // server keeps each request's DSCP in its reply, whatever it answers. (An IPv6 socket
+  // asks for the IPv4 TOS too, for the IPv4 datagrams a dual-stack socket receives.)
+  bool receive_tos = false;
   // The destination address of every datagram (IP_PKTINFO / IPV6_RECVPKTINFO), so a
   // server bound to a wildcard address can reply from the address it was asked on.
   bool receive_destination = false;

@@ -7,9 +7,10 @@
 //    timestamp, TTL/hop limit, TOS, destination address (IP_PKTINFO) and the socket's
 //    kernel drop counter (SO_RXQ_OVFL).
 //  * Sends: SendWith() queues an SQE whose payload `fill` writes straight into a send
-//    slot; every send queued during one turn reaches the kernel in the one io_uring_enter
-//    that also waits for the next completions. Failures reach the socket's handler through
-//    one channel, OnSendError, with the datagram's tag.
+//    slot, with a per-datagram source address, TOS or timestamp request; every send
+//    queued during one turn reaches the kernel in the one io_uring_enter that also
+//    waits for the next completions. Failures reach the socket's handler through one
+//    channel, OnSendError, with the datagram's tag.
 //  * Transmit timestamps (optional per socket): the kernel's software send time of each
 //    datagram, read from the socket's error queue through the ring.
 //  * Timers: the loop's TimerQueue; its earliest deadline is one armed IORING_OP_TIMEOUT.
@@ -88,6 +89,10 @@ struct SendSpec {
   uint64_t tag = 0;                     // returned with its transmit timestamp or send error
   // On a socket with TransmitTimestamps::kAsked: stamp this datagram.
   bool tx_timestamp = false;
+  // IP TOS / IPv6 traffic class of this one datagram (DSCP << 2 | ECN), sent as a control
+  // message: no setsockopt, so sockets shared by threads or replies to many peers can
+  // each carry their own. -1: the socket's own (IP_TOS / IPV6_TCLASS, default 0).
+  int tos = -1;
 };
 
 // Which datagrams of a socket the kernel stamps when they leave.

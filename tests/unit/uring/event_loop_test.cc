@@ -21,6 +21,7 @@ class Collector : public DatagramHandler {
     stamps.push_back(d.rx_wall);
     truncated.push_back(d.truncated);
     ttls.push_back(d.ttl);
+    tos.push_back(d.tos);
     if (d.from != nullptr) last_from = *d.from;
     if (d.to != nullptr) last_to = *d.to;
   }
@@ -42,6 +43,7 @@ class Collector : public DatagramHandler {
   std::vector<WallTime> stamps;
   std::vector<bool> truncated;
   std::vector<int> ttls;
+  std::vector<int> tos;
   std::vector<int> errors;
   SocketAddress last_from;
 };
@@ -472,6 +474,52 @@ TEST_F(EventLoopTest, PortUnreachableIsReportedOnAConnectedSocket) {
     ASSERT_FALSE(c.errors.empty());
     EXPECT_EQ(c.errors.front(), ECONNREFUSED);
     loop_->RemoveSocket(*id);
+  }
+}
+
+// SendSpec::tos marks one datagram, whichever path the kernel takes: an IPv4 socket; an
+// IPv6 socket to an IPv6 peer, to a v4-mapped address (the IPv4 path, which reads IP_TOS
+// only), and to its connected peer (no destination given: both messages). The next
+// datagram without it goes out with the socket's own TOS, 0.
+TEST_F(EventLoopTest, APerDatagramTosMarksThatDatagramOnly) {
+  struct Case {
+    const char* server;  // where the receiver is bound
+    const char* sender;  // where the sender is bound, or nullptr: connected to the receiver
+  };
+  for (const Case& c : {Case{"127.0.0.1:0", nullptr}, Case{"127.0.0.1:0", "127.0.0.1:0"},
+                        Case{"[::1]:0", nullptr}, Case{"[::1]:0", "[::]:0"},
+                        Case{"127.0.0.1:0", "[::]:0"}}) {
+    SCOPED_TRACE(std::string(c.server) + " from " + (c.sender ? c.sender : "connected"));
+    auto rfd = BindUdp(*SocketAddress::ParseNumeric(c.server), {});
+    if (!rfd.ok()) GTEST_SKIP() << "no " << c.server << " here: " << rfd.status();
+    const SocketAddress raddr = *LocalAddress(rfd->get());
+    Collector rx, tx;
+    auto rid = loop_->AddSocket(std::move(*rfd), &rx);
+    ASSERT_TRUE(rid.ok());
+    SocketAddress to = raddr;
+    absl::StatusOr<UniqueFd> sfd = c.sender == nullptr
+                                       ? ConnectUdp(raddr, {})
+                                       : BindUdp(*SocketAddress::ParseNumeric(c.sender), {});
+    if (!sfd.ok()) GTEST_SKIP() << "no " << c.sender << " here: " << sfd.status();
+    if (c.sender != nullptr && raddr.family() == AF_INET &&
+        LocalAddress(sfd->get())->family() == AF_INET6)
+      to = *SocketAddress::ParseNumeric("[::ffff:127.0.0.1]:" + std::to_string(raddr.port()));
+    auto sid = loop_->AddSocket(std::move(*sfd), &tx);
+    ASSERT_TRUE(sid.ok());
+    ASSERT_TRUE(loop_->RunOnce(0).ok());
+    SendSpec marked;
+    marked.to = c.sender == nullptr ? nullptr : &to;
+    marked.tos = 0xb8;
+    SendSpec plain = marked;
+    plain.tos = -1;
+    const uint8_t byte = 'x';
+    loop_->Send(*sid, marked, {&byte, 1});
+    loop_->Send(*sid, plain, {&byte, 1});
+    RunUntil([&] { return rx.tos.size() == 2; });
+    EXPECT_EQ(rx.tos, (std::vector<int>{0xb8, 0}));
+    EXPECT_TRUE(tx.send_errors.empty());
+    loop_->RemoveSocket(*sid);
+    loop_->RemoveSocket(*rid);
   }
 }
 
