@@ -9,6 +9,7 @@ shape must contain."""
 import collections
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ KIND_SHAPES = {
     "duplicate": "test_duplicate", "unreachable": "test_unreachable",
     "session": "test_sessions", "target": "test_two_targets",
     "state": "test_heartbeat_outage", "send_error": "test_send_error",
+    "reload": "test_heartbeat_reload",
 }
 STAMP_REPLY = {"residence_ns", "clock_offset_ns", "forward_ns", "backward_ns", "reflector_seq",
                "reflector_ttl"}
@@ -165,7 +167,9 @@ class JsonShapesTest(UdpbeatTestCase):
         self.assertEqual([e["event"] for e in ev].count("summary"), 1, r.describe())
         named = {t["target"] for t in ev[0]["targets"]}
         for e in ev[1:-1]:
-            if "target" in e:
+            if e["event"] == "reload":  # heartbeat's SIGHUP: the targets from here on
+                named |= {t["target"] for t in e["targets"]}
+            elif "target" in e:
                 self.assertIn(e["target"], named, e)
         for e in ev:
             if "received_unix_ns" in e:
@@ -314,6 +318,29 @@ class JsonShapesTest(UdpbeatTestCase):
             self.assertIn("time_difference_ns", e)
         self.assertEqual((ev[0]["mode"], ev[-1]["state"], ev[-1]["outages"]),
                          ("heartbeat", "up", 0))
+
+    def test_heartbeat_reload(self):
+        # A targets file of one, then two after SIGHUP: a reload event naming both.
+        a, b = self.serve(), self.serve()
+        d = tempfile.mkdtemp(prefix="udpbeat-schema-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target} role=db\n")
+        hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "20ms",
+                         "--json", "-c", "0"])
+        hb.wait_line(r'"event":"reply"')
+        with open(path, "w") as f:
+            f.write(f"{a.target} role=db\n{b.target}\n")
+        hb.signal(signal.SIGHUP)
+        hb.wait_line(r'"event":"reload"')
+        hb.signal(signal.SIGINT)
+        rc = hb.wait()
+        ev = self.events(harness.Result(hb.argv, rc, hb.stdout, hb.stderr))
+        reload = [e for e in ev if e["event"] == "reload"]
+        self.assertEqual(len(reload), 1, reload)
+        self.assertEqual(reload[0]["targets_before"], 1)
+        self.assertEqual([t["target"] for t in reload[0]["targets"]], [a.target, b.target])
 
     def test_heartbeat_outage(self):
         # Replies, the server gone (misses, down), back on the same port (up), Ctrl-C.
