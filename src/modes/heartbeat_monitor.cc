@@ -1,0 +1,180 @@
+#include "heartbeat_monitor.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "udpbeat/base/output_file.h"
+#include "udpbeat/report/prometheus_text.h"
+
+namespace udpbeat {
+namespace {
+
+// How often the loop publishes the snapshot a /metrics scrape renders, and how soon after
+// a state change at the latest (changes close together share one snapshot: a fleet whose
+// targets all go down at once costs ten snapshots a second, not one per target).
+constexpr Nanos kSnapshotPeriod = kNanosPerSecond;
+constexpr Nanos kSnapshotAfterChange = 100 * kNanosPerMilli;
+// How often the loop looks whether a SIGHUP's read of the targets file is done.
+constexpr Nanos kReloadPoll = 10 * kNanosPerMilli;
+
+}  // namespace
+
+HeartbeatMonitor::HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
+                                   report::RunReporter& reporter, std::ostream& out,
+                                   std::ostream& err)
+    : opts_(opts),
+      loop_(loop),
+      clock_(loop.clock()),
+      reporter_(reporter),
+      out_(out),
+      err_(err),
+      metrics_timer_(loop.timers(), [this] { OnMetricsTimer(); }),
+      snapshot_timer_(loop.timers(), [this] { OnSnapshotTimer(); }),
+      phi_timer_(loop.timers(), [this] { OnPhiTimer(); }),
+      reload_timer_(loop.timers(), [this] { OnReloadTimer(); }) {}
+
+void HeartbeatMonitor::Start(engine::TargetSet& targets, measure::RunInfo info,
+                             MetricsSnapshot* snapshot) {
+  targets_ = &targets;
+  info_ = std::move(info);
+  snapshot_ = snapshot;
+  start_ = clock_.Now();
+  if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
+  if (!opts_.metrics_file.empty()) OnMetricsTimer();
+  if (snapshot_ != nullptr) OnSnapshotTimer();
+  if (opts_.phi) phi_timer_.ArmAt(clock_.Now() + opts_.interval);
+  targets.Start();
+}
+
+void HeartbeatMonitor::OnReply(engine::Target& t, engine::ProbeSession& s,
+                               const measure::ReplyEvent& r) {
+  if (plot_) plot_->Reply(s, r);
+  if (single()) Print([&] { reporter_.Reply(t.info(), r); });
+}
+
+void HeartbeatMonitor::OnTimeout(engine::Target& t, engine::ProbeSession& s,
+                                 const measure::TimeoutEvent& e) {
+  if (plot_) plot_->Timeout(s, e);
+  if (single()) Print([&] { reporter_.Timeout(t.info(), e); });
+}
+
+void HeartbeatMonitor::OnTransition(engine::Target& t, const detect::Transition& tr) {
+  Print([&] { reporter_.Transition(t.info(), tr, clock_.NowWall()); });
+  if (snapshot_ != nullptr) PublishSoon();
+  if (plot_) plot_->Transition(tr, clock_.NowWall());
+  if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
+}
+
+void HeartbeatMonitor::OnDone(engine::Target&) {
+  // Every target reports once (a reload may remove reported ones: then the walk
+  // decides): only then is AllDone's walk over 10,000 targets worth it.
+  if (++done_reports_ >= targets_->size() && targets_->AllDone()) Stop();
+}
+
+void HeartbeatMonitor::OnSignal(int signo) noexcept {
+  if (signo == SIGQUIT) {
+    Print([&] { reporter_.Interim(Result(measure::Detail::kFull)); });
+  } else if (signo == SIGHUP) {
+    Reload();
+  } else {
+    Stop();
+  }
+}
+
+void HeartbeatMonitor::Finish() {
+  targets_->Finish();
+  if (!opts_.metrics_file.empty()) WriteMetrics();
+}
+
+measure::RunResult HeartbeatMonitor::Result(measure::Detail detail) const {
+  return targets_->Result(info_, detail, clock_.Now() - start_, false, opts_.src_ports > 0,
+                          detail == measure::Detail::kFull);
+}
+
+absl::Status HeartbeatMonitor::WritePlot(const std::string& title, Nanos timeout,
+                                         const measure::RunResult& result) {
+  return plot_->Write(opts_.plot_file, title, clock_.NowWall(), timeout, true, result);
+}
+
+// SIGHUP: the targets file again, read and resolved on a thread of its own (a slow
+// resolver must not stall the probing); the loop applies it when it is ready. New
+// targets start, removed ones stop, unchanged ones keep their statistics and detector
+// state. A file that does not load leaves the targets as they were. A SIGHUP during a
+// read asks for one more read after it (the file may have changed since it was opened).
+void HeartbeatMonitor::Reload() {
+  if (opts_.targets_file.empty()) {
+    err_ << "udpbeat: SIGHUP: no targets file to read again" << std::endl;
+    return;
+  }
+  if (!reader_.Start(opts_)) {
+    read_again_ = true;
+    return;
+  }
+  reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
+}
+
+void HeartbeatMonitor::OnReloadTimer() {
+  std::optional<TargetFileReader::Result> specs = reader_.Take();
+  if (!specs) {
+    reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
+    return;
+  }
+  const size_t before = targets_->size();
+  absl::Status st = specs->ok() ? targets_->Reload(**specs).status() : specs->status();
+  if (!st.ok()) {
+    err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
+  } else if (!opts_.quiet) {
+    std::vector<measure::TargetInfo> now;
+    for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
+    Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
+  }
+  if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
+  if (read_again_) {
+    read_again_ = false;
+    Reload();
+  }
+}
+
+void HeartbeatMonitor::OnMetricsTimer() {
+  if (loop_.stopping()) return;
+  WriteMetrics();
+  metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
+}
+
+void HeartbeatMonitor::OnSnapshotTimer() {
+  if (loop_.stopping()) return;
+  snapshot_->Publish(Result(measure::Detail::kCounters));
+  published_ = clock_.Now();
+  snapshot_timer_.ArmAt(published_ + kSnapshotPeriod);
+}
+
+// A verdict changed: scrapes see it within kSnapshotAfterChange, not a period later.
+void HeartbeatMonitor::PublishSoon() {
+  const MonoTime at = std::max(clock_.Now(), published_ + kSnapshotAfterChange);
+  if (!snapshot_timer_.armed() || at < snapshot_timer_.deadline()) snapshot_timer_.ArmAt(at);
+}
+
+// Phi grows continuously between heartbeats: look at it a few times per interval.
+void HeartbeatMonitor::OnPhiTimer() {
+  if (loop_.stopping()) return;
+  targets_->Tick();
+  phi_timer_.ArmAt(clock_.Now() + opts_.interval / 4);
+}
+
+void HeartbeatMonitor::WriteMetrics() {
+  const std::string text = report::ClientMetrics(Result(measure::Detail::kCounters));
+  if (auto st = WriteOutputFile(opts_.metrics_file, text); !st.ok() && !metrics_warned_) {
+    err_ << "udpbeat: " << st.message() << std::endl;
+    metrics_warned_ = true;
+  }
+}
+
+void HeartbeatMonitor::Stop() {
+  targets_->StopSending();
+  loop_.Stop();
+}
+
+}  // namespace udpbeat
