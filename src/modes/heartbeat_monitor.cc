@@ -109,7 +109,13 @@ void HeartbeatMonitor::Reload() {
     err_ << "udpbeat: SIGHUP: no targets file to read again" << std::endl;
     return;
   }
-  if (!reader_.Start(opts_)) {
+  absl::StatusOr<bool> started = reader_.Start(opts_);
+  if (!started.ok()) {
+    err_ << "udpbeat: reload: " << started.status().message() << " (targets unchanged)"
+         << std::endl;
+    return;
+  }
+  if (!*started) {
     read_again_ = true;
     return;
   }

@@ -1,8 +1,10 @@
 #include "target_file_reader.h"
 
 #include <algorithm>
+#include <pthread.h>
+
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "client_setup.h"
@@ -28,16 +30,40 @@ struct TargetFileReader::Shared {
   std::optional<Result> result;  // set once, by the reading thread
 };
 
-bool TargetFileReader::Start(const ClientOptions& opts) {
+namespace {
+
+// What the reading thread owns: its own copy of the options and a share of the result.
+// Nothing of the loop's is touched, so the thread may outlive the run.
+struct ReadJob {
+  ClientOptions opts;
+  std::shared_ptr<TargetFileReader::Shared> shared;
+};
+
+void* ReadMain(void* arg) {
+  std::unique_ptr<ReadJob> job(static_cast<ReadJob*>(arg));
+  TargetFileReader::Result r = LoadTargetSpecs(job->opts);
+  std::lock_guard<std::mutex> lock(job->shared->mu);
+  job->shared->result = std::move(r);
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> TargetFileReader::Start(const ClientOptions& opts) {
   if (pending_ != nullptr) return false;
-  pending_ = std::make_shared<Shared>();
-  // The thread gets its own copy of the options and a share of the result: nothing of
-  // the loop's is touched, so it may outlive the run.
-  std::thread([shared = pending_, opts] {
-    Result r = LoadTargetSpecs(opts);
-    std::lock_guard<std::mutex> lock(shared->mu);
-    shared->result = std::move(r);
-  }).detach();
+  auto shared = std::make_shared<Shared>();
+  auto job = std::make_unique<ReadJob>(ReadJob{opts, shared});
+  // pthread, not std::thread: a thread that cannot be created (RLIMIT_NPROC, memory) is a
+  // Status here, where std::thread would throw and end the agent.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  const int rc = ::pthread_create(&thread, &attr, &ReadMain, job.get());
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return absl::ErrnoToStatus(rc, "start a thread to read the targets file");
+  job.release();  // the thread owns it now
+  pending_ = std::move(shared);
   return true;
 }
 

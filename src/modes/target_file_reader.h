@@ -26,14 +26,16 @@ class TargetFileReader {
  public:
   using Result = absl::StatusOr<std::vector<engine::TargetSpec>>;
 
-  // Starts a read of opts.targets_file; false when one is still running.
-  bool Start(const ClientOptions& opts);
+  // Starts a read of opts.targets_file; false when one is still running, an error when
+  // no thread could be started.
+  absl::StatusOr<bool> Start(const ClientOptions& opts);
   // The finished read's result (the reader is idle again), or nullopt: none finished.
   std::optional<Result> Take();
   bool busy() const { return pending_ != nullptr; }
 
+  struct Shared;  // the result, shared with the reading thread
+
  private:
-  struct Shared;
   std::shared_ptr<Shared> pending_;
 };
 
