@@ -334,6 +334,31 @@ std::vector<nlohmann::json> Lines(const std::string& text) {
   return events;
 }
 
+// The exact lines, keys sorted as nlohmann prints them: a change to any field shows here
+// (and must be made in the schema and udpbeat(7) too).
+TEST(JsonLines, GoldenLines) {
+  std::ostringstream out, err;
+  auto rep = MakeJsonReporter(out, err);
+  const measure::TargetInfo t = Target();
+  rep->Start(Info("seed"), {t});
+  rep->Reply(t, Reply(1, "PING 1"));
+  rep->Timeout(t, Timeout(2, true));
+  EXPECT_EQ(out.str(),
+            R"({"event":"start","follow_up":false,"interval_ns":1000000000,"mode":"ping",)"
+            R"("protocol":"seed","sessions":1,"size":0,"start_unix_ns":1700000000000000000,)"
+            R"("targets":[{"address":"127.0.0.1:12000","target":"localhost:12000"}],)"
+            R"("timeout_ns":1000000000,"timestamps":"kernel","version":"9.9.9"})"
+            "\n"
+            R"({"address":"127.0.0.1:12000","bytes":6,"event":"reply",)"
+            R"("received_unix_ns":1700000000000031000,"reordered":false,"rtt_ns":31000,)"
+            R"("sent_unix_ns":1700000000000000000,"seq":1,"target":"localhost:12000","ttl":64})"
+            "\n"
+            R"({"address":"127.0.0.1:12000","event":"unreachable",)"
+            R"("sent_unix_ns":1700000000000000000,"seq":2,"target":"localhost:12000",)"
+            R"("time_unix_ns":1700000001000000000})"
+            "\n");
+}
+
 TEST(JsonLines, AStartObjectThenEventsWithTimesThenTheSummary) {
   std::ostringstream out, err;
   auto rep = MakeJsonReporter(out, err);
