@@ -1,8 +1,8 @@
 #include "target_file_reader.h"
 
-#include <algorithm>
 #include <pthread.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <utility>

@@ -31,7 +31,6 @@ class TargetFileReader {
   absl::StatusOr<bool> Start(const ClientOptions& opts);
   // The finished read's result (the reader is idle again), or nullopt: none finished.
   std::optional<Result> Take();
-  bool busy() const { return pending_ != nullptr; }
 
   struct Shared;  // the result, shared with the reading thread
 

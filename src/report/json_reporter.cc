@@ -80,6 +80,17 @@ void AddTarget(json& j, const measure::TargetInfo& t) {
   }
 }
 
+// Every target with its fields, in order (the start and reload events).
+json TargetsJson(const std::vector<measure::TargetInfo>& targets) {
+  json a = json::array();
+  for (const measure::TargetInfo& x : targets) {
+    json o;
+    AddTarget(o, x);
+    a.push_back(o);
+  }
+  return a;
+}
+
 json PathsJson(const std::vector<measure::PathFigures>& paths) {
   json a = json::array();
   for (const measure::PathFigures& p : paths)
@@ -106,17 +117,11 @@ class JsonReporter final : public RunReporter {
 
   void Start(const measure::RunInfo& info,
              const std::vector<measure::TargetInfo>& targets) override {
-    json t = json::array();
-    for (const measure::TargetInfo& x : targets) {
-      json o;
-      AddTarget(o, x);
-      t.push_back(o);
-    }
     json j = {{"event", "start"},
               {"version", info.version},
               {"mode", info.mode},
               {"protocol", info.protocol},
-              {"targets", t},
+              {"targets", TargetsJson(targets)},
               {"timeout_ns", info.timeout},
               {"size", info.size},
               {"sessions", info.sessions},
@@ -183,15 +188,9 @@ class JsonReporter final : public RunReporter {
 
   void Reloaded(const std::string& file, const std::vector<measure::TargetInfo>& targets,
                 size_t before, WallTime when) override {
-    json t = json::array();
-    for (const measure::TargetInfo& x : targets) {
-      json o;
-      AddTarget(o, x);
-      t.push_back(o);
-    }
     Emit({{"event", "reload"},
           {"file", file},
-          {"targets", t},
+          {"targets", TargetsJson(targets)},
           {"targets_before", before},
           {"time_unix_ns", when.nanos()}});
   }

@@ -39,8 +39,9 @@ void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream
         "lost\n",
         f.send_errors);
   }
-  // A schedule this host could not keep: said in words, since the send lag alone (at
-  // most a timeout, see ProbeSession) would hide how much of it never went out.
+  // A schedule this host could not keep: said in words, since the send lag alone (bounded
+  // by the skipping, see ProbeSession::SkipWhatIsTooLate) would hide how much never went
+  // out.
   if (f.skipped > 0) {
     out << absl::StrFormat(
         "%d probes skipped: this host fell behind the schedule (due when the sending "

@@ -7,9 +7,9 @@
 // turn, so a schedule that cannot be kept (an interval below what the machine can send)
 // never queues work or starves the loop: the probes go out as fast as the loop allows
 // and their lateness is recorded as send lag. A probe more than a timeout (or, if
-// longer, an interval or a second) behind its time is skipped and counted instead (SkipWhatIsTooLate),
-// so the lag stays bounded. Without an interval (the lab's rhythm) the
-// next probe goes out when the last one is answered or times out.
+// longer, an interval or a second) behind its time is skipped and counted instead
+// (SkipWhatIsTooLate), so the lag stays bounded. Without an interval (the lab's rhythm)
+// the next probe goes out when the last one is answered or times out.
 //
 // Send grid: a staggered session's first send is rounded up to a multiple of SendGrid(),
 // so that of many sessions (a fleet's targets are spread evenly over the interval) those

@@ -30,8 +30,8 @@ struct Measurements {
   uint64_t local_drops = 0;
   // Probes of the schedule that never went out because the sender had fallen behind it:
   // those due when the sending stopped, and those more than a timeout (an interval, a
-  // second, whichever is longest) late, skipped so that the rest leave on time. Neither sent nor lost; the schedule's
-  // count is sent + skipped.
+  // second, whichever is longest) late, skipped so that the rest leave on time. Neither
+  // sent nor lost; the schedule's count is sent + skipped.
   uint64_t skipped = 0;
   // Probes whose datagram never left this host: the loop could not queue it or the
   // kernel refused it (a firewall's output rule, no route, a full send buffer). The rule,
