@@ -12,15 +12,14 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import unittest
 
 import harness
 import skipmain
 from harness import UdpbeatTestCase
+from test_netns import IP, sh
 
-IP = "/usr/sbin/ip"
 RESOLVER_TIMEOUT_S = 3
 # Never answers: reads each query and drops it, for as long as the test runs.
 BLACK_HOLE_DNS = (
@@ -30,14 +29,6 @@ BLACK_HOLE_DNS = (
     "print('ready', flush=True)\n"
     "while True:\n"
     "    s.recvfrom(4096)\n")
-
-
-def sh(*argv, check=True):
-    r = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=20)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{argv} exited {r.returncode}: {r.stderr.strip()}")
-    return r
 
 
 class SlowResolverTest(UdpbeatTestCase):
