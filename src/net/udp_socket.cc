@@ -32,9 +32,10 @@ absl::StatusOr<UniqueFd> OpenUdp(int family, const UdpSocketOptions& opts) {
   UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
   if (opts.receive_metadata) {
     UDPBEAT_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"));
-    if (v4) {
-      UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
-    } else {
+    // IP_RECVTTL on an IPv6 socket too: an IPv4 datagram to a socket bound to :: carries
+    // the IPv4 control messages only, so its TTL needs the IPv4 option (as IP_RECVTOS below).
+    UDPBEAT_RETURN_IF_ERROR(SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+    if (!v4) {
       UDPBEAT_RETURN_IF_ERROR(
           SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
     }

@@ -254,6 +254,7 @@ class HeartbeatText final : public TextBase {
     out_ << "\n--- Heartbeat statistics ---\n";
     if (r.targets.size() > 1) WriteTargetTable(r, out_);
     WritePacketsLines(r.total, false, out_);
+    WriteTransmittedLine(r.total, r.elapsed, out_);  // iputils' line, as ping's summary has
     WriteRichStatistics(r.total, out_);
     WritePathLines(r, out_);
     WriteSendTimesLine(r, out_);  // before the peer line, which closes the statistics

@@ -226,6 +226,26 @@ class ScapyDecodeTest(UdpbeatTestCase):
         self.assertCounters(s.stop(), received=5, replied=5, malformed=0)
 
 
+class ReflectedTtlTest(UdpbeatTestCase):
+    """The TTL a reflector read from the request (its "Ses-Sender TTL"), on a [::] socket
+    for IPv4 requests too: those carry only IPv4 control messages (IP_RECVTTL)."""
+
+    @unittest.skipUnless(harness.has_ipv6_loopback(), "no IPv6 loopback")
+    def test_dual_stack_reflector(self):
+        s = self.serve(bind="[::]:0")
+        for target in (f"127.0.0.1:{s.port}", f"[::1]:{s.port}"):
+            with self.subTest(target=target):
+                r = self.ping(target, "--json", "-c", "2", "-i", "20ms")
+                self.assertExit(r, 0)
+                replies = [e for e in harness.json_events(r.stdout) if e["event"] == "reply"]
+                self.assertEqual(len(replies), 2, r.describe())
+                for e in replies:
+                    # Loopback: the sender's TTL (hop limit) unchanged, whatever it is; 0
+                    # would say the reflector had no TTL to return.
+                    self.assertEqual(e["reflector_ttl"], e["ttl"], e)
+                    self.assertGreater(e["reflector_ttl"], 0, e)
+
+
 class ClockOffsetTest(UdpbeatTestCase):
 
     def reflector(self):
