@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Create(
 
 void Target::OnReply(ProbeSession& s, const measure::ReplyEvent& r) {
   if (!watches_.empty() && r.kind == stats::ReplyClass::kOnTime)
-    RollUp(watches_[s.index()].OnReply(r.seq, clock_.Now()));
+    RollUp(s.index(), watches_[s.index()].OnReply(r.seq, clock_.Now()));
   observer_.OnReply(*this, s, r);
 }
 
@@ -33,7 +33,7 @@ void Target::OnTimeout(ProbeSession& s, const measure::TimeoutEvent& e) {
   // A send error is a miss too: it is not counted lost, but the peer was not heard from
   // (a host whose probes cannot leave, e.g. a route gone, must not stay up).
   observer_.OnTimeout(*this, s, e);
-  if (!watches_.empty()) RollUp(watches_[s.index()].OnTimeout(e.seq, clock_.Now()));
+  if (!watches_.empty()) RollUp(s.index(), watches_[s.index()].OnTimeout(e.seq, clock_.Now()));
 }
 
 void Target::OnDone(ProbeSession&) {
@@ -42,11 +42,20 @@ void Target::OnDone(ProbeSession&) {
 
 void Target::Tick() {
   const MonoTime now = clock_.Now();
-  for (detect::PeerWatch& w : watches_) RollUp(w.Tick(now));
+  for (size_t i = 0; i < watches_.size(); ++i) RollUp(i, watches_[i].Tick(now));
 }
 
-void Target::RollUp(const std::optional<detect::Transition>& t) {
+size_t Target::SessionsDown() const {
+  size_t n = 0;
+  for (const detect::PeerWatch& w : watches_) n += w.state() == detect::State::kDown;
+  return n;
+}
+
+void Target::RollUp(size_t session, const std::optional<detect::Transition>& t) {
   if (!t) return;
+  // A session of several is a path (--src-ports) or a client (--sessions) of its own:
+  // its changes are news even while the target, up through the others, does not change.
+  if (watches_.size() > 1) observer_.OnSessionTransition(*this, session, *t);
   detect::State best = detect::State::kDown;
   for (const detect::PeerWatch& w : watches_) best = std::min(best, w.state());
   if (best == state_) return;
@@ -90,7 +99,7 @@ measure::HeartbeatFigures Target::Heartbeat(MonoTime now) const {
   h.state_changes = state_changes_;
   h.time_down = closed_down_ + (state_ == detect::State::kDown ? now - down_since_ : 0);
   h.sessions = watches_.size();
-  for (const detect::PeerWatch& w : watches_) h.sessions_down += w.state() == detect::State::kDown;
+  h.sessions_down = SessionsDown();
   return h;
 }
 

@@ -68,6 +68,13 @@ void HeartbeatMonitor::OnTransition(engine::Target& t, const detect::Transition&
   if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
 }
 
+void HeartbeatMonitor::OnSessionTransition(engine::Target& t, size_t session,
+                                           const detect::Transition& tr) {
+  const measure::SessionRef ref{static_cast<uint32_t>(session), t.group().local_port(session),
+                                opts_.src_ports > 0};
+  Print([&] { reporter_.SessionTransition(t.info(), ref, tr, clock_.NowWall()); });
+}
+
 void HeartbeatMonitor::OnDone(engine::Target&) {
   // Every target reports once (a reload may remove reported ones: then the walk
   // decides): only then is AllDone's walk over 10,000 targets worth it.

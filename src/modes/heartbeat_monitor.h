@@ -38,6 +38,8 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   void OnTimeout(engine::Target& t, engine::ProbeSession& s,
                  const measure::TimeoutEvent& e) override;
   void OnTransition(engine::Target& t, const detect::Transition& tr) override;
+  void OnSessionTransition(engine::Target& t, size_t session,
+                           const detect::Transition& tr) override;
   void OnDone(engine::Target&) override;
   void OnSignal(int signo) noexcept override;
 

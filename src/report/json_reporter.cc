@@ -172,6 +172,20 @@ class JsonReporter final : public RunReporter {
 
   void Transition(const measure::TargetInfo& t, const detect::Transition& tr,
                   WallTime when) override {
+    Emit(StateJson(t, tr, when));
+  }
+
+  void SessionTransition(const measure::TargetInfo& t, const measure::SessionRef& s,
+                         const detect::Transition& tr, WallTime when) override {
+    json j = StateJson(t, tr, when);
+    // The keys of the session event, so the two can be joined.
+    j["session"] = s.index;
+    j["local_port"] = s.local_port;
+    Emit(j);
+  }
+
+  static json StateJson(const measure::TargetInfo& t, const detect::Transition& tr,
+                        WallTime when) {
     json j = {{"event", "state"},
               {"from", detect::StateName(tr.from)},
               {"to", detect::StateName(tr.to)},
@@ -183,7 +197,7 @@ class JsonReporter final : public RunReporter {
     if (tr.cause == detect::Cause::kPhi || tr.cause == detect::Cause::kMissesAndPhi ||
         tr.phi > 0)
       j["phi"] = tr.phi;
-    Emit(j);
+    return j;
   }
 
   void Reloaded(const std::string& file, const std::vector<measure::TargetInfo>& targets,

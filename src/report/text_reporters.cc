@@ -224,12 +224,7 @@ class HeartbeatText final : public TextBase {
 
   void Transition(const measure::TargetInfo& t, const detect::Transition& tr,
                   WallTime when) override {
-    Line(when) << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when),
-                                  several_ ? t.name : t.address, detect::StateName(tr.to),
-                                  tr.reason());
-    if (tr.to == detect::State::kUp && tr.from == detect::State::kDown)
-      out_ << absl::StrFormat(" after %.3f s down", Sec(tr.time_in_from));
-    out_ << std::endl;
+    StateLine(several_ ? t.name : t.address, tr, when);
     if (tr.to != detect::State::kDown) return;
     // The lab's line when the lab's rule fired; phi's own reason otherwise.
     if (tr.cause == detect::Cause::kPhi) {
@@ -241,6 +236,15 @@ class HeartbeatText final : public TextBase {
           tr.consecutive_misses);
     }
     out_ << std::endl;
+  }
+
+  // No lab line: the server is down only when the target is (every session down).
+  void SessionTransition(const measure::TargetInfo& t, const measure::SessionRef& s,
+                         const detect::Transition& tr, WallTime when) override {
+    const std::string& name = several_ ? t.name : t.address;
+    StateLine(s.by_port ? absl::StrFormat("%s (source port %d)", name, s.local_port)
+                        : absl::StrFormat("%s (session %d)", name, s.index),
+              tr, when);
   }
 
   void Interim(const measure::RunResult& r) override {
@@ -269,10 +273,22 @@ class HeartbeatText final : public TextBase {
       out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n",
                               detect::StateName(h.state), h.outages, Sec(h.time_down));
     } else {
-      out_ << absl::StrFormat("%d sessions, %d down at the end, %d outages, %.3f s down in all\n",
-                              h.sessions, h.sessions_down, h.outages, Sec(h.time_down));
+      // The peer's outages and time down are its own (every session down at once); a
+      // session down alone is counted apart.
+      out_ << absl::StrFormat(
+          "peer %s at the end (%d of %d sessions down), %d outages, %.3f s down\n",
+          detect::StateName(h.state), h.sessions_down, h.sessions, h.outages, Sec(h.time_down));
     }
     out_.flush();
+  }
+
+ private:
+  void StateLine(const std::string& who, const detect::Transition& tr, WallTime when) {
+    Line(when) << absl::StrFormat("%s peer %s is %s (%s)", Timestamp(when), who,
+                                  detect::StateName(tr.to), tr.reason());
+    if (tr.to == detect::State::kUp && tr.from == detect::State::kDown)
+      out_ << absl::StrFormat(" after %.3f s down", Sec(tr.time_in_from));
+    out_ << std::endl;
   }
 };
 

@@ -3,11 +3,14 @@ lab's heartbeat client against udpbeat serve, outage detection with a server kil
 restarted on the same port, --exit-on-down, and the Prometheus metrics files."""
 
 import os
+import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import harness
 from harness import (HB_END_RE, HB_REPLY_RE, HB_STATE_RE, HB_TIMEOUT_RE, UdpbeatTestCase,
@@ -328,6 +331,105 @@ class HeartbeatUsageTest(UdpbeatTestCase):
     def test_misses_zero(self):
         r = self.heartbeat(f"127.0.0.1:{harness.free_udp_port()}", "--misses", "0", "-c", "1")
         self.assertOneErrorLine(r)
+
+
+
+class DeafToOnePort(harness.UdpResponder):
+    """A STAMP reflector that answers every source port but one: the first it hears from
+    (the first session to send), or every port with deaf_to_all. Records the deaf port."""
+
+    def __init__(self, deaf_to_all=False):
+        self.deaf_to_all = deaf_to_all
+        self.deaf_port = None
+        self.seq = 0
+        super().__init__()
+
+    def handle(self, data, ancillary, peer):
+        if self.deaf_port is None:
+            self.deaf_port = peer[1]
+        if self.deaf_to_all or peer[1] == self.deaf_port or len(data) < 44:
+            return
+        t = harness.ntp_from_ns(time.time_ns())
+        seq, ts, err, ssid = struct.unpack_from("!IQHH", data)
+        self.send(harness.stamp_reflector_packet(self.seq, t, ssid, t, seq, ts, err, 64,
+                                                 len(data)), peer)
+        self.seq += 1
+
+
+SESSION_STATE_RE = re.compile(r"^\S+ peer (\S+) \((session \d+|source port \d+)\) is "
+                              r"(up|suspect|down) \((.*)\)( after \d+\.\d{3} s down)?$")
+SESSIONS_END_RE = re.compile(r"^peer (up|suspect|down) at the end \((\d+) of (\d+) sessions "
+                             r"down\), (\d+) outages, (\d+\.\d{3}) s down$")
+
+
+class SessionStateTest(UdpbeatTestCase):
+    """A target of several sessions (or source ports) is up while any of them hears it;
+    each session's own changes are reported, naming it."""
+
+    def reflector(self, **kw):
+        refl = DeafToOnePort(**kw)
+        self.addCleanup(refl.close)
+        return refl
+
+    def test_one_session_of_three_down(self):
+        refl = self.reflector()
+        r = self.heartbeat(refl.target, "--sessions", "3", "-c", "8", "-i", "50ms",
+                           "-W", "40ms")
+        self.assertExit(r, 0)  # the peer answered the other two sessions: up
+        lines = hb_lines(r.stdout, SESSION_STATE_RE)
+        self.assertEqual([(m.group(3), m.group(4)) for m in lines],
+                         [("suspect", "1 heartbeat missed"),
+                          ("down", "3 consecutive heartbeats missed")], r.describe())
+        self.assertEqual(len({m.group(2) for m in lines}), 1, r.describe())
+        self.assertEqual(hb_lines(r.stdout, HB_STATE_RE), [], "the peer never changed")
+        self.assertNotIn("Server is down!", r.stdout)
+        ends = hb_lines(r.stdout, SESSIONS_END_RE)
+        self.assertEqual([m.groups()[:4] for m in ends], [("up", "1", "3", "0")], r.describe())
+
+    def test_json_names_the_session_and_its_port(self):
+        refl = self.reflector()
+        r = self.heartbeat(refl.target, "--json", "--sessions", "2", "-c", "6", "-i", "50ms",
+                           "-W", "40ms")
+        self.assertExit(r, 0)
+        events = harness.json_events(r.stdout)  # validated against the schema
+        states = [e for e in events if e["event"] == "state"]
+        self.assertEqual([e["to"] for e in states], ["suspect", "down"], r.describe())
+        self.assertEqual({e["local_port"] for e in states}, {refl.deaf_port}, states)
+        sessions = {e["session"] for e in states}
+        self.assertEqual(len(sessions), 1, states)
+        summary = events[-1]
+        self.assertEqual((summary["state"], summary["sessions"], summary["sessions_down"],
+                          summary["outages"]), ("up", 2, 1, 0), summary)
+
+    def test_source_port_named(self):
+        refl = self.reflector()
+        r = self.heartbeat(refl.target, "--src-ports", "2", "-c", "6", "-i", "50ms",
+                           "-W", "40ms")
+        self.assertExit(r, 0)
+        lines = hb_lines(r.stdout, SESSION_STATE_RE)
+        self.assertEqual({m.group(2) for m in lines}, {f"source port {refl.deaf_port}"},
+                         r.describe())
+
+    def test_every_session_down_is_the_peer_down(self):
+        refl = self.reflector(deaf_to_all=True)
+        r = self.heartbeat(refl.target, "--sessions", "2", "-c", "6", "-i", "50ms",
+                           "-W", "40ms")
+        self.assertExit(r, 1)
+        self.assertEqual(sorted(m.group(3) for m in hb_lines(r.stdout, SESSION_STATE_RE)),
+                         ["down", "down", "suspect", "suspect"], r.describe())
+        peer = [m.group(2) for m in hb_lines(r.stdout, HB_STATE_RE)]
+        self.assertEqual(peer, ["suspect", "down"], r.describe())
+        self.assertEqual(r.stdout.count("Server is down!"), 1, r.describe())
+        ends = hb_lines(r.stdout, SESSIONS_END_RE)
+        self.assertEqual([m.groups()[:4] for m in ends], [("down", "2", "2", "1")],
+                         r.describe())
+
+    def test_exit_on_down_waits_for_every_session(self):
+        refl = self.reflector()
+        r = self.heartbeat(refl.target, "--sessions", "2", "-c", "6", "-i", "50ms",
+                           "-W", "40ms", "--exit-on-down")
+        self.assertExit(r, 0)  # one session down is not the peer down: ran to the end
+        self.assertEqual(harness.parse_packets(r.stdout)["sent"], 12, r.describe())
 
 
 if __name__ == "__main__":

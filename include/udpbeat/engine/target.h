@@ -1,7 +1,8 @@
 // One target of a client run: who it is, the probe sessions that watch it (SessionGroup)
 // and, for heartbeat, a failure detector per session whose verdicts roll up into the
 // target's state: the best of its sessions' (a target answering on any of its source
-// ports is up; a dead path shows as that port's loss, not as the peer down).
+// ports is up; a dead path shows as that port's loss and its own state changes, not as
+// the peer down).
 //
 // Thread: the loop's. Borrowed: transport, observer.
 #ifndef UDPBEAT_ENGINE_TARGET_H_
@@ -28,6 +29,9 @@ class TargetObserver {
   virtual void OnTimeout(Target& t, ProbeSession& s, const measure::TimeoutEvent& e) = 0;
   // The target's rolled-up state changed (heartbeat only).
   virtual void OnTransition(Target&, const detect::Transition&) {}
+  // One session's own detector changed state, for a target of several sessions only
+  // (heartbeat only); comes before the target's own change it may cause.
+  virtual void OnSessionTransition(Target&, size_t /*session*/, const detect::Transition&) {}
   // Every session of the target sent and settled its probes.
   virtual void OnDone(Target& t) = 0;
 };
@@ -59,6 +63,8 @@ class Target final : private ProbeObserver {
   bool done() const { return done_ == group_->size(); }
   bool heartbeat() const { return !watches_.empty(); }
   detect::State state() const { return state_; }
+  // Sessions whose own detector says down (the target is down only when all are).
+  size_t SessionsDown() const;
 
   // The target's measurements now (its sessions combined; a copy only when it has many).
   measure::Figures Figures(measure::Detail detail) const;
@@ -77,7 +83,8 @@ class Target final : private ProbeObserver {
   void OnReply(ProbeSession& s, const measure::ReplyEvent& r) override;
   void OnTimeout(ProbeSession& s, const measure::TimeoutEvent& e) override;
   void OnDone(ProbeSession& s) override;
-  void RollUp(const std::optional<detect::Transition>& t);
+  // Session `session`'s detector changed (or not: nullopt): reported, then rolled up.
+  void RollUp(size_t session, const std::optional<detect::Transition>& t);
 
   measure::TargetInfo info_;
   SocketAddress peer_;

@@ -91,6 +91,13 @@ struct HeartbeatFigures {
   size_t sessions_down = 0;
 };
 
+// One session of a target, as a state change names it (--sessions, --src-ports).
+struct SessionRef {
+  uint32_t index = 0;       // in its target, from 0
+  uint16_t local_port = 0;  // its socket's port
+  bool by_port = false;     // --src-ports: the sessions are the target's source ports
+};
+
 // Probes of one source port (--src-ports).
 struct PathFigures {
   uint16_t src_port = 0;

@@ -22,6 +22,9 @@ class RunReporter {
   virtual void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) = 0;
   // A heartbeat target's state changed, at wall time `when`.
   virtual void Transition(const measure::TargetInfo&, const detect::Transition&, WallTime) {}
+  // One session of a target of several changed state on its own, at wall time `when`.
+  virtual void SessionTransition(const measure::TargetInfo&, const measure::SessionRef&,
+                                 const detect::Transition&, WallTime) {}
   // SIGHUP re-read the targets file `file`: `targets` are watched now, `before` were.
   virtual void Reloaded(const std::string& /*file*/,
                         const std::vector<measure::TargetInfo>& /*targets*/, size_t /*before*/,
