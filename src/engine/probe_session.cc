@@ -59,11 +59,13 @@ ProbeSession::ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transp
 uint64_t ProbeSession::MaxProbes(const ProbeSessionConfig& cfg) {
   uint64_t n = cfg.count > 0 ? static_cast<uint64_t>(cfg.count) : 0;
   if (cfg.duration > 0 && cfg.interval && *cfg.interval > 0) {
-    // Probe k is due start_offset + k × interval after Start: those due within the
-    // duration, the one due exactly at its end included. (The run's end, a timer, stops
-    // the sending too; this bound holds when the loop is too late for that to tell.)
+    // Probe k is due start_offset + k × interval after Start: those due before the
+    // duration's end (1 s at 100 ms: 10 probes, at 0 to 900 ms; one due exactly at the
+    // end would race the timer that ends the run, and be counted skipped when it lost).
+    // The run's end, a timer, stops the sending too; this bound holds when the loop is
+    // too late for that to tell.
     const Nanos span = std::max<Nanos>(cfg.duration - cfg.start_offset, 0);
-    const uint64_t by_time = static_cast<uint64_t>(span / *cfg.interval) + 1;
+    const uint64_t by_time = static_cast<uint64_t>((span + *cfg.interval - 1) / *cfg.interval);
     n = n == 0 ? by_time : std::min(n, by_time);
   }
   return n;

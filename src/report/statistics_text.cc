@@ -44,9 +44,9 @@ void WritePacketsLines(const measure::Figures& f, bool unreachable, std::ostream
   // out.
   if (f.skipped > 0) {
     out << absl::StrFormat(
-        "%d probes skipped: this host fell behind the schedule (due when the sending "
+        "%d %s skipped: this host fell behind the schedule (due when the sending "
         "stopped, or too late to be worth sending), neither sent nor lost\n",
-        f.skipped);
+        f.skipped, f.skipped == 1 ? "probe" : "probes");
   }
 }
 

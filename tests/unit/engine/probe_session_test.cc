@@ -503,13 +503,19 @@ TEST_F(ProbeSessionTest, ADurationBoundsTheScheduleWhateverTheLoopsLateness) {
   ProbeSession s(c, t_, r_);
   s.Start();
   t_.Advance(5 * kNanosPerSecond);  // one late wake-up: 100 probes due
-  // 0, 50, ..., 1000 ms: 21 in the schedule, the first sent at once and the other 20,
-  // all more than a timeout late, skipped.
+  // 0, 50, ..., 950 ms: 20 in the schedule (not the one due at the end), the first sent
+  // at once and the other 19, all more than a timeout late, skipped.
   EXPECT_EQ(t_.sent.size(), 1u);
-  EXPECT_EQ(s.measurements().skipped, 20u);
+  EXPECT_EQ(s.measurements().skipped, 19u);
   ProbeSessionConfig staggered = c;
   staggered.start_offset = 20 * kMs;  // 20, 70, ..., 970 ms
   EXPECT_EQ(ProbeSession::MaxProbes(staggered), 20u);
+  staggered.start_offset = 0;
+  staggered.duration = 1001 * kMs;  // 0, 50, ..., 1000 ms: the last before the end
+  EXPECT_EQ(ProbeSession::MaxProbes(staggered), 21u);
+  staggered.duration = 10 * kMs;  // shorter than the interval: the first probe
+  EXPECT_EQ(ProbeSession::MaxProbes(staggered), 1u);
+  staggered.duration = 1000 * kMs;
   staggered.count = 5;
   EXPECT_EQ(ProbeSession::MaxProbes(staggered), 5u);
 }
