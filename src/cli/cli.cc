@@ -1,11 +1,13 @@
 #include "udpbeat/cli/cli.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -84,6 +86,18 @@ void BlockLoopSignals() {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 }
 
+// A standard descriptor the caller left closed would go to the first file this process
+// opens (the io_uring ring, a socket), and "standard output" would be written into it.
+// Each is held on /dev/null, read-only so that writing to it still fails (EBADF) as on a
+// closed descriptor, and the run still ends with its one error line.
+void HoldStandardDescriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free descriptor: `fd`, the ones below it being open by now.
+    if (::open("/dev/null", O_RDONLY | O_CLOEXEC) != fd) return;
+  }
+}
+
 bool IsRoot() { return ::geteuid() == 0; }
 
 // CPUs this process may run on (its affinity mask: a container's or taskset's share).
@@ -125,8 +139,12 @@ CLI::Validator RealIn(double min, double max) {
 // Duration options are taken as text and parsed by ParseDurationArg (250ms, 1.5s, 2)
 // within the option's range.
 struct DurationArg {
-  std::string text;
-  bool set() const { return !text.empty(); }
+  // No argument holds a NUL: this default says "not given", so that an empty value given
+  // on the command line ("-i ''") is refused like any other bad duration, not taken for
+  // an option left out.
+  static constexpr std::string_view kUnset{"\0", 1};
+  std::string text{kUnset};
+  bool set() const { return text != kUnset; }
 };
 
 absl::Status ParseDurationInto(const DurationArg& arg, std::string_view flag, Nanos min,
@@ -809,13 +827,16 @@ int RunCliTo(int argc, char** argv, FdOutput& out) {
 }  // namespace
 
 int RunCli(int argc, char** argv) {
+  HoldStandardDescriptors();
   BlockLoopSignals();
   // Standard output for every mode and for --help and --version: a write that fails
   // (a full disk, a closed descriptor) is an error of the run, never output lost quietly.
   FdOutput out(STDOUT_FILENO);
   int code = RunCliTo(argc, argv, out);
   out.flush();
-  if (absl::Status s = out.WriteStatus("stdout"); !s.ok()) code = Fail(s);
+  // One line per failure: a run that already failed and said why (a plot to /dev/stdout
+  // on a full disk) is not told again that stdout failed too.
+  if (absl::Status s = out.WriteStatus("stdout"); !s.ok() && code != kExitError) code = Fail(s);
   return code;
 }
 

@@ -266,6 +266,13 @@ class RangeTest(UdpbeatTestCase):
              "--interval: invalid duration '0x10' (use e.g. 250ms, 1.5s or 2)"),
             (["ping", "-i", "0x1p3", t],
              "--interval: invalid duration '0x1p3' (use e.g. 250ms, 1.5s or 2)"),
+            # Given empty is given: refused, never taken for the option left out.
+            (["ping", "-i", "", t], "--interval: invalid duration '' (use e.g. 250ms, 1.5s or 2)"),
+            (["ping", "--duration", "", t],
+             "--duration: invalid duration '' (use e.g. 250ms, 1.5s or 2)"),
+            (["heartbeat", "-W", "", t],
+             "--timeout: invalid duration '' (use e.g. 250ms, 1.5s or 2)"),
+            (["serve", "--delay", ""], "--delay: invalid duration '' (use e.g. 250ms, 1.5s or 2)"),
         ]:
             with self.subTest(args=args):
                 self.check(args, want)

@@ -53,6 +53,15 @@ class WriteErrorTest(UdpbeatTestCase):
         self.check_full("heartbeat", "-c", "2", "-i", "20ms", s.target)
         self.check_full("heartbeat", "-c", "2", "-i", "20ms", "--json", s.target)
 
+    def test_plot_to_stdout(self):
+        # The plot's own write fails first and says so; stdout's failure is the same one,
+        # not a second line.
+        s = self.serve()
+        r = self.run_to("/dev/full", "ping", "-c", "2", "-i", "10ms", "-q", "--plot",
+                        "/dev/stdout", s.target)
+        self.assertEqual(self.assertOneErrorLine(r),
+                         "udpbeat: write /dev/stdout: No space left on device", r.describe())
+
     def test_help_and_version(self):
         for args in (["--help"], ["-h"], ["ping", "--help"], ["help"], ["help", "serve"],
                      ["-V"], ["--version"]):
@@ -70,6 +79,17 @@ class WriteErrorTest(UdpbeatTestCase):
                            timeout=harness.RUN_TIMEOUT)
         r = harness.Result(["--version", ">&-"], p.returncode, p.stdout, p.stderr)
         self.assertEqual(self.assertOneErrorLine(r), "udpbeat: write stdout: Bad file descriptor")
+
+    def test_closed_stdin_and_stdout(self):
+        # Closed 0 and 1 would be reused by the ring and a socket: the summary must not
+        # be written into them (it once went to the io_uring descriptor).
+        s = self.serve()
+        p = subprocess.run(["sh", "-c", 'exec "$0" ping -c 1 "$1" <&- >&-', harness.UDPBEAT,
+                            s.target], capture_output=True, text=True,
+                           timeout=harness.RUN_TIMEOUT)
+        r = harness.Result(["ping", "<&-", ">&-"], p.returncode, p.stdout, p.stderr)
+        self.assertEqual(self.assertOneErrorLine(r), "udpbeat: write stdout: Bad file descriptor")
+        self.assertCounters(s.stop(), received=1, malformed=0)
 
     def test_serve(self):
         # serve writes its "listening on" line first. Whether it stops at once or runs
