@@ -6,14 +6,15 @@
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/socket_budget.h"
 #include "udpbeat/proto/lab_protocol.h"
-#include "udpbeat/proto/stamp.h"
+#include "udpbeat/proto/stamp_auth.h"
 
 namespace udpbeat::engine {
 
 // Routes a shared socket's datagrams to the session they belong to.
 class SessionGroup::Demux final : public DatagramHandler {
  public:
-  Demux(ProbeProto proto, uint32_t seq_range) : proto_(proto), seq_range_(seq_range) {}
+  Demux(ProbeProto proto, bool authenticated, uint32_t seq_range)
+      : proto_(proto), authenticated_(authenticated), seq_range_(seq_range) {}
 
   void Add(ProbeSession* s) { sessions_.push_back(s); }
 
@@ -41,8 +42,11 @@ class SessionGroup::Demux final : public DatagramHandler {
 
   size_t Route(std::span<const uint8_t> payload) const {
     if (proto_ == ProbeProto::kStamp) {
-      stamp::ReflectorPacket r;
-      if (stamp::DecodeReflector(payload, &r) != DecodeError::kNone) return SIZE_MAX;
+      // Read in the layout the sessions decode with: an authenticated reply has its SSID
+      // and sender's sequence elsewhere. Unverified here; the session checks the HMAC.
+      stamp::ReflectedIds r;
+      if (stamp::PeekReflected(payload, authenticated_, &r) != DecodeError::kNone)
+        return SIZE_MAX;
       // RFC 8972 reflectors return the SSID (session index + 1 on this socket); an RFC
       // 8762-only one leaves it zero, and the disjoint sequence ranges still tell.
       return r.ssid != 0 ? r.ssid - 1u : BySeq(r.sender_seq);
@@ -55,6 +59,7 @@ class SessionGroup::Demux final : public DatagramHandler {
   }
 
   ProbeProto proto_;
+  bool authenticated_;  // STAMP authenticated mode (RFC 8762 §4.3.2 layout)
   uint32_t seq_range_;
   std::vector<ProbeSession*> sessions_;
 };
@@ -97,7 +102,8 @@ absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
   for (uint32_t k = 0; k < m; ++k) {
     UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUdp(peer, opts.socket));
     auto local = LocalAddress(fd.get());
-    auto demux = std::make_unique<Demux>(opts.session.proto, seq_range);
+    auto demux = std::make_unique<Demux>(opts.session.proto, opts.session.hmac != nullptr,
+                                         seq_range);
     UDPBEAT_ASSIGN_OR_RETURN(SocketId sid, transport.loop().AddSocket(std::move(fd), demux.get()));
     g->socket_ids_.push_back(sid);
     g->socket_ports_.push_back(local.ok() ? local->port() : 0);

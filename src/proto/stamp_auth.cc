@@ -38,6 +38,10 @@ void PutNtp(uint8_t* p, NtpTimestamp t) {
   Put32(p + 4, t.fraction);
 }
 
+// The two fields PeekReflected reads, where the codec writes and reads them too.
+constexpr size_t kSsidAt = 26;
+constexpr size_t kSenderSeqAt = 48;  // reflector packet only
+
 // Octets 0..27 are laid out alike in both authenticated packets (RFC 8762 §4.2.2,
 // §4.3.2, RFC 8972 §3): sequence | MBZ | timestamp | error estimate | SSID.
 template <typename Packet>
@@ -45,7 +49,7 @@ void GetHeader(const uint8_t* p, Packet* out) {
   out->seq = Get32(p);
   out->timestamp = GetNtp(p + 16);
   out->error = ErrorEstimate::Decode(Get16(p + 24));
-  out->ssid = Get16(p + 26);
+  out->ssid = Get16(p + kSsidAt);
 }
 
 template <typename Packet>
@@ -53,7 +57,7 @@ void PutHeader(uint8_t* p, const Packet& in) {
   Put32(p, in.seq);
   PutNtp(p + 16, in.timestamp);
   Put16(p + 24, in.error.Encode());
-  Put16(p + 26, in.ssid);
+  Put16(p + kSsidAt, in.ssid);
 }
 
 // The `length` zeroed octets a packet is encoded into, or null when it cannot be.
@@ -134,7 +138,7 @@ size_t EncodeAuthReflector(const ReflectorPacket& r, const HmacSha256& hmac, siz
   if (p == nullptr) return 0;
   PutHeader(p, r);
   PutNtp(p + 32, r.receive_timestamp);
-  Put32(p + 48, r.sender_seq);
+  Put32(p + kSenderSeqAt, r.sender_seq);
   PutNtp(p + 64, r.sender_timestamp);
   Put16(p + 72, r.sender_error.Encode());
   p[80] = r.sender_ttl;
@@ -166,10 +170,23 @@ DecodeError DecodeAuthReflector(std::span<const uint8_t> data, const HmacSha256&
   const uint8_t* p = data.data();
   GetHeader(p, out);
   out->receive_timestamp = GetNtp(p + 32);
-  out->sender_seq = Get32(p + 48);
+  out->sender_seq = Get32(p + kSenderSeqAt);
   out->sender_timestamp = GetNtp(p + 64);
   out->sender_error = ErrorEstimate::Decode(Get16(p + 72));
   out->sender_ttl = p[80];
+  return DecodeError::kNone;
+}
+
+DecodeError PeekReflected(std::span<const uint8_t> data, bool authenticated,
+                          ReflectedIds* out) noexcept {
+  if (!authenticated) {
+    ReflectorPacket r;
+    const DecodeError e = DecodeReflector(data, &r);
+    if (e == DecodeError::kNone) *out = {r.ssid, r.sender_seq};
+    return e;
+  }
+  if (data.size() < kAuthPacketSize) return DecodeError::kTooShort;
+  *out = {Get16(data.data() + kSsidAt), Get32(data.data() + kSenderSeqAt)};
   return DecodeError::kNone;
 }
 

@@ -82,6 +82,34 @@ class TlvBlindReflector(harness.UdpResponder):
         self.send(head + data[UNAUTH_SIZE:], peer)
 
 
+class ZeroSsidAuthReflector(harness.UdpResponder):
+    """An authenticated RFC 8762 reflector that knows no RFC 8972 (stateless, §4.3.2 layout):
+    it leaves the SSID octets zero, so sessions sharing a socket are told apart by the
+    sender's sequence number it returns, at octets 48..51 in this layout."""
+
+    def __init__(self, key):
+        self.key = key
+        self.ssids = []  # of the requests it answered
+        super().__init__("127.0.0.1")
+
+    def handle(self, data, anc, peer):
+        if len(data) < AUTH_SIZE or data[AUTH_HMAC_AT:AUTH_SIZE] != tag(self.key, data):
+            return
+        t2 = ntp_from_ns(time.time_ns())
+        seq, = struct.unpack_from("!I", data, 0)
+        t1, err, ssid = struct.unpack_from("!QHH", data, 16)
+        self.ssids.append(ssid)
+        rep = bytearray(len(data))
+        struct.pack_into("!I", rep, 0, seq)  # stateless: the sender's number
+        struct.pack_into("!QH", rep, 16, ntp_from_ns(time.time_ns()), 1)
+        struct.pack_into("!Q", rep, 32, t2)
+        struct.pack_into("!I", rep, 48, seq)
+        struct.pack_into("!QH", rep, 64, t1, err)
+        rep[80] = 64
+        rep[AUTH_HMAC_AT:AUTH_SIZE] = tag(self.key, rep)
+        self.send(bytes(rep), peer)
+
+
 class KeyFiles:
     """Key files in a private temporary directory, removed by the test's cleanup."""
 
@@ -278,6 +306,86 @@ class StampAuthTest(AuthTestBase):
         self.assertExit(r, 0)
         summary = summary_of(harness.json_events(r.stdout))
         self.assertEqual((summary["sent"], summary["received"]), (3, 3), r.describe())
+
+
+class SharedSocketAuthTest(AuthTestBase):
+    """Sessions sharing a socket (--sockets below --sessions) are told apart by the SSID
+    each reply returns (and by disjoint sender sequence ranges), which the authenticated
+    layout keeps at octets 26..27 and 48..51, not 14..15 and 24..27: read in the wrong
+    layout, half the replies went to the wrong session and failed there as malformed."""
+
+    SESSIONS = 4
+    SOCKETS = 2
+    COUNT = 5
+
+    def shared(self, *args):
+        return ("--auth-key", self.key_file, "--sessions", str(self.SESSIONS),
+                "--sockets", str(self.SOCKETS), "-c", str(self.COUNT), "-W", WAIT,
+                "--json", *args)
+
+    def check_ping(self, r):
+        self.assertExit(r, 0)
+        events = harness.json_events(r.stdout)
+        sessions = [e for e in events if e["event"] == "session"]
+        self.assertEqual(sorted(e["session"] for e in sessions), list(range(self.SESSIONS)),
+                         r.describe())
+        self.assertEqual(len({e["local_port"] for e in sessions}), self.SOCKETS,
+                         "sessions share the sockets: the case under test")
+        for e in sessions:
+            self.assertEqual((e["sent"], e["received"], e["lost"], e["malformed"]),
+                             (self.COUNT, self.COUNT, 0, 0), e)
+        summary = summary_of(events)
+        n = self.SESSIONS * self.COUNT
+        self.assertEqual((summary["sent"], summary["received"], summary["lost"],
+                          summary["malformed"]), (n, n, 0, 0), r.describe())
+        return summary
+
+    def test_ping_sessions_sharing_sockets(self):
+        s = self.serve("--auth-key", self.key_file)
+        r = self.ping(s.target, *self.shared("-i", "20ms"))
+        self.check_ping(r)
+        n = self.SESSIONS * self.COUNT
+        self.assertCounters(s.stop(), received=n, replied=n, malformed=0, unauthenticated=0)
+
+    def test_ping_sessions_sharing_sockets_stateful_follow_up(self):
+        """Follow-up telemetry puts TLVs (and the HMAC TLV) after octet 112: the routing
+        reads the base packet only, and each session gets its own reflector state."""
+        s = self.serve("--auth-key", self.key_file, "--stamp-stateful")
+        r = self.ping(s.target, *self.shared("-i", "20ms", "--follow-up"))
+        self.check_ping(r)
+        # Each session's own reports: reply k gives the exact T3 of reply k - 1 (when its
+        # transmit timestamp is back by then), so at most COUNT - 1 per session.
+        for e in harness.json_events(r.stdout):
+            if e["event"] == "session":
+                self.assertIn(e["follow_up_t3"], range(1, self.COUNT), e)
+        n = self.SESSIONS * self.COUNT
+        self.assertCounters(s.stop(), received=n, replied=n, malformed=0, unauthenticated=0)
+
+    def test_heartbeat_sessions_sharing_sockets(self):
+        s = self.serve("--auth-key", self.key_file)
+        r = self.heartbeat(s.target, *self.shared("-i", "50ms"))
+        self.assertExit(r, 0)
+        summary = summary_of(harness.json_events(r.stdout))
+        n = self.SESSIONS * self.COUNT
+        self.assertEqual((summary["sent"], summary["received"], summary["malformed"],
+                          summary["sessions"], summary["sessions_down"], summary["outages"]),
+                         (n, n, 0, self.SESSIONS, 0, 0), r.describe())
+        self.assertCounters(s.stop(), received=n, replied=n, malformed=0, unauthenticated=0)
+
+
+    def test_ping_sessions_sharing_a_socket_reflector_without_ssid(self):
+        refl = ZeroSsidAuthReflector(self.key)
+        self.addCleanup(refl.close)
+        r = self.ping(refl.target, "--auth-key", self.key_file, "--sessions", "4", "--sockets",
+                      "1", "-c", str(self.COUNT), "-i", "20ms", "-W", WAIT, "--json")
+        self.assertExit(r, 0)
+        sessions = [e for e in harness.json_events(r.stdout) if e["event"] == "session"]
+        self.assertEqual(sorted(e["session"] for e in sessions), [0, 1, 2, 3], r.describe())
+        for e in sessions:
+            self.assertEqual((e["sent"], e["received"], e["lost"], e["malformed"]),
+                             (self.COUNT, self.COUNT, 0, 0), e)
+        # Four sessions on one socket, each its SSID (octets 26..27 of the requests).
+        self.assertEqual(sorted(set(refl.ssids)), [1, 2, 3, 4], refl.ssids)
 
 
 class FollowUpTelemetryTest(AuthTestBase):

@@ -84,6 +84,20 @@ DecodeError DecodeAuthSender(std::span<const uint8_t> data, const HmacSha256& hm
 DecodeError DecodeAuthReflector(std::span<const uint8_t> data, const HmacSha256& hmac,
                                 ReflectorPacket* out) noexcept;
 
+// Which session-sender packet a reflector packet answers: its SSID (RFC 8972; zero from
+// an RFC 8762-only reflector) and the Session-Sender Sequence Number it copied.
+struct ReflectedIds {
+  uint16_t ssid = 0;
+  uint32_t sender_seq = 0;
+};
+
+// Reads *out from a reflector packet in either layout: authenticated (≥ 112 octets, SSID
+// at 26..27, sender's sequence at 48..51) or not (≥ 44 octets, 14..15 and 24..27). Nothing
+// is verified, the HMAC included: this only picks the session that will decode the packet,
+// and that one verifies it. kTooShort (*out untouched), else kNone.
+DecodeError PeekReflected(std::span<const uint8_t> data, bool authenticated,
+                          ReflectedIds* out) noexcept;
+
 // True when `packet` has ≥ 112 octets and octets 96..111 are the HMAC of 0..95. The
 // comparison takes the same time wherever the first difference is (CRYPTO_memcmp).
 bool VerifyAuthHmac(std::span<const uint8_t> packet, const HmacSha256& hmac) noexcept;

@@ -289,6 +289,68 @@ TEST(StampAuthCodec, LateTransmitTimestampIsReSigned) {
   EXPECT_EQ(short_packet, std::vector<uint8_t>(111, 0x11));
 }
 
+// A client's sessions sharing a socket are told apart by this peek: in the authenticated
+// layout the SSID is at 26..27 and the sender's sequence at 48..51. Read in the
+// unauthenticated layout, the same reply has SSID 0 (MBZ octets 14..15) and "sequence"
+// 0x0001beef (the error estimate and SSID at 24..27): the wrong session, or none.
+TEST(StampPeekReflected, AuthenticatedLayoutReadsOctets26And48) {
+  std::vector<uint8_t> golden = ReflectorGolden();
+  ReflectedIds ids;
+  ASSERT_EQ(PeekReflected(golden, true, &ids), DecodeError::kNone);
+  EXPECT_EQ(ids.ssid, 0xbeef);
+  EXPECT_EQ(ids.sender_seq, 258u);
+  ASSERT_EQ(PeekReflected(golden, false, &ids), DecodeError::kNone);
+  EXPECT_EQ(ids.ssid, 0);
+  EXPECT_EQ(ids.sender_seq, 0x0001beefu);
+  // Not verified: a wrong HMAC, or TLVs after octet 112, change nothing (the session
+  // that gets the packet verifies it).
+  golden[kAuthHmacOffset] ^= 0xff;
+  golden.resize(kAuthPacketSize + 40, 0x77);
+  ASSERT_EQ(PeekReflected(golden, true, &ids), DecodeError::kNone);
+  EXPECT_EQ(ids.ssid, 0xbeef);
+  EXPECT_EQ(ids.sender_seq, 258u);
+}
+
+// Whatever the layout, the peek reads what the full decoder reads.
+TEST(StampPeekReflected, AgreesWithTheDecodersInBothLayouts) {
+  const HmacSha256 hmac(kGoldenKey);
+  for (const auto& [ssid, seq] : std::vector<std::pair<uint16_t, uint32_t>>{
+           {0, 0}, {1, 0x40000000}, {2, 0x7fffffff}, {0xffff, 0xffffffff}, {0x0102, 0x0a0b0c0d}}) {
+    ReflectorPacket r;
+    r.seq = ~seq;
+    r.ssid = ssid;
+    r.sender_seq = seq;
+    r.sender_ttl = 64;
+    std::vector<uint8_t> out(kAuthPacketSize);
+    ReflectedIds ids;
+    ASSERT_EQ(EncodeAuthReflector(r, hmac, out.size(), out), kAuthPacketSize);
+    ASSERT_EQ(PeekReflected(out, true, &ids), DecodeError::kNone);
+    EXPECT_EQ(ids.ssid, ssid);
+    EXPECT_EQ(ids.sender_seq, seq);
+    ASSERT_EQ(EncodeReflector(r, kMinPacketSize, out), kMinPacketSize);
+    ASSERT_EQ(PeekReflected(std::span(out).first(kMinPacketSize), false, &ids),
+              DecodeError::kNone);
+    EXPECT_EQ(ids.ssid, ssid);
+    EXPECT_EQ(ids.sender_seq, seq);
+  }
+}
+
+TEST(StampPeekReflected, ShortPacketsAreRefusedAndOutUntouched) {
+  const std::vector<uint8_t> golden = ReflectorGolden();
+  const ReflectedIds before{0x1234, 0x56789abc};
+  ReflectedIds ids = before;
+  const std::span<const uint8_t> g(golden);
+  EXPECT_EQ(PeekReflected(g.first(kAuthPacketSize - 1), true, &ids), DecodeError::kTooShort);
+  // A 44-octet unauthenticated reply is too short for the authenticated layout.
+  EXPECT_EQ(PeekReflected(g.first(kMinPacketSize), true, &ids), DecodeError::kTooShort);
+  EXPECT_EQ(PeekReflected({}, true, &ids), DecodeError::kTooShort);
+  EXPECT_EQ(PeekReflected(g.first(kMinPacketSize - 1), false, &ids), DecodeError::kTooShort);
+  EXPECT_EQ(PeekReflected({}, false, &ids), DecodeError::kTooShort);
+  EXPECT_EQ(ids.ssid, before.ssid);
+  EXPECT_EQ(ids.sender_seq, before.sender_seq);
+  EXPECT_EQ(PeekReflected(g.first(kMinPacketSize), false, &ids), DecodeError::kNone);
+}
+
 // RFC 8972 §4.8: the HMAC TLV covers the sequence number and the TLVs before it, so a
 // follow-up report moved on the path no longer verifies.
 TEST(StampTlvHmac, SignedAreaVerifiesAndAnyCoveredOctetBreaksIt) {
