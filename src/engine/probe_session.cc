@@ -313,7 +313,7 @@ void ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
   const measure::Exchange e = measure::MeasureExchange(in);
   m_.stats.RecordRtt(e.rtt);
   m_.last_rtt = e.rtt;
-  if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, cfg_.first_seq, m_.stats);
+  if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, m_.stats);
 }
 
 void ProbeSession::FlushPending() {

@@ -5,7 +5,7 @@
 namespace udpbeat::measure {
 
 void StampState::Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq,
-                        uint32_t first_seq, stats::SessionStats& stats) {
+                        stats::SessionStats& stats) {
   if (!has_ref_) {
     has_ref_ = true;
     const Nanos half_rtt = (e.forward + e.backward + 1) / 2;  // ((T4−T1)−(T3−T2))/2
@@ -22,8 +22,11 @@ void StampState::Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq,
   }
   last_forward_ = e.forward;
   last_backward_ = e.backward;
-  // A stateless reflector copies our sequence number; a stateful one counts its own.
-  if (reflector_seq != seq - first_seq) reflector_stateful_ = true;
+  // A stateless reflector copies our sequence number (RFC 8762 §4.2.1); a stateful one
+  // counts its own, from 0 per session. A session whose numbers start past 0 (sessions
+  // sharing a socket) is told apart at its first reply; one starting at 0, once the
+  // reflector missed a request (until then the split has nothing to place).
+  if (reflector_seq != seq) reflector_stateful_ = true;
   if (!last_numbers_ || static_cast<int32_t>(reflector_seq - last_numbers_->first) > 0)
     last_numbers_ = {reflector_seq, seq};
 }

@@ -41,9 +41,8 @@ struct LossSplit {
 class StampState {
  public:
   // Records one first reply (on time or late, never a duplicate) of request `seq` whose
-  // reflector number is `reflector_seq`; `first_seq` is the session's first request.
-  // Its one-way delays and offset go into `stats`.
-  void Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq, uint32_t first_seq,
+  // reflector number is `reflector_seq`. Its one-way delays and offset go into `stats`.
+  void Record(const Exchange& e, uint32_t reflector_seq, uint32_t seq,
               stats::SessionStats& stats);
 
   // The split of `lost` probes, given `received` first replies (on time + late) and

@@ -84,7 +84,7 @@ TEST(StampState, LossSplitsByDirectionAndTrailingLossIsUnattributed) {
   // Requests 0..9 sent. The reflector saw 0,1,3,4,6,7 (numbering them 0..5); replies to
   // 3 (its 2) and 6 (its 4) were lost on the way back; 8 and 9 were lost somewhere.
   const std::pair<uint32_t, uint32_t> answered[] = {{0, 0}, {1, 1}, {3, 4}, {5, 7}};
-  for (auto [refl, seq] : answered) st.Record(Stamp(40 * kUs), refl, seq, 0, stats);
+  for (auto [refl, seq] : answered) st.Record(Stamp(40 * kUs), refl, seq, stats);
   EXPECT_TRUE(st.reflector_stateful());
   const LossSplit split = st.SplitLoss(/*lost=*/6, /*received=*/4, /*first_seq=*/0);
   EXPECT_EQ(split.forward, 2u);       // 2 and 5 never numbered
@@ -95,12 +95,25 @@ TEST(StampState, LossSplitsByDirectionAndTrailingLossIsUnattributed) {
 TEST(StampState, AStatelessReflectorLeavesEveryLossUnattributed) {
   StampState st;
   stats::SessionStats stats(64);
-  st.Record(Stamp(40 * kUs), 0, 0, 0, stats);
-  st.Record(Stamp(40 * kUs), 2, 2, 0, stats);
+  st.Record(Stamp(40 * kUs), 0, 0, stats);
+  st.Record(Stamp(40 * kUs), 2, 2, stats);
   EXPECT_FALSE(st.reflector_stateful());
   const LossSplit split = st.SplitLoss(1, 2, 0);
   EXPECT_EQ(split.unattributed, 1u);
   EXPECT_EQ(split.forward + split.backward, 0u);
+}
+
+// Sessions sharing a socket number their probes from first_seq on: a stateless reflector
+// still copies the number (it was once taken for a stateful one, counting from 0).
+TEST(StampState, AStatelessReflectorOfASessionStartingPastZero) {
+  StampState st;
+  stats::SessionStats stats(64);
+  st.Record(Stamp(40 * kUs), 4096, 4096, stats);
+  st.Record(Stamp(40 * kUs), 4098, 4098, stats);
+  EXPECT_FALSE(st.reflector_stateful());
+  StampState stateful;
+  stateful.Record(Stamp(40 * kUs), 0, 4096, stats);
+  EXPECT_TRUE(stateful.reflector_stateful());
 }
 
 TEST(StampState, OneWayDelaysRecordedNeverNegativeWhateverTheOffset) {
@@ -108,7 +121,7 @@ TEST(StampState, OneWayDelaysRecordedNeverNegativeWhateverTheOffset) {
   stats::SessionStats stats(64);
   ExchangeInput in = Plain(300 * kUs);
   in.reflector = ReflectorTimes{kWall - kNanosPerSecond, kWall - kNanosPerSecond};
-  st.Record(MeasureExchange(in), 0, 0, 0, stats);
+  st.Record(MeasureExchange(in), 0, 0, stats);
   EXPECT_GE(stats.one_way(stats::Direction::kForward).summary().min(), 0);
   EXPECT_GE(stats.one_way(stats::Direction::kBackward).summary().min(), 0);
   EXPECT_EQ(stats.one_way(stats::Direction::kForward).histogram().underflow_count(), 0u);
