@@ -490,8 +490,9 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   CLI::App* sub = app.add_subcommand("ping", "Measure round-trip time and loss to servers");
   AddTargets(sub, a.client, "Servers to ping");
   sub->add_option("-c,--count", a.opts.count,
-                  absl::StrCat("Number of pings per session, 0 to ", kMaxCount,
-                               "; 0 runs until interrupted"))
+                  absl::StrCat("Number of pings per session (per source port with "
+                               "--src-ports), 0 to ",
+                               kMaxCount, "; 0 runs until interrupted"))
       ->capture_default_str()
       ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
@@ -567,8 +568,9 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->default_str("1s")
       ->type_name("D");
   sub->add_option("-c,--count", a.opts.count,
-                  absl::StrCat("Number of heartbeats, 0 to ", kMaxCount,
-                               "; 0 runs until interrupted"))
+                  absl::StrCat("Number of heartbeats per session (per source port with "
+                               "--src-ports), 0 to ",
+                               kMaxCount, "; 0 runs until interrupted"))
       ->capture_default_str()
       ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
