@@ -508,8 +508,9 @@ CLI::App* AddPing(CLI::App& app, PingArgs& a) {
   CLI::App* sub = app.add_subcommand("ping", "Measure round-trip time and loss to servers");
   AddTargets(sub, a.client, "Servers to ping");
   sub->add_option("-c,--count", a.opts.count,
-                  absl::StrCat("Number of pings per session, 0 to ", kMaxCount,
-                               "; 0 runs until interrupted"))
+                  absl::StrCat("Number of pings per session (per source port with "
+                               "--src-ports), 0 to ",
+                               kMaxCount, "; 0 runs until interrupted"))
       ->capture_default_str()
       ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
@@ -585,8 +586,9 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->default_str("1s")
       ->type_name("D");
   sub->add_option("-c,--count", a.opts.count,
-                  absl::StrCat("Number of heartbeats, 0 to ", kMaxCount,
-                               "; 0 runs until interrupted"))
+                  absl::StrCat("Number of heartbeats per session (per source port with "
+                               "--src-ports), 0 to ",
+                               kMaxCount, "; 0 runs until interrupted"))
       ->capture_default_str()
       ->transform(WholeIn(0, kMaxCount))
       ->type_name("COUNT");
@@ -725,6 +727,47 @@ std::string UnknownArgument(const CLI::App& app, const std::vector<CLI::App*>& s
   return "";
 }
 
+// `--flag=VALUE` (or `-f=VALUE`) for an option that takes no value, and `--option=` with
+// nothing after the '=', as one message; "" when there is neither. Checked before CLI11
+// parses: it would say "Could not convert" for `--json=foo`, take `--follow-up=2` as
+// true, read `-q=yes` as the letters -q -= -y -e -s, and give `--count=` the next
+// argument (the target) as its value.
+std::string InlineValueMisuse(CLI::App& app, const std::vector<CLI::App*>& subs, int argc,
+                              char** argv) {
+  CLI::App* where = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;  // targets from here on
+    if (arg.size() < 2 || arg[0] != '-') {
+      if (where == &app) {
+        for (CLI::App* s : subs)
+          if (s->get_name() == arg) where = s;
+      }
+      continue;
+    }
+    const size_t eq = arg.find('=');
+    if (eq == std::string::npos) continue;
+    if (arg[1] != '-') {
+      // Short options: "-q=yes", or flags run together, "-qD=1". Letters up to one that
+      // takes a value ("-c5=", "-I=x") are that option's value: CLI11 checks it.
+      for (size_t k = 1; k < eq; ++k) {
+        const CLI::Option* opt = where->get_option_no_throw(std::string{'-', arg[k]});
+        if (opt == nullptr || opt->get_expected_max() != 0) break;
+        if (k + 1 == eq) return absl::StrCat("-", std::string(1, arg[k]), " takes no value");
+      }
+      continue;
+    }
+    const std::string name = arg.substr(0, eq);
+    const CLI::Option* opt = where->get_option_no_throw(name);
+    if (opt == nullptr) continue;  // unknown: UnknownArgument names it after the parse
+    if (opt->get_expected_max() == 0) return absl::StrCat(name, " takes no value");
+    if (eq + 1 == arg.size()) {
+      return absl::StrCat(name, ": empty value after '=' (give ", opt->get_type_name(), ")");
+    }
+  }
+  return "";
+}
+
 // CLI11's own messages for what reaches it, in udpbeat's words.
 std::string ParseErrorMessage(const CLI::ParseError& e) {
   std::string what = e.what();
@@ -807,6 +850,8 @@ int RunCliTo(int argc, char** argv, FdOutput& out) {
   const std::vector<CLI::App*> subs = {serve, ping, heartbeat, help};
   for (CLI::App* s : subs) s->allow_extras(true);
 
+  if (const std::string misuse = InlineValueMisuse(app, subs, argc, argv); !misuse.empty())
+    return Fail(misuse);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

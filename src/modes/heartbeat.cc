@@ -4,9 +4,9 @@
 #include <optional>
 #include <ostream>
 
-#include "absl/strings/str_format.h"
 #include "client_setup.h"
 #include "heartbeat_monitor.h"
+#include "plot_feed.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/report/json_reporter.h"
@@ -73,9 +73,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   reporter->Summary(result);
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
-        absl::StrFormat("udpbeat heartbeat %s (%s)", specs[0].info.name,
-                        ProbeProtoName(opts.proto)),
-        timeout, result));
+        PlotTitle("heartbeat", result.targets, ProbeProtoName(opts.proto)), timeout, result));
   }
   return targets.AnyDown() ? kExitBadOutcome : kExitOk;
 }

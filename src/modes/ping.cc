@@ -3,9 +3,9 @@
 #include <optional>
 #include <ostream>
 
-#include "absl/strings/str_format.h"
 #include "client_setup.h"
 #include "pinger.h"
+#include "plot_feed.h"
 #include "udpbeat/base/output_file.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/loop_transport.h"
@@ -49,10 +49,9 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   const measure::RunResult result = pinger.Result(true);
   reporter->Summary(result);
   if (!opts.json && !result.sessions.empty()) report::WriteSessionReport(result, out);
-  const measure::TargetInfo& first = result.targets[0].info;
   if (!opts.plot_file.empty()) {
-    UDPBEAT_RETURN_IF_ERROR(pinger.WritePlot(
-        absl::StrFormat("udpbeat ping %s (%s)", first.name, ProbeProtoName(opts.proto)), result));
+    UDPBEAT_RETURN_IF_ERROR(
+        pinger.WritePlot(PlotTitle("ping", result.targets, ProbeProtoName(opts.proto)), result));
   }
   if (!opts.metrics_file.empty())
     UDPBEAT_RETURN_IF_ERROR(WriteOutputFile(opts.metrics_file, report::ClientMetrics(result)));

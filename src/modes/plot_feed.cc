@@ -2,7 +2,26 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace udpbeat {
+
+std::string PlotTitle(std::string_view mode, const std::vector<measure::TargetResult>& targets,
+                      std::string_view protocol) {
+  constexpr size_t kNamed = 3;  // more names would not fit the title's line
+  std::string shown;
+  if (targets.size() <= kNamed) {
+    shown = absl::StrJoin(targets, ", ", [](std::string* out, const measure::TargetResult& t) {
+      absl::StrAppend(out, t.info.name);
+    });
+  } else {
+    shown = absl::StrCat(targets.size(), " targets");
+  }
+  std::string title = "udpbeat ";
+  title.append(mode).append(" ").append(shown).append(" (").append(protocol).append(")");
+  return title;
+}
 
 void PlotFeed::Reply(const engine::ProbeSession& s, const measure::ReplyEvent& r) {
   const Nanos at = Since(r.sent);

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "udpbeat/detect/peer_state.h"
@@ -21,13 +23,20 @@
 
 namespace udpbeat {
 
+// The plot's title: the mode, what the plot shows and the protocol, as in "udpbeat ping
+// 127.0.0.1:12000 (stamp)". Up to three targets are named, more are counted ("udpbeat
+// ping 5 targets (stamp)"): the marks are every target's.
+std::string PlotTitle(std::string_view mode, const std::vector<measure::TargetResult>& targets,
+                      std::string_view protocol);
+
 class PlotFeed {
  public:
   explicit PlotFeed(WallTime start) : start_(start) {}
 
   void Reply(const engine::ProbeSession& s, const measure::ReplyEvent& r);
   void Timeout(const engine::ProbeSession& s, const measure::TimeoutEvent& e);
-  // A target's state changed: shading covers the time any target was down.
+  // A target's state changed: shading covers the time any target was down, so outages of
+  // two targets that overlap are one band, from the first down to the last up.
   void Transition(const detect::Transition& t, WallTime when);
   // The run ended at `end`: pending timeouts are losses, an open down period closes.
   // Then renders the SVG to `path`, its counts from `result` (the run's, after the

@@ -398,8 +398,13 @@ void DrawLegendEntry(Svg& svg, double& x, absl::string_view id, Mark mark,
   x += 24 + TextWidth(label, 12) + 16;
 }
 
+// What a grey band means: with several targets, that one of them (any) was down.
+absl::string_view DownWords(const measure::RunResult& r) {
+  return r.targets.size() > 1 ? "a target down" : "peer down";
+}
+
 void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, const XAxis& x,
-                    const YAxis& y) {
+                    const YAxis& y, absl::string_view down_words) {
   const double right = kLeft + kPlotW;
   svg.out() += "<g id=\"rtt-panel\">\n";
 
@@ -447,8 +452,9 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
       if (x1 - x0 <= 0 && s.from >= x.end) continue;  // began after the axis ends
       svg.Add(
           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
-          "<title>peer down %s - %s (%s)%s</title></rect>\n",
-          x0, kDataTop, std::max(x1 - x0, 1.0), kDataH, FormatAt(s.from), FormatAt(s.to),
+          "<title>%s %s - %s (%s)%s</title></rect>\n",
+          x0, kDataTop, std::max(x1 - x0, 1.0), kDataH, down_words, FormatAt(s.from),
+          FormatAt(s.to),
           FormatDuration(static_cast<double>(s.to - s.from)),
           s.count > 1 ? absl::StrCat(", ", s.count, " periods merged") : "");
     }
@@ -574,7 +580,7 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
 
 // An entry for each kind of mark drawn; its count is the run's figure.
 void RenderLegend(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
-                  const PlotOptions& opt) {
+                  const PlotOptions& opt, absl::string_view down_words) {
   // Laid out first into its own string, to size the box around it.
   Svg entries;
   double x = kLeft + 4;
@@ -595,7 +601,7 @@ void RenderLegend(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
                     absl::StrCat("timeout ", FormatDuration(static_cast<double>(opt.timeout))));
   }
   if (rec.down().total() > 0) {
-    DrawLegendEntry(entries, x, "legend-down", Mark::kDown, "peer down");
+    DrawLegendEntry(entries, x, "legend-down", Mark::kDown, down_words);
   }
   if (entries.out().empty()) return;
   svg.out() += "<g id=\"legend\">\n";
@@ -842,10 +848,14 @@ std::string Subtitle(const PlotRecorder& rec, const measure::RunResult& r, const
   if (opt.heartbeat && r.total_heartbeat) {
     const measure::HeartbeatFigures& h = *r.total_heartbeat;
     const uint64_t n = static_cast<uint64_t>(std::max(h.outages, 0));
-    absl::StrAppend(&s, n == 0 ? "; peer never down"
-                               : absl::StrCat("; peer down ", Count(n, "time", "times"), ", ",
-                                              FormatDuration(static_cast<double>(h.time_down)),
-                                              " in all"));
+    // Several targets: their outages and down times are added up, and may overlap.
+    const bool several = r.targets.size() > 1;
+    absl::StrAppend(
+        &s, n == 0 ? (several ? "; no target ever down" : "; peer never down")
+                   : absl::StrCat(several ? "; targets down " : "; peer down ",
+                                  Count(n, "time", "times"), ", ",
+                                  FormatDuration(static_cast<double>(h.time_down)), " in all",
+                                  several ? " (each target's time down added up)" : ""));
   }
   if (rec.replies().stride() > 1)
     absl::StrAppend(&s, "; 1 in ", Grouped(rec.replies().stride()), " replies drawn");
@@ -871,8 +881,8 @@ std::string RenderSvg(const PlotRecorder& rec, const measure::RunResult& result,
       kWidth, kHeight, kWidth, kHeight, XmlEscape(opt.title));
   svg.Text(kLeft, kTitleY, "start", 16, opt.title, " font-weight=\"bold\"");
   svg.Text(kLeft, kSubtitleY, "start", 12, Subtitle(rec, result, opt, x), " fill=\"#555555\"");
-  RenderLegend(svg, rec, figures, opt);
-  RenderRttPanel(svg, rec, opt, x, y);
+  RenderLegend(svg, rec, figures, opt, DownWords(result));
+  RenderRttPanel(svg, rec, opt, x, y, DownWords(result));
   RenderDistribution(svg, rec, figures, opt);
   svg.out() += "</svg>\n";
   return std::move(svg.out());

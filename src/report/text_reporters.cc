@@ -327,11 +327,21 @@ void WriteSessionReport(const measure::RunResult& r, std::ostream& out) {
     ++listed;
   }
   if (listed == 0) out << " none lost a probe";
-  std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(shown), order.end(),
+  // A session without a reply has no RTT: ranked, its p99 would read 0.000 ms, the best.
+  const auto unanswered = std::stable_partition(
+      order.begin(), order.end(), [&](size_t i) { return s[i].figures.rtt.count > 0; });
+  const size_t answered = static_cast<size_t>(unanswered - order.begin());
+  const size_t ranked = std::min(kWorstShown, answered);
+  std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(ranked), unanswered,
                     [&](size_t x, size_t y) { return s[x].figures.rtt.p99 > s[y].figures.rtt.p99; });
   out << "\nworst sessions by rtt p99:";
-  for (size_t k = 0; k < shown; ++k)
+  for (size_t k = 0; k < ranked; ++k)
     out << absl::StrFormat(" #%d %.3f ms", order[k], Ms(s[order[k]].figures.rtt.p99));
+  if (answered == 0) {
+    out << " no session had a reply";
+  } else if (answered < s.size()) {
+    out << absl::StrFormat("; %d without a reply", s.size() - answered);
+  }
   out << "\n";
 }
 

@@ -141,6 +141,42 @@ class UnknownArgumentTest(UdpbeatTestCase):
         self.check(["serve", "--bind"], "udpbeat: --bind needs a value (ADDR:PORT)")
 
 
+class InlineValueTest(UdpbeatTestCase):
+    """`--opt=VALUE`: a flag refuses a value by name, and an empty value after the '=' is
+    refused, not filled with the next argument."""
+
+    def check(self, args, want):
+        r = harness.udpbeat(*args)
+        self.assertEqual(self.assertOneErrorLine(r), want, r.describe())
+        self.assertEqual(r.stdout, "")
+
+    def test_flag_with_a_value(self):
+        self.check(["ping", "--json=foo", "127.0.0.1"], "udpbeat: --json takes no value")
+        self.check(["ping", "--follow-up=2", "127.0.0.1"], "udpbeat: --follow-up takes no value")
+        self.check(["ping", "-q=yes", "127.0.0.1"], "udpbeat: -q takes no value")
+        self.check(["ping", "-qD=1", "127.0.0.1"], "udpbeat: -D takes no value")
+        self.check(["heartbeat", "--exit-on-down=1", "127.0.0.1"],
+                   "udpbeat: --exit-on-down takes no value")
+        self.check(["serve", "--stamp-stateful=true"], "udpbeat: --stamp-stateful takes no value")
+        self.check(["--version=1"], "udpbeat: --version takes no value")
+
+    def test_empty_value(self):
+        self.check(["ping", "--count=", "127.0.0.1"],
+                   "udpbeat: --count: empty value after '=' (give COUNT)")
+        self.check(["serve", "--bind="], "udpbeat: --bind: empty value after '=' (give ADDR:PORT)")
+
+    def test_values_after_equals_still_work(self):
+        # Not every '=' is a misuse: an option's value, a target after "--", another
+        # subcommand's flag (named as unknown, as before).
+        s = self.serve()
+        r = harness.udpbeat("ping", "--count=1", "--interval=10ms", "--", s.target)
+        self.assertExit(r, 0)
+        self.assertPackets(r, 1, 1, 0)
+        self.check(["serve", "--json=1"],
+                   "udpbeat: unknown option --json for serve (it is an option of ping and "
+                   "heartbeat)")
+
+
 class RepeatedOptionTest(UdpbeatTestCase):
     """A repeated option takes its last value, as ping(8)'s do."""
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -94,6 +95,54 @@ class PlotCountsTest(UdpbeatTestCase):
         legend = by_id(root, "legend-late")
         self.assertIsNotNone(legend)
         self.assertIn(f"late reply ({late})", texts(legend))
+
+
+class PlotSeveralTargetsTest(UdpbeatTestCase):
+    """A plot of several targets says so: its title names them (or counts them), and a
+    heartbeat's grey band is "a target down", not one peer's outage."""
+
+    def plot(self, mode, *args):
+        d = tempfile.mkdtemp(prefix="udpbeat-plot-")
+        self.addCleanup(shutil.rmtree, d, True)
+        svg = os.path.join(d, "p.svg")
+        r = harness.udpbeat(mode, "-q", "--plot", svg, *args)
+        return r, ET.parse(svg).getroot() if os.path.exists(svg) else None
+
+    def test_ping_title_names_every_target(self):
+        a, b = self.serve(), self.serve(bind="127.0.0.2:0")
+        r, root = self.plot("ping", "-c", "3", "-i", "20ms", a.target, b.target)
+        self.assertExit(r, 0)
+        self.assertEqual(root.find(SVG_NS + "title").text,
+                         f"udpbeat ping {a.target}, {b.target} (stamp)")
+        self.assertIn(f"udpbeat ping {a.target}, {b.target} (stamp)", texts(root))
+        # More than three: counted.
+        many = [a.target, b.target] + [self.serve(bind=f"127.0.0.{i}:0").target for i in (3, 4)]
+        r, root = self.plot("ping", "-c", "1", "-i", "20ms", *many)
+        self.assertExit(r, 0)
+        self.assertEqual(root.find(SVG_NS + "title").text, "udpbeat ping 4 targets (stamp)")
+
+    def test_heartbeat_band_is_a_target_down(self):
+        # One target answers, one never does (a bound socket nobody reads: no ICMP
+        # either): the silent one goes down, the plot says a target was.
+        a = self.serve()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.3", 0))
+            dead = f"127.0.0.3:{silent.getsockname()[1]}"
+            # A timeout generous enough that the live target never misses, even slowed.
+            r, root = self.plot("heartbeat", "-c", "6", "-i", "20ms",
+                                "-W", f"{int(500 * harness.SCALE)}ms", a.target, dead)
+        self.assertExit(r, 1)
+        self.assertEqual(root.find(SVG_NS + "title").text,
+                         f"udpbeat heartbeat {a.target}, {dead} (stamp)")
+        legend = by_id(root, "legend-down")
+        self.assertIsNotNone(legend, r.describe())
+        self.assertEqual(texts(legend), ["a target down"])
+        band_titles = [t.text for t in by_id(root, "down").iter(SVG_NS + "title")]
+        self.assertTrue(band_titles and all(t.startswith("a target down ") for t in band_titles),
+                        band_titles)
+        all_text = " ".join(texts(root))
+        self.assertIn("; targets down 1 time, ", all_text)
+        self.assertNotIn("peer down", all_text)
 
 
 if __name__ == "__main__":

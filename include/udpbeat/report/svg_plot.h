@@ -4,7 +4,8 @@
 // probe is drawn at the time it was SENT: an on-time reply as a blue dot at its RTT, a
 // late reply (answered after its timeout) as an orange triangle at its RTT, a probe never
 // answered as a red mark in the "lost" lane above the plot. The timeout is a dashed line;
-// heartbeat down periods are grey bands. A legend names every kind of mark drawn.
+// heartbeat down periods are grey bands (several targets: while any of them is down). A
+// legend names every kind of mark drawn.
 // Bottom panel, the RTT distribution: every reply's RTT (exact, never thinned), on-time
 // replies blue and late ones orange, each as the sequence tracker classified that reply
 // (never guessed from where its RTT falls against the timeout: a histogram bucket that

@@ -311,6 +311,57 @@ TEST(PingText, SeveralTargetsGetATableAndTheAggregate) {
       << out.str();
 }
 
+// Sessions of --sessions: the worst by loss, then the worst by RTT p99 among those with
+// a reply (a session with none has no RTT to rank).
+TEST(SessionReport, SessionsWithoutAReplyAreNotRankedByRtt) {
+  measure::RunResult r = Result("stamp");
+  const Nanos p99s[] = {16 * kUs, 16 * kUs, 12 * kUs, 0, 0};
+  for (uint32_t i = 0; i < 5; ++i) {
+    measure::SessionResult s;
+    s.index = i;
+    s.target = i < 3 ? 0 : 1;
+    s.figures = Figures();
+    s.figures.rtt.p99 = p99s[i];
+    if (i >= 3) {
+      s.figures.received = s.figures.on_time = 0;
+      s.figures.lost = 4;
+      s.figures.loss_ratio = 1;
+      s.figures.rtt = {};
+    }
+    r.sessions.push_back(s);
+  }
+  r.sessions[1].figures.rtt.p99 = 17 * kUs;
+  std::ostringstream out;
+  WriteSessionReport(r, out);
+  EXPECT_NE(out.str().find("worst sessions by rtt p99: #1 0.017 ms #0 0.016 ms #2 0.012 ms; "
+                           "2 without a reply\n"),
+            std::string::npos)
+      << out.str();
+
+  for (measure::SessionResult& s : r.sessions) s.figures.rtt = {};
+  out.str("");
+  WriteSessionReport(r, out);
+  EXPECT_NE(out.str().find("worst sessions by rtt p99: no session had a reply\n"),
+            std::string::npos)
+      << out.str();
+
+  // Every session answered: the five worst, nothing more said.
+  r = Result("stamp");
+  for (uint32_t i = 0; i < 7; ++i) {
+    measure::SessionResult s;
+    s.index = i;
+    s.figures = Figures();
+    s.figures.rtt.p99 = (10 + i) * kUs;
+    r.sessions.push_back(s);
+  }
+  out.str("");
+  WriteSessionReport(r, out);
+  EXPECT_NE(out.str().find("worst sessions by rtt p99: #6 0.016 ms #5 0.015 ms #4 0.014 ms "
+                           "#3 0.013 ms #2 0.012 ms\n"),
+            std::string::npos)
+      << out.str();
+}
+
 TEST(HeartbeatText, TransitionsAndTheLabsDownLine) {
   std::ostringstream out, err;
   auto rep = MakeHeartbeatTextReporter({}, out, err);

@@ -343,12 +343,18 @@ TEST(SvgPlotTest, BrokenAxisWithoutLateRepliesLabelsTheTimeoutAlone) {
   EXPECT_NEAR(Num(Tags(Element(svg, "timeout-line"), "line").at(0), "y1"), TickY(svg, "1 s"), 0.5);
 }
 
-TEST(SvgPlotTest, DownPeriodShadedAndClippedToTheRun) {
+// A 6 s heartbeat run: one reply at 0, down over [from, to).
+SyntheticRun HeartbeatRun(Nanos from, Nanos to) {
   SyntheticRun r;
   r.opt.duration = 6 * kSec;
   r.opt.heartbeat = true;
   r.rec.AddReply(0, 1 * kMs);
-  r.rec.AddDownPeriod(2 * kSec, 3 * kSec);
+  r.rec.AddDownPeriod(from, to);
+  return r;
+}
+
+TEST(SvgPlotTest, DownPeriodShadedAndClippedToTheRun) {
+  SyntheticRun r = HeartbeatRun(2 * kSec, 3 * kSec);
   r.rec.AddDownPeriod(5 * kSec, 8 * kSec);  // down until the run's end, after sending
   const std::string svg = r.Render();
   const std::vector<Attrs> bands = Tags(Element(svg, "down"), "rect");
@@ -360,6 +366,28 @@ TEST(SvgPlotTest, DownPeriodShadedAndClippedToTheRun) {
   EXPECT_NEAR(Num(bands[1], "x"), px(5), 0.05);
   EXPECT_NEAR(Num(bands[1], "x") + Num(bands[1], "width"), px(6), 0.1);
   EXPECT_THAT(svg, HasSubstr("peer down 2 times, 4 s in all"));
+}
+
+TEST(SvgPlotTest, SeveralTargetsBandsMeanAnyTargetDown) {
+  // Two heartbeat targets: a band is the time one of them (any) was down, and the
+  // outages and times down printed are the targets' added up.
+  const SyntheticRun r = HeartbeatRun(2 * kSec, 4 * kSec);
+  measure::RunResult result = ResultOf(r.rec, true);
+  result.targets.resize(2);
+  result.total_heartbeat->outages = 2;
+  result.total_heartbeat->time_down = 3 * kSec;
+  const std::string svg = RenderSvg(r.rec, result, r.opt);
+  EXPECT_THAT(Element(svg, "legend-down"), HasSubstr(">a target down<"));
+  EXPECT_THAT(Element(svg, "down"), HasSubstr("<title>a target down 2.000 s - 4.000 s"));
+  EXPECT_THAT(svg, HasSubstr("; targets down 2 times, 3 s in all (each target's time down "
+                             "added up)"));
+  EXPECT_THAT(svg, Not(HasSubstr("peer down")));
+
+  result.total_heartbeat->outages = 0;
+  EXPECT_THAT(RenderSvg(PlotRecorder(), result, r.opt), HasSubstr("; no target ever down"));
+  // One target keeps the peer's words.
+  result.targets.resize(1);
+  EXPECT_THAT(RenderSvg(PlotRecorder(), result, r.opt), HasSubstr("; peer never down"));
 }
 
 TEST(SvgPlotTest, TitleIsEscaped) {
