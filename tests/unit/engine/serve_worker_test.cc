@@ -93,7 +93,9 @@ TEST_F(ServeWorkerDropsTest, NothingDroppedNothingCounted) {
 TEST_F(ServeWorkerDropsTest, BroadcastAndMulticastDestinationsRefused) {
   cfg_.reply = ReplyMode::kEcho;
   cfg_.broadcast_addresses = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 255, 255, 255}};
-  const SocketAddress from = *SocketAddress::ParseNumeric("127.0.0.1:40000");
+  // Never the server's own port, which rule (1) would refuse for another reason.
+  const SocketAddress from =
+      *SocketAddress::ParseNumeric("127.0.0.1", static_cast<uint16_t>(addr_.port() ^ 1));
   const std::vector<uint8_t> request = {'h', 'i'};
   Datagram d;
   d.socket = socket_;
