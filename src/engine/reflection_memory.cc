@@ -5,14 +5,18 @@
 namespace udpbeat::engine {
 
 ReflectionMemory::ReflectionMemory(Nanos window, uint64_t seed)
-    : window_(window), random_(seed | 1), entries_(std::make_unique<std::array<Entry, kSets * kWays>>()) {}
+    : window_(window),
+      random_(seed | 1),
+      entries_(std::make_unique<std::array<Entry, kSets * kWays>>()) {
+  static_assert(sizeof(*entries_) == kBytes);
+}
 
 Nanos ReflectionMemory::WindowFor(Nanos delay, Nanos jitter) noexcept {
   return std::max<Nanos>(delay, 0) + std::max<Nanos>(jitter, 0) + kRoundTrip;
 }
 
 uint64_t ReflectionMemory::Key(uint64_t source_hash, uint64_t digest) noexcept {
-  // Both inputs are already hashes: one multiply and fold mixes them (the set index is
+  // Both inputs are already hashes: two multiplies and a fold mix them (the set index is
   // taken from the high bits). Never 0, which marks an empty entry.
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15u;
   uint64_t k = (source_hash ^ (digest << 32 | digest >> 32)) * kMul;

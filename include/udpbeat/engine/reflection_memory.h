@@ -36,11 +36,11 @@ namespace udpbeat::engine {
 class ReflectionMemory {
  public:
   static constexpr size_t kSets = 2048;  // a power of two
-  // Wide sets even out how many live replies land in each: in a simulation of twice as
+  // Wide sets even out how many live replies land in each. In a simulation of twice as
   // many forged loops as entries going round in the same order (the worst case), 4 ways
   // took 110 to 155 rounds and 100,000 answers in all to end them, 8 ways 16 to 20
-  // rounds and 55,000 (four times as many: 1,000+ rounds and 2.2 million, against 124
-  // to 165 and 1.1 million). A set is 128 bytes.
+  // rounds and 55,000; with four times as many, 4 ways 970 to 2,160 rounds and 2.2
+  // million answers, 8 ways 124 to 165 and 1.1 million. A set is 128 bytes.
   static constexpr size_t kWays = 8;
   // A reflection comes back within a round trip after the reply left; this much is
   // allowed for one besides the delays the servers add.
@@ -70,16 +70,15 @@ class ReflectionMemory {
   uint64_t overwritten() const noexcept { return overwritten_; }
   Nanos window() const noexcept { return window_; }
 
+  // What the table takes: 16 bytes an entry (a key and a time), 256 KiB in all.
+  static constexpr size_t kBytes = kSets * kWays * 16;
+
  private:
   struct Entry {
     uint64_t key = 0;  // hash of the source and the reply; 0: empty
     MonoTime sent;
   };
 
- public:
-  static constexpr size_t kBytes = kSets * kWays * sizeof(Entry);
-
- private:
   // The set's first entry and the key for one source and reply.
   Entry* Set(uint64_t key) noexcept;
   static uint64_t Key(uint64_t source_hash, uint64_t digest) noexcept;
