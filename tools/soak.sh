@@ -12,8 +12,9 @@
 #     IPPROTO_RAW socket), sent in four rounds, the first within the warm-up;
 #   - a second serve (port 9001), stopped with SIGINT and restarted every 5 s, watched by
 #     two heartbeat clients (STAMP and the lab's protocol) that must see every down and up;
-#   - forged loop attempts every 2.5 s: datagrams to one serve whose source is the other
-#     serve's port, or its own; nftables counts every UDP packet between the two ports;
+#   - forged loop attempts every 2.5 s: five distinct datagrams at once to one serve whose
+#     source is the other serve's port, or its own; nftables counts every UDP packet
+#     between the two ports;
 #   - every second: VmRSS and open descriptors of every udpbeat process, serve's counters
 #     from /metrics.
 # Every load is bounded in packets and seconds; every process is stopped by its PID.
@@ -147,6 +148,7 @@ FORGE_PERIOD = 2.5
 # One forged datagram may cost this many packets between the servers at most (as in
 # test_serve_hardening.py: the rules need 4 at worst, here 2: auto <-> auto).
 MAX_PACKETS_PER_FORGERY = 10
+FORGED_AT_ONCE = 5  # distinct datagrams per forged loop attempt, back to back
 LISTEN_RE = re.compile(r"^udpbeat serve: listening on \S+:(\d+)")
 COUNTERS_RE = re.compile(r"^received (\d+), replied (\d+), dropped (\d+), malformed (\d+), "
                          r"send errors (\d+), kernel drops (\d+)((?:, [a-z][a-z ]*? \d+)*)$")
@@ -611,10 +613,14 @@ def main(args):
                 # port to serve, from serve's port to the heartbeat server.
                 src, dst, what = [(HB_PORT, MAIN_PORT, "other"), (MAIN_PORT, MAIN_PORT, "self"),
                                   (MAIN_PORT, HB_PORT, "to_other")][k % 3]
-                p = payloads[(k // 3) % len(payloads)](k)
-                forge_sock.sendto(ipv4_udp("127.0.0.1", src, "127.0.0.1", dst, p, 60000 + k),
-                                  ("127.0.0.1", 0))
-                forged[what] += 1
+                # Several distinct datagrams back to back, so that the exchanges they
+                # start overlap (one remembered reply per source once let two loop).
+                for j in range(FORGED_AT_ONCE):
+                    n = k * FORGED_AT_ONCE + j
+                    p = payloads[(k // 3 + j) % len(payloads)](n)
+                    forge_sock.sendto(ipv4_udp("127.0.0.1", src, "127.0.0.1", dst, p,
+                                               (60000 + n) & 0xffff), ("127.0.0.1", 0))
+                    forged[what] += 1
 
         # ---- the end: helpers finish on their own; every udpbeat process gets SIGINT.
         helper_out = {}

@@ -15,10 +15,6 @@ namespace {
 // Delayed replies wait here; beyond this many, or beyond the configured bytes, the
 // simulation drops (bounded memory).
 constexpr size_t kMaxDelayedReplies = 65536;
-// A datagram identical to the echo reply sent to its source this recently is taken for
-// a reflection of it. A reflection comes back within a round trip; a client sending
-// the same uppercase datagram again within the window loses one in two.
-constexpr Nanos kReflectionWindow = kNanosPerSecond;
 constexpr Nanos kSweepPeriod = kNanosPerSecond;
 constexpr size_t kSweepSteps = 4096;
 // The ECN field: the low two bits of the IPv4 TOS / IPv6 traffic class (RFC 3168).
@@ -91,13 +87,6 @@ uint64_t Digest(std::span<const uint8_t> b) noexcept {
   return h | 1;
 }
 
-// The first octets of a datagram (up to 8), a cheap test before the fingerprint.
-uint64_t Head(std::span<const uint8_t> b) noexcept {
-  uint64_t w = 0;
-  if (!b.empty()) std::memcpy(&w, b.data(), std::min<size_t>(b.size(), 8));
-  return w;
-}
-
 // The TOS of the reply to a request that came with `request_tos` (-1: not known): the
 // request's DSCP, so a sender that marks its probes sees in each reply's TOS whether the
 // path remarked them, not this reflector's 0. ECN is not copied: the reply goes out
@@ -117,7 +106,9 @@ ServeWorker::ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop,
       local_(local),
       rng_((cfg.rng_seed ? *cfg.rng_seed : absl::Uniform<uint64_t>(absl::BitGen())) + seed_offset),
       reply_buf_(cfg.max_datagram),
-      recent_(std::make_unique<std::array<RecentReply, kRecentReplies>>()),
+      // Its own seed: a draw from rng_ would shift the seeded loss simulation.
+      reflections_(ReflectionMemory::WindowFor(cfg.delay, cfg.jitter),
+                   absl::Uniform<uint64_t>(absl::BitGen())),
       delay_timer_(loop.timers(), [this] { SendDelayed(); }),
       sweep_timer_(loop.timers(), [this] { Sweep(); }),
       peers_(cfg.max_peers, cfg.peer_idle),
@@ -204,22 +195,22 @@ bool ServeWorker::FromOwnAddress(const Datagram& d) const noexcept {
   return std::binary_search(cfg_.host_addresses.begin(), cfg_.host_addresses.end(), a);
 }
 
-bool ServeWorker::IsReflection(uint64_t source_hash, const Datagram& d) noexcept {
-  RecentReply& r = (*recent_)[source_hash & (kRecentReplies - 1)];
-  if (r.source_hash != source_hash || r.digest == 0 || r.length != d.payload.size() ||
-      r.head != Head(d.payload) || d.loop_mono - r.sent > kReflectionWindow ||
-      Digest(d.payload) != r.digest)
-    return false;
-  // Forgotten once refused: the loop has ended, and a client that really sends the same
-  // datagram again is answered the next time.
-  r = RecentReply{};
-  return true;
+bool ServeWorker::ToBroadcast(const Datagram& d) const noexcept {
+  if (d.to == nullptr) return false;  // a socket bound to one unicast address
+  const std::array<uint8_t, 16> a = V6Form(*d.to);
+  if (a[0] == 0xff) return true;  // IPv6 multicast
+  static constexpr std::array<uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!std::equal(kMapped.begin(), kMapped.end(), a.begin())) return false;
+  // IPv4 multicast (224.0.0.0/4), the limited broadcast, or a directed one.
+  if ((a[12] & 0xf0) == 0xe0) return true;
+  if (a[12] == 0xff && a[13] == 0xff && a[14] == 0xff && a[15] == 0xff) return true;
+  return std::binary_search(cfg_.broadcast_addresses.begin(), cfg_.broadcast_addresses.end(), a);
 }
 
-void ServeWorker::RememberReply(uint64_t source_hash, std::span<const uint8_t> reply,
-                                uint64_t digest, MonoTime now) noexcept {
-  (*recent_)[source_hash & (kRecentReplies - 1)] =
-      RecentReply{source_hash, digest, Head(reply), reply.size(), now};
+bool ServeWorker::IsReflection(uint64_t source_hash, const Datagram& d) noexcept {
+  // A server that never sent an echo reply (mode stamp) computes no fingerprint.
+  return !reflections_.empty() &&
+         reflections_.TakeReflection(source_hash, Digest(d.payload), d.loop_mono);
 }
 
 void ServeWorker::OnDatagram(const Datagram& d) noexcept {
@@ -229,7 +220,7 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
     Bump(counters_.malformed);
     return;
   }
-  if (FromOwnAddress(d) || IsServerReply(cfg_.reply, d.payload, d.loop_wall) ||
+  if (ToBroadcast(d) || FromOwnAddress(d) || IsServerReply(cfg_.reply, d.payload, d.loop_wall) ||
       (cfg_.hmac != nullptr && IsAuthReflectorPacket(d.payload))) {
     Bump(counters_.refused);
     return;
@@ -260,7 +251,7 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
           late_stamps_.push_back({out.data(), static_cast<size_t>(len)});
         if (reply_format_ == ReplyFormat::kEcho) {
           const auto reply = out.first(static_cast<size_t>(len));
-          RememberReply(source_hash, reply, Digest(reply), d.loop_mono);
+          reflections_.Remember(source_hash, Digest(reply), d.loop_mono);
         }
       }
       return len;
@@ -407,7 +398,7 @@ void ServeWorker::SendTop() {
   loop_.Send(top.socket, spec, top.bytes);
   // The reflection window starts when the reply leaves, however long it waited.
   if (top.digest != 0)
-    RememberReply(top.source_hash, top.bytes, top.digest, loop_.clock().Now());
+    reflections_.Remember(top.source_hash, top.digest, loop_.clock().Now());
   delayed_bytes_ -= top.bytes.size() + kDelayedOverhead;
   delayed_.pop();
 }

@@ -137,6 +137,7 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   cfg.reply_from_destination = IsWildcard(local);
   so.receive_destination = cfg.reply_from_destination;
   cfg.host_addresses = HostAddresses();
+  cfg.broadcast_addresses = HostBroadcastAddresses();
   std::vector<Worker> workers(threads);
   UDPBEAT_RETURN_IF_ERROR(serve_workers::SetUpWorker(cfg, local, so, 0, workers[0]));
   // Port 0 picks a port once; the other threads' sockets join it with SO_REUSEPORT.

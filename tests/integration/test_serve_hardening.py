@@ -270,10 +270,11 @@ class LoopNetns:
                 return int(line.split("counter packets")[1].split()[0])
         raise AssertionError("no counter:\n" + r.stdout)
 
-    def forge(self, src, dst, payload):
-        """One datagram from src (addr, port) to dst (addr, port), whoever owns src."""
+    def forge(self, src, dst, *payloads):
+        """Datagrams from src (addr, port) to dst (addr, port), whoever owns src, one per
+        payload, back to back."""
         self.sh(*self.argv(sys.executable, FORGE, src[0], src[1], dst[0], dst[1],
-                           payload.hex()))
+                           *[p.hex() for p in payloads]))
 
 
 # Payloads a forger would pick to start a loop: the lab's requests, a STAMP
@@ -289,6 +290,19 @@ MODES = ("auto", "echo", "stamp", "heartbeat")
 # One forged datagram may cost this many packets between servers at most (the issue's
 # bound is 100 in 10 s); the rules need 4 at worst (echo <-> stamp).
 MAX_PACKETS_PER_FORGERY = 10
+# Forged back to back, all distinct (a loop the first starts is still going round when
+# the last arrives).
+FORGED_AT_ONCE = 20
+
+
+def many_payload(i):
+    """The i-th of several distinct forged payloads: text any echo server answers, the
+    lab's ping, or a STAMP session-sender packet."""
+    if i % 3 == 0:
+        return f"junk {i}".encode()
+    if i % 3 == 1:
+        return f"Ping {i} 1700000000.5".encode()
+    return stamp_request(seq=i)
 
 
 class ServeLoopTest(UdpbeatTestCase):
@@ -404,6 +418,94 @@ class ServeLoopTest(UdpbeatTestCase):
             self.assertLessEqual(c["received"], 3 * n, (mode, c))
             self.assertEqual(c["received"], c["replied"] + c["malformed"] + c["refused"], c)
             self.ns.sh(*self.ns.argv(NFT, "delete", "table", "inet", "ubeat_loop"))
+
+    # Several forgeries at once, and replies delayed past a second. With one remembered
+    # reply per source and a one-second window, every one of these was an endless
+    # exchange (two echo servers: ~40,000 packets a second; one server answering itself
+    # through two aliases with a 1.1 s delay: one packet every 1.1 s, for ever).
+
+    def forge_at_once(self, src, dst, count=FORGED_AT_ONCE):
+        """`count` distinct datagrams from src to dst, back to back; fails unless what they
+        cost is bounded (a loop never goes quiet: quiet_packets fails after 3 s)."""
+        before = self.quiet_packets()
+        self.ns.forge(src, dst, *[many_payload(i) for i in range(count)])
+        cost = self.quiet_packets() - before
+        time.sleep(0.5)
+        self.assertEqual(self.ns.packets() - before, cost, "the exchanges slowed, not ended")
+        self.assertGreaterEqual(cost, count)
+        self.assertLessEqual(cost, MAX_PACKETS_PER_FORGERY * count)
+        return cost
+
+    def test_many_forgeries_at_once_between_two_servers(self):
+        for a, b in (("echo", "echo"), ("echo", "stamp"), ("stamp", "echo"),
+                     ("stamp", "stamp"), ("auto", "auto")):
+            (pa, port_a), (pb, port_b) = self.start(a), self.start(b)
+            self.ns.count_between([port_a, port_b])
+            cost = self.forge_at_once(("127.0.0.1", port_b), ("127.0.0.1", port_a))
+            ca, cb = self.stop(pa), self.stop(pb)
+            report(f"{FORGED_AT_ONCE} forged at once to {a} from {b}: {cost} packets; "
+                   f"{a} {ca}, {b} {cb}")
+            self.assertEqual(ca["send_errors"] + cb["send_errors"], 0, (ca, cb))
+            self.ns.sh(*self.ns.argv(NFT, "delete", "table", "inet", "ubeat_loop"))
+
+    def test_many_forgeries_at_once_answering_itself_through_aliases(self):
+        # 127.0.0.2 and 127.0.0.3 only route here (not listed as the host's addresses):
+        # the server answers each, and its own answer comes back from the other alias.
+        for mode in ("echo", "auto"):
+            proc, port = self.start(mode, bind="0.0.0.0:0")
+            self.ns.count_between([port])
+            cost = self.forge_at_once(("127.0.0.2", port), ("127.0.0.3", port))
+            c = self.stop(proc)
+            report(f"{FORGED_AT_ONCE} forged at once to a 0.0.0.0 {mode} server from its own "
+                   f"port on an alias: {cost} packets; {c}")
+            self.assertEqual(c["send_errors"], 0, c)
+            self.ns.sh(*self.ns.argv(NFT, "delete", "table", "inet", "ubeat_loop"))
+
+    def check_delayed_loop(self, delay_s, ports, src, dst):
+        """One forged datagram where each reply waits `delay_s`: the exchange is over
+        within a few delays, and then stays quiet for more than two of them."""
+        self.ns.count_between(ports)
+        self.ns.forge(src, dst, b"junk 0, delayed")
+        time.sleep(3 * delay_s + 1.2 * harness.SCALE)
+        settled = self.ns.packets()
+        time.sleep(2 * delay_s + 0.2)
+        self.assertEqual(self.ns.packets(), settled, "still exchanging packets")
+        self.assertLessEqual(settled, MAX_PACKETS_PER_FORGERY)
+        return settled
+
+    def test_forgery_answering_itself_with_delayed_replies(self):
+        proc, port = self.start("echo", "--delay", "1100ms", bind="0.0.0.0:0")
+        cost = self.check_delayed_loop(1.1, [port], ("127.0.0.2", port), ("127.0.0.3", port))
+        c = self.stop(proc)
+        report(f"one forged to a 0.0.0.0 echo server with --delay 1100ms from itself: "
+               f"{cost} packets; {c}")
+        self.assertGreaterEqual(c["refused"], 1, c)
+
+    def test_forgery_between_two_servers_with_delayed_replies(self):
+        (pa, port_a), (pb, port_b) = (self.start("echo", "--delay", "1500ms"),
+                                      self.start("echo", "--delay", "1500ms"))
+        cost = self.check_delayed_loop(1.5, [port_a, port_b], ("127.0.0.1", port_b),
+                                       ("127.0.0.1", port_a))
+        ca, cb = self.stop(pa), self.stop(pb)
+        report(f"one forged between two echo servers with --delay 1500ms: {cost} packets; "
+               f"{ca} {cb}")
+        self.assertGreaterEqual(ca["refused"] + cb["refused"], 1, (ca, cb))
+
+    def test_broadcast_requests_not_answered(self):
+        # A request to a broadcast address draws a reply from every server that hears it:
+        # refused, not answered (whose reply could not even leave from that address).
+        proc, port = self.start("echo", bind="0.0.0.0:0")
+        client = (f"import socket\n"
+                  f"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                  f"s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\n"
+                  f"s.sendto(b'broadcast', ('127.255.255.255', {port}))\n"
+                  f"s.sendto(b'unicast', ('127.0.0.1', {port}))\n"
+                  f"s.settimeout({harness.STOP_TIMEOUT})\n"
+                  f"print(s.recv(100).decode())\n")
+        r = self.ns.sh(*self.ns.argv(sys.executable, "-c", client))
+        self.assertEqual(r.stdout.strip(), "UNICAST")
+        c = self.stop(proc)
+        self.assertCounters(c, received=2, replied=1, refused=1, send_errors=0)
 
 
 class ServeRefusalTest(UdpbeatTestCase):

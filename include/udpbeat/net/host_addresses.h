@@ -13,6 +13,12 @@ namespace udpbeat {
 // destination are recognised anyway.
 std::vector<std::array<uint8_t, 16>> HostAddresses();
 
+// The directed broadcast addresses of the host's IPv4 prefixes (each address with its
+// host part all ones: 127.255.255.255 for 127.0.0.1/8), in the same form, sorted and
+// unique; none for a /31 or /32, which have no broadcast address (RFC 3021). Empty when
+// the interfaces cannot be listed.
+std::vector<std::array<uint8_t, 16>> HostBroadcastAddresses();
+
 }  // namespace udpbeat
 
 #endif  // UDPBEAT_NET_HOST_ADDRESSES_H_

@@ -87,6 +87,41 @@ TEST_F(ServeWorkerDropsTest, NothingDroppedNothingCounted) {
   EXPECT_EQ(worker_->Snapshot().kernel_drops, 0u);
 }
 
+// A request sent to a broadcast or multicast address is refused, never answered: the
+// limited broadcast, a listed directed broadcast, IPv4 and IPv6 multicast, in both forms
+// a [::] socket may report an IPv4 destination in. A unicast one is answered.
+TEST_F(ServeWorkerDropsTest, BroadcastAndMulticastDestinationsRefused) {
+  cfg_.reply = ReplyMode::kEcho;
+  cfg_.broadcast_addresses = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 255, 255, 255}};
+  // Never the server's own port, which rule (1) would refuse for another reason.
+  const SocketAddress from =
+      *SocketAddress::ParseNumeric("127.0.0.1", static_cast<uint16_t>(addr_.port() ^ 1));
+  const std::vector<uint8_t> request = {'h', 'i'};
+  Datagram d;
+  d.socket = socket_;
+  d.from = &from;
+  d.payload = request;
+  for (const char* to : {"255.255.255.255", "127.255.255.255", "224.0.0.1", "239.1.2.3",
+                         "[ff02::1]", "[::ffff:255.255.255.255]", "[::ffff:127.255.255.255]",
+                         "[::ffff:224.0.0.251]"}) {
+    SCOPED_TRACE(to);
+    const SocketAddress dst = *SocketAddress::ParseNumeric(to, addr_.port());
+    d.to = &dst;
+    const measure::ServeCounters before = worker_->Snapshot();
+    worker_->OnDatagram(d);
+    EXPECT_EQ(worker_->Snapshot().refused, before.refused + 1);
+    EXPECT_EQ(worker_->Snapshot().replied, 0u);
+  }
+  for (const char* to : {"127.0.0.1", "127.255.255.254", "223.255.255.255", "[::1]"}) {
+    SCOPED_TRACE(to);
+    const SocketAddress dst = *SocketAddress::ParseNumeric(to, addr_.port());
+    d.to = &dst;
+    const uint64_t replied = worker_->Snapshot().replied;
+    worker_->OnDatagram(d);
+    EXPECT_EQ(worker_->Snapshot().replied, replied + 1);
+  }
+}
+
 // What a client that marks its request sees on the reply: the worker's socket reads the
 // request's TOS (as `udpbeat serve` opens it for the lab's echo: no other metadata) and
 // the reply carries its DSCP, never its ECN bits.
