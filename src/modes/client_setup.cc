@@ -104,7 +104,7 @@ std::string MetricsSnapshot::Render() const {
 
 absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
     std::string_view listen, const http::MetricsSource& source) {
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, SocketAddress::ParseNumeric(listen, 0));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, http::ParseListenAddress(listen));
   return http::MetricsEndpoint::Start(a, source);
 }
 

@@ -57,7 +57,7 @@ class MetricsSnapshot final : public http::MetricsSource {
   std::shared_ptr<const measure::RunResult> latest_;
 };
 
-// Starts an endpoint on `listen` ("ADDR:PORT") serving `source`.
+// Starts an endpoint on `listen` ("ADDR:PORT", or ":PORT": every address) serving `source`.
 absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
     std::string_view listen, const http::MetricsSource& source);
 
