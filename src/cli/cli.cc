@@ -444,7 +444,8 @@ absl::Status FinishClientOptions(ClientArgs& a, ClientOptions& o) {
     return absl::InvalidArgumentError(
         "no target: give HOST[:PORT] (one or more) or --targets FILE");
   o.targets.clear();
-  for (TargetLine& t : targets) o.targets.push_back(TargetArg{t.target, std::move(t.labels)});
+  for (TargetLine& t : targets)
+    o.targets.push_back(TargetArg{t.target, std::move(t.labels), t.line});
 
   auto proto = ParseProbeProto(a.proto);
   if (!proto.ok()) return Usage("--proto", proto.status().message());

@@ -1,17 +1,29 @@
 #include "client_setup.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/report/prometheus_text.h"
 
 namespace udpbeat {
 
 absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
-    const ClientOptions& opts, const std::vector<TargetArg>& args) {
+    const ClientOptions& opts, const std::vector<TargetArg>& args,
+    std::vector<std::string>* unresolved) {
   const uint16_t default_port = DefaultPort(opts.proto);
   std::vector<engine::TargetSpec> specs;
   specs.reserve(args.size());
   for (const TargetArg& t : args) {
-    UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, ResolveUdp(t.target, default_port, opts.family));
+    absl::StatusOr<SocketAddress> resolved = ResolveUdp(t.target, default_port, opts.family);
+    if (!resolved.ok() && t.line > 0) {
+      std::string where = absl::StrCat(opts.targets_file, ":", t.line, ": ");
+      if (unresolved == nullptr)
+        return absl::Status(resolved.status().code(),
+                            absl::StrCat(where, resolved.status().message()));
+      unresolved->push_back(absl::StrCat(where, resolved.status().message()));
+      continue;
+    }
+    UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, std::move(resolved));
     engine::TargetSpec spec;
     spec.peer = peer;
     spec.info.name = t.target;
@@ -22,6 +34,11 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved) {
+  return absl::NotFoundError(absl::StrCat("no target of ", opts.targets_file, " resolves (",
+                                          unresolved, unresolved == 1 ? " name)" : " names)"));
 }
 
 absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& opts) {

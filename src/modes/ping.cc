@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "client_setup.h"
@@ -19,7 +21,13 @@ namespace udpbeat {
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
+  // As heartbeat: a name of the targets file that does not resolve is left out, the
+  // others are measured.
+  std::vector<std::string> unresolved;
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
+                           ResolveTargets(opts, opts.targets, &unresolved));
+  for (const std::string& u : unresolved) err << "udpbeat: " << u << std::endl;
+  if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
   engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
                    source ? &*source : nullptr, hmac.get());
@@ -46,7 +54,8 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();
   targets.Finish();
-  const measure::RunResult result = pinger.Result(true);
+  measure::RunResult result = pinger.Result(true);
+  if (!opts.targets_file.empty()) result.targets_unresolved = unresolved.size();
   reporter->Summary(result);
   if (!opts.json && !result.sessions.empty()) report::WriteSessionReport(result, out);
   const measure::TargetInfo& first = result.targets[0].info;
@@ -74,7 +83,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
           << std::endl;
     }
   }
-  return every_target_answered ? kExitOk : kExitBadOutcome;
+  return every_target_answered && unresolved.empty() ? kExitOk : kExitBadOutcome;
 }
 
 }  // namespace udpbeat

@@ -136,6 +136,14 @@ struct RunInfo {
   bool follow_up = false;  // requests ask for RFC 8972 follow-up telemetry
 };
 
+// heartbeat's reloads of its targets file (SIGHUP), as Prometheus' own
+// prometheus_config_last_reload_* metrics say them for its configuration.
+struct ReloadStatus {
+  bool last_ok = true;        // the last read was applied (the one at start counts)
+  WallTime last_success;      // when a read was last applied
+  uint64_t failures = 0;      // reads refused (targets left unchanged) so far
+};
+
 struct RunResult {
   RunInfo info;
   Nanos elapsed = 0;
@@ -143,6 +151,9 @@ struct RunResult {
   Figures total;                               // every target together
   std::optional<HeartbeatFigures> total_heartbeat;
   std::vector<SessionResult> sessions;         // per session, for load tests
+  // With a targets file: its names that did not resolve at its last read, left out.
+  std::optional<uint64_t> targets_unresolved;
+  std::optional<ReloadStatus> reload;          // heartbeat with a targets file
 };
 
 }  // namespace udpbeat::measure
