@@ -9,18 +9,17 @@ namespace udpbeat {
 
 absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     const ClientOptions& opts, const std::vector<TargetArg>& args,
-    std::vector<std::string>* unresolved) {
+    std::vector<measure::UnresolvedTarget>* unresolved) {
   const uint16_t default_port = DefaultPort(opts.proto);
   std::vector<engine::TargetSpec> specs;
   specs.reserve(args.size());
   for (const TargetArg& t : args) {
     absl::StatusOr<SocketAddress> resolved = ResolveUdp(t.target, default_port, opts.family);
     if (!resolved.ok() && t.line > 0) {
-      std::string where = absl::StrCat(opts.targets_file, ":", t.line, ": ");
-      if (unresolved == nullptr)
-        return absl::Status(resolved.status().code(),
-                            absl::StrCat(where, resolved.status().message()));
-      unresolved->push_back(absl::StrCat(where, resolved.status().message()));
+      measure::UnresolvedTarget u{opts.targets_file, t.line, t.target,
+                                  std::string(resolved.status().message())};
+      if (unresolved == nullptr) return absl::Status(resolved.status().code(), UnresolvedLine(u));
+      unresolved->push_back(std::move(u));
       continue;
     }
     UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, std::move(resolved));
@@ -34,6 +33,10 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+std::string UnresolvedLine(const measure::UnresolvedTarget& u) {
+  return absl::StrCat(u.file, ":", u.line, ": ", u.error);
 }
 
 absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved) {

@@ -41,10 +41,10 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
   // A name of the targets file that does not resolve is left out, until a SIGHUP reads
   // the file again: a DNS outage at start must not leave every other target unwatched.
-  std::vector<std::string> unresolved;
+  std::vector<measure::UnresolvedTarget> unresolved;
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
                            ResolveTargets(opts, opts.targets, &unresolved));
-  for (const std::string& u : unresolved) err << "udpbeat: " << u << std::endl;
+  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
   if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
   UDPBEAT_ASSIGN_OR_RETURN(engine::DetectorConfig detectors, Detectors(opts));
   const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
@@ -75,6 +75,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   const measure::RunInfo info = MakeRunInfo(opts, "heartbeat", opts.interval, timeout,
                                             loop->clock().NowWall(), targets.kernel_timestamps());
   reporter->Start(info, TargetInfos(specs));
+  for (const auto& u : unresolved) reporter->Unresolved(u, info.start);
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();

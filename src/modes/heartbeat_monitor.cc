@@ -139,7 +139,10 @@ void HeartbeatMonitor::OnReloadTimer() {
   absl::Status st = specs->status();
   if (specs->ok()) {
     // Each name left out, every time: the journal says which and why.
-    for (const std::string& u : (*specs)->unresolved) err_ << "udpbeat: " << u << std::endl;
+    for (const measure::UnresolvedTarget& u : (*specs)->unresolved) {
+      err_ << "udpbeat: " << UnresolvedLine(u) << std::endl;
+      Print([&] { reporter_.Unresolved(u, clock_.NowWall()); });
+    }
     st = (*specs)->specs.empty() ? NoTargetResolves(opts_, (*specs)->unresolved.size())
                                  : targets_->Reload((*specs)->specs).status();
   }

@@ -23,10 +23,10 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
   // As heartbeat: a name of the targets file that does not resolve is left out, the
   // others are measured.
-  std::vector<std::string> unresolved;
+  std::vector<measure::UnresolvedTarget> unresolved;
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
                            ResolveTargets(opts, opts.targets, &unresolved));
-  for (const std::string& u : unresolved) err << "udpbeat: " << u << std::endl;
+  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
   if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
   engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
@@ -50,6 +50,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   const measure::RunInfo info = MakeRunInfo(opts, "ping", opts.interval, opts.timeout,
                                             loop->clock().NowWall(), targets.kernel_timestamps());
   reporter->Start(info, TargetInfos(specs));
+  for (const auto& u : unresolved) reporter->Unresolved(u, info.start);
   pinger.Start(targets, info);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();

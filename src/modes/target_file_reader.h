@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,12 +15,11 @@
 
 namespace udpbeat {
 
-// What a read of the targets file gives: the targets to watch and, one line each
-// ("FILE:LINE: resolve NAME: why"), the file's names that did not resolve (left out until
-// the next read).
+// What a read of the targets file gives: the targets to watch and the file's names that
+// did not resolve (left out until the next read).
 struct LoadedTargets {
   std::vector<engine::TargetSpec> specs;
-  std::vector<std::string> unresolved;
+  std::vector<measure::UnresolvedTarget> unresolved;
 };
 
 // The command line's targets plus the file's, resolved. Blocks (file, resolver); safe on

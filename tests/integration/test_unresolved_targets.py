@@ -141,7 +141,38 @@ class UnresolvedAtStartTest(HermeticTestBase):
         self.assertIsNone(value(m, "udpbeat_last_reload_successful"))  # ping never reloads
 
 
+    def test_json_says_it_after_start(self):
+        a = self.serve()
+        path = self.write("targets", f"{a.target}\n{BAD} site=old\n")
+        for mode in ("heartbeat", "ping"):
+            with self.subTest(mode=mode):
+                r = self.run_udpbeat(mode, "--targets", path, "-c", "1", "--json")
+                self.assertExit(r, 1)
+                events = harness.json_events(r.stdout)  # schema-checked by the harness
+                self.assertEqual([e["event"] for e in events[:2]], ["start", "unresolved"])
+                u = events[1]
+                self.assertEqual((u["file"], u["line"], u["target"]), (path, 2, BAD))
+                self.assertTrue(u["error"].startswith(f"resolve {BAD}: "), u)
+                self.assertEqual(len(r.stderr.splitlines()), 1, r.describe())
+
+
 class UnresolvedReloadTest(HermeticTestBase):
+    def test_json_reload_says_it_first(self):
+        a = self.serve()
+        path = self.write("targets", f"{a.target}\n")
+        hb = self.spawn(self.argv("heartbeat", "--targets", path, "-i", "20ms", "--json"))
+        hb.wait_line(r'"event":"start"')
+        self.write("targets", f"{BAD}\n{a.target}\n")
+        start = len(hb.out_lines)
+        hb.signal(signal.SIGHUP)
+        hb.wait_line(r'"event":"reload"', start=start)
+        hb.signal(signal.SIGINT)
+        self.assertEqual(hb.wait(), 1, hb.stderr)
+        events = [e for e in harness.json_events_live(hb.out_lines[start:])
+                  if e["event"] in ("unresolved", "reload")]
+        self.assertEqual([e["event"] for e in events], ["unresolved", "reload"])
+        self.assertEqual((events[0]["line"], events[0]["target"]), (1, BAD))
+
     def reload(self, hb, regex):
         start = len(hb.err_lines)
         hb.signal(signal.SIGHUP)

@@ -136,6 +136,14 @@ struct RunInfo {
   bool follow_up = false;  // requests ask for RFC 8972 follow-up telemetry
 };
 
+// A target of the targets file left out of the run: its name did not resolve.
+struct UnresolvedTarget {
+  std::string file;
+  int line = 0;        // 1-based
+  std::string target;  // "HOST[:PORT]" as written
+  std::string error;   // the resolver's, as "resolve HOST: Name or service not known"
+};
+
 // heartbeat's reloads of its targets file (SIGHUP), as Prometheus' own
 // prometheus_config_last_reload_* metrics say them for its configuration.
 struct ReloadStatus {
