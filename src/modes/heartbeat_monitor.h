@@ -27,9 +27,9 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
                    report::RunReporter& reporter, std::ostream& out, std::ostream& err);
 
-  // How many of the targets file's names did not resolve at start (left out).
+  // Targets of the targets file left out, their names not resolving: the start's count
+  // (set before Start), then that of the last reload applied.
   void SetUnresolved(size_t n) { unresolved_ = n; }
-  // ... and at the last read applied since.
   size_t unresolved() const { return unresolved_; }
   // Starts the targets, the timers and (with a snapshot) the publishing.
   void Start(engine::TargetSet& targets, measure::RunInfo info, MetricsSnapshot* snapshot);
