@@ -25,6 +25,7 @@
 #include "udpbeat/cli/number_arg.h"
 #include "udpbeat/cli/suggest.h"
 #include "udpbeat/engine/socket_budget.h"
+#include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/modes/heartbeat.h"
 #include "udpbeat/modes/ping.h"
 #include "udpbeat/modes/serve.h"
@@ -166,13 +167,13 @@ absl::Status CheckUserInterval(std::string_view flag, Nanos interval) {
                                   "(as with ping(8))"));
 }
 
-// A numeric ADDR:PORT for a listening endpoint that needs its port (1..65535).
+// A numeric ADDR:PORT (or :PORT, every address) for a listening endpoint that needs its
+// port (1..65535).
 absl::Status CheckListenAddress(std::string_view flag, const std::string& text) {
-  auto hp = SplitHostPort(text, 0);
-  if (!hp.ok()) return Usage(flag, hp.status().message());
-  if (auto a = SocketAddress::ParseNumeric(text); !a.ok())
-    return Usage(flag, a.status().message());
-  if (hp->port == 0) {
+  // ADDR:PORT, or :PORT for every address.
+  auto a = http::ParseListenAddress(text);
+  if (!a.ok()) return Usage(flag, a.status().message());
+  if (a->port() == 0) {
     // The port is written when it follows "]:" or the one ':' of an IPv4 address.
     const bool no_port = text.front() == '['
                              ? text.find("]:") == std::string::npos
@@ -262,7 +263,8 @@ CLI::App* AddServe(CLI::App& app, ServeArgs& a) {
       ->default_str("5s")
       ->type_name("D");
   sub->add_option("--metrics-listen", a.opts.metrics_listen,
-                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address)")
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address; :PORT: "
+                  "every address, IPv6 and IPv4)")
       ->type_name("ADDR:PORT");
   sub->add_flag("-q,--quiet", a.opts.quiet, "Print nothing but errors");
   return sub;
@@ -460,7 +462,8 @@ absl::Status FinishClientOptions(ClientArgs& a, ClientOptions& o) {
     return absl::InvalidArgumentError(
         "no target: give HOST[:PORT] (one or more) or --targets FILE");
   o.targets.clear();
-  for (TargetLine& t : targets) o.targets.push_back(TargetArg{t.target, std::move(t.labels)});
+  for (TargetLine& t : targets)
+    o.targets.push_back(TargetArg{t.target, std::move(t.labels), t.line});
 
   auto proto = ParseProbeProto(a.proto);
   if (!proto.ok()) return Usage("--proto", proto.status().message());
@@ -612,7 +615,8 @@ CLI::App* AddHeartbeat(CLI::App& app, HeartbeatArgs& a) {
       ->type_name("D");
   sub->add_flag("--exit-on-down", a.opts.exit_on_down, "End the run when a peer is declared down");
   sub->add_option("--metrics-listen", a.opts.metrics_listen,
-                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address)")
+                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address; :PORT: "
+                  "every address, IPv6 and IPv4)")
       ->type_name("ADDR:PORT");
   AddClientOptions(sub, a.opts, a.client, "Print only state changes and the statistics");
   return sub;

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -22,6 +24,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/base/unique_fd.h"
@@ -237,6 +240,12 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
                   {MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING}});
 }
 
+// Whether this kernel has IPv6 (not booted with ipv6.disable=1, built with it).
+bool HaveIpv6() {
+  UniqueFd fd(UniqueFd::kAdopt, ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return static_cast<bool>(fd) || errno != EAFNOSUPPORT;
+}
+
 absl::StatusOr<UniqueFd> Listen(const SocketAddress& address) {
   // SOCK_NONBLOCK: the endpoint's one thread must never block in accept() (libmicrohttpd
   // would set it too, but only after logging a failure we could not report).
@@ -246,6 +255,14 @@ absl::StatusOr<UniqueFd> Listen(const SocketAddress& address) {
   // Without SO_REUSEADDR a restarted agent cannot bind while connections of its previous run
   // sit in TIME_WAIT. On Linux it does not let two live listeners share a port.
   const int one = 1;
+  // [::] is every address, IPv4's included, as ":PORT" promises: not left to the
+  // net.ipv6.bindv6only sysctl.
+  const int zero = 0;
+  if (address.family() == AF_INET6 &&
+      IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr) &&
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("listen ", address.ToString()));
+  }
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::bind(fd.get(), address.data(), address.size()) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("listen ", address.ToString()));
@@ -285,6 +302,21 @@ struct MetricsEndpoint::Daemon {
     if (mhd != nullptr) MHD_stop_daemon(mhd);
   }
 };
+
+absl::StatusOr<SocketAddress> ParseListenAddress(std::string_view text) {
+  if (text.empty() || text.front() != ':' || text.find(':', 1) != std::string_view::npos)
+    return SocketAddress::ParseNumeric(text, 0);
+  // ":PORT": dual-stack [::], as Go's net.Listen(":PORT") in the exporters; IPv4 only
+  // where there is no IPv6 (a [::] socket could not even be opened there).
+  const std::string any = HaveIpv6() ? "[::]" : "0.0.0.0";
+  const std::string full = absl::StrCat(any, AbslView(text));
+  absl::StatusOr<SocketAddress> a = SocketAddress::ParseNumeric(full, 0);
+  if (a.ok()) return a;
+  return absl::Status(a.status().code(),
+                      absl::StrReplaceAll(a.status().message(),
+                                          {{absl::StrCat("'", full, "'"),
+                                            absl::StrCat("'", AbslView(text), "'")}}));
+}
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const SocketAddress& address, const MetricsSource& source,

@@ -1,17 +1,28 @@
 #include "client_setup.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/report/prometheus_text.h"
 
 namespace udpbeat {
 
 absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
-    const ClientOptions& opts, const std::vector<TargetArg>& args) {
+    const ClientOptions& opts, const std::vector<TargetArg>& args,
+    std::vector<measure::UnresolvedTarget>* unresolved) {
   const uint16_t default_port = DefaultPort(opts.proto);
   std::vector<engine::TargetSpec> specs;
   specs.reserve(args.size());
   for (const TargetArg& t : args) {
-    UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, ResolveUdp(t.target, default_port, opts.family));
+    absl::StatusOr<SocketAddress> resolved = ResolveUdp(t.target, default_port, opts.family);
+    if (!resolved.ok() && t.line > 0) {
+      measure::UnresolvedTarget u{opts.targets_file, t.line, t.target,
+                                  std::string(resolved.status().message())};
+      if (unresolved == nullptr) return absl::Status(resolved.status().code(), UnresolvedLine(u));
+      unresolved->push_back(std::move(u));
+      continue;
+    }
+    UDPBEAT_ASSIGN_OR_RETURN(SocketAddress peer, std::move(resolved));
     engine::TargetSpec spec;
     spec.peer = peer;
     spec.info.name = t.target;
@@ -22,6 +33,15 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+std::string UnresolvedLine(const measure::UnresolvedTarget& u) {
+  return absl::StrCat(u.file, ":", u.line, ": ", u.error);
+}
+
+absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved) {
+  return absl::NotFoundError(absl::StrCat("no target of ", opts.targets_file, " resolves (",
+                                          unresolved, unresolved == 1 ? " name)" : " names)"));
 }
 
 absl::StatusOr<std::optional<SocketAddress>> SourceAddress(const ClientOptions& opts) {
@@ -104,7 +124,7 @@ std::string MetricsSnapshot::Render() const {
 
 absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
     std::string_view listen, const http::MetricsSource& source) {
-  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, SocketAddress::ParseNumeric(listen, 0));
+  UDPBEAT_ASSIGN_OR_RETURN(SocketAddress a, http::ParseListenAddress(listen));
   return http::MetricsEndpoint::Start(a, source);
 }
 

@@ -20,9 +20,18 @@
 
 namespace udpbeat {
 
-// Resolves every target (names through the resolver, numeric ones directly).
-absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(const ClientOptions& opts,
-                                                               const std::vector<TargetArg>& args);
+// Resolves every target (names through the resolver, numeric ones directly). A name that
+// does not resolve is an error, except, when `unresolved` is given, one of the targets
+// file's (line > 0): that target is left out and appended to `unresolved` (a host the
+// resolver does not know yet, or a DNS outage, must not stop the watching of every other
+// target). The result may then be empty: the caller refuses it with NoTargetResolves.
+absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
+    const ClientOptions& opts, const std::vector<TargetArg>& args,
+    std::vector<measure::UnresolvedTarget>* unresolved = nullptr);
+// "FILE:LINE: resolve NAME: why", the line that says a target left out.
+std::string UnresolvedLine(const measure::UnresolvedTarget& u);
+// "no target of FILE resolves (N names)": every target was left out.
+absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved);
 
 // The session template and socket layout every target of the run gets. `source` outlives
 // the options (it is pointed to).
@@ -57,7 +66,7 @@ class MetricsSnapshot final : public http::MetricsSource {
   std::shared_ptr<const measure::RunResult> latest_;
 };
 
-// Starts an endpoint on `listen` ("ADDR:PORT") serving `source`.
+// Starts an endpoint on `listen` ("ADDR:PORT", or ":PORT": every address) serving `source`.
 absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> StartMetricsEndpoint(
     std::string_view listen, const http::MetricsSource& source);
 

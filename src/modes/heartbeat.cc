@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "client_setup.h"
 #include "heartbeat_monitor.h"
@@ -37,7 +39,13 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
                                       std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
+  // A name of the targets file that does not resolve is left out, until a SIGHUP reads
+  // the file again: a DNS outage at start must not leave every other target unwatched.
+  std::vector<measure::UnresolvedTarget> unresolved;
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
+                           ResolveTargets(opts, opts.targets, &unresolved));
+  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
+  if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
   UDPBEAT_ASSIGN_OR_RETURN(engine::DetectorConfig detectors, Detectors(opts));
   const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
   // A fixed schedule whatever the replies do.
@@ -54,6 +62,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
                 : report::MakeHeartbeatTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0},
                                                     out, err);
   HeartbeatMonitor monitor(opts, *loop, *reporter, out, err);
+  monitor.SetUnresolved(unresolved.size());
   engine::TargetSet targets(transport, monitor, go, detectors);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
   // The endpoint's thread renders what the loop publishes; it never calls into the loop.
@@ -66,6 +75,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   const measure::RunInfo info = MakeRunInfo(opts, "heartbeat", opts.interval, timeout,
                                             loop->clock().NowWall(), targets.kernel_timestamps());
   reporter->Start(info, TargetInfos(specs));
+  for (const auto& u : unresolved) reporter->Unresolved(u, info.start);
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
@@ -75,7 +85,10 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
         PlotTitle("heartbeat", result.targets, ProbeProtoName(opts.proto)), timeout, result));
   }
-  return targets.AnyDown() ? kExitBadOutcome : kExitOk;
+  // A target left out (its name did not resolve) is not known to be up: 1, as for a down
+  // one. Not fping's 2: udpbeat's 2 says the run failed, and the agent's unit would count
+  // every stop as a failure while one name of its file does not resolve.
+  return targets.AnyDown() || monitor.unresolved() > 0 ? kExitBadOutcome : kExitOk;
 }
 
 }  // namespace udpbeat

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,7 @@ void HeartbeatMonitor::Start(engine::TargetSet& targets, measure::RunInfo info,
   info_ = std::move(info);
   snapshot_ = snapshot;
   start_ = clock_.Now();
+  reload_.last_success = info_.start;  // the read at start counts, as Prometheus' does
   if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
   if (!opts_.metrics_file.empty()) OnMetricsTimer();
   if (snapshot_ != nullptr) OnSnapshotTimer();
@@ -97,8 +99,13 @@ void HeartbeatMonitor::Finish() {
 }
 
 measure::RunResult HeartbeatMonitor::Result(measure::Detail detail) const {
-  return targets_->Result(info_, detail, clock_.Now() - start_, false, opts_.src_ports > 0,
-                          detail == measure::Detail::kFull);
+  measure::RunResult r = targets_->Result(info_, detail, clock_.Now() - start_, false,
+                                          opts_.src_ports > 0, detail == measure::Detail::kFull);
+  if (!opts_.targets_file.empty()) {
+    r.targets_unresolved = unresolved_;
+    r.reload = reload_;
+  }
+  return r;
 }
 
 absl::Status HeartbeatMonitor::WritePlot(const std::string& title, Nanos timeout,
@@ -136,13 +143,36 @@ void HeartbeatMonitor::OnReloadTimer() {
     return;
   }
   const size_t before = targets_->size();
-  absl::Status st = specs->ok() ? targets_->Reload(**specs).status() : specs->status();
+  absl::Status st = specs->status();
+  if (specs->ok()) {
+    // Each name left out, every time: the journal says which and why.
+    for (const measure::UnresolvedTarget& u : (*specs)->unresolved) {
+      err_ << "udpbeat: " << UnresolvedLine(u) << std::endl;
+      Print([&] { reporter_.Unresolved(u, clock_.NowWall()); });
+    }
+    st = (*specs)->specs.empty() ? NoTargetResolves(opts_, (*specs)->unresolved.size())
+                                 : targets_->Reload((*specs)->specs).status();
+  }
   if (!st.ok()) {
     err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
-  } else if (!opts_.quiet) {
-    std::vector<measure::TargetInfo> now;
-    for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
-    Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
+    reload_.last_ok = false;
+    ++reload_.failures;
+  } else {
+    unresolved_ = (*specs)->unresolved.size();
+    reload_.last_ok = true;
+    reload_.last_success = clock_.NowWall();
+    if (opts_.quiet && !opts_.json) {
+      // Rare, and what an operator looks for in the journal after `systemctl reload`:
+      // --quiet keeps stdout for state changes, so the line goes with the failures', to
+      // stderr.
+      err_ << "udpbeat: reloaded " << opts_.targets_file << ": " << targets_->size()
+           << " targets (" << before << " before, " << unresolved_ << " unresolved)"
+           << std::endl;
+    } else {
+      std::vector<measure::TargetInfo> now;
+      for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
+      Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
+    }
   }
   if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
   if (read_again_) {

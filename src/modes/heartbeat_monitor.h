@@ -27,6 +27,10 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
                    report::RunReporter& reporter, std::ostream& out, std::ostream& err);
 
+  // Targets of the targets file left out, their names not resolving: the start's count
+  // (set before Start), then that of the last reload applied.
+  void SetUnresolved(size_t n) { unresolved_ = n; }
+  size_t unresolved() const { return unresolved_; }
   // Starts the targets, the timers and (with a snapshot) the publishing.
   void Start(engine::TargetSet& targets, measure::RunInfo info, MetricsSnapshot* snapshot);
   // After the loop: settles the targets and writes the metrics file a last time.
@@ -82,6 +86,8 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   TargetFileReader reader_;
   Timer reload_timer_;
   bool read_again_ = false;  // a SIGHUP came during a read
+  size_t unresolved_ = 0;
+  measure::ReloadStatus reload_;
   bool metrics_warned_ = false;
 };
 

@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "client_setup.h"
 #include "pinger.h"
@@ -19,7 +21,13 @@ namespace udpbeat {
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(std::optional<SocketAddress> source, SourceAddress(opts));
   UDPBEAT_ASSIGN_OR_RETURN(std::unique_ptr<stamp::HmacSha256> hmac, LoadHmac(opts.auth_key_file));
-  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs, ResolveTargets(opts, opts.targets));
+  // As heartbeat: a name of the targets file that does not resolve is left out, the
+  // others are measured.
+  std::vector<measure::UnresolvedTarget> unresolved;
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
+                           ResolveTargets(opts, opts.targets, &unresolved));
+  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
+  if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
   engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
                    source ? &*source : nullptr, hmac.get());
@@ -42,11 +50,13 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   const measure::RunInfo info = MakeRunInfo(opts, "ping", opts.interval, opts.timeout,
                                             loop->clock().NowWall(), targets.kernel_timestamps());
   reporter->Start(info, TargetInfos(specs));
+  for (const auto& u : unresolved) reporter->Unresolved(u, info.start);
   pinger.Start(targets, info);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   pinger.ClearProgress();
   targets.Finish();
-  const measure::RunResult result = pinger.Result(true);
+  measure::RunResult result = pinger.Result(true);
+  if (!opts.targets_file.empty()) result.targets_unresolved = unresolved.size();
   reporter->Summary(result);
   if (!opts.json && !result.sessions.empty()) report::WriteSessionReport(result, out);
   if (!opts.plot_file.empty()) {
@@ -73,7 +83,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
           << std::endl;
     }
   }
-  return every_target_answered ? kExitOk : kExitBadOutcome;
+  return every_target_answered && unresolved.empty() ? kExitOk : kExitBadOutcome;
 }
 
 }  // namespace udpbeat

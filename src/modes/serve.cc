@@ -176,7 +176,7 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   Supervisor supervisor(opts, workers, err);
   std::unique_ptr<http::MetricsEndpoint> endpoint;
   if (!opts.metrics_listen.empty()) {
-    absl::StatusOr<SocketAddress> listen = SocketAddress::ParseNumeric(opts.metrics_listen, 0);
+    absl::StatusOr<SocketAddress> listen = http::ParseListenAddress(opts.metrics_listen);
     absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>> started =
         listen.ok() ? http::MetricsEndpoint::Start(*listen, supervisor)
                     : absl::StatusOr<std::unique_ptr<http::MetricsEndpoint>>(listen.status());

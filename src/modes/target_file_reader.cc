@@ -13,16 +13,18 @@
 
 namespace udpbeat {
 
-absl::StatusOr<std::vector<engine::TargetSpec>> LoadTargetSpecs(const ClientOptions& opts) {
+absl::StatusOr<LoadedTargets> LoadTargetSpecs(const ClientOptions& opts) {
   std::vector<TargetLine> lines;
   const size_t kept = std::min(opts.command_line_targets, opts.targets.size());
   for (size_t i = 0; i < kept; ++i) lines.push_back({opts.targets[i].target, opts.targets[i].labels, 0});
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<TargetLine> file, LoadTargetsFile(opts.targets_file));
   UDPBEAT_RETURN_IF_ERROR(AppendTargets(lines, std::move(file), opts.targets_file));
   std::vector<TargetArg> args;
-  for (TargetLine& l : lines) args.push_back({std::move(l.target), std::move(l.labels)});
+  for (TargetLine& l : lines) args.push_back({std::move(l.target), std::move(l.labels), l.line});
   if (args.empty()) return absl::InvalidArgumentError("no target left to watch");
-  return ResolveTargets(opts, args);
+  LoadedTargets loaded;
+  UDPBEAT_ASSIGN_OR_RETURN(loaded.specs, ResolveTargets(opts, args, &loaded.unresolved));
+  return loaded;
 }
 
 struct TargetFileReader::Shared {

@@ -15,16 +15,23 @@
 
 namespace udpbeat {
 
+// What a read of the targets file gives: the targets to watch and the file's names that
+// did not resolve (left out until the next read).
+struct LoadedTargets {
+  std::vector<engine::TargetSpec> specs;
+  std::vector<measure::UnresolvedTarget> unresolved;
+};
+
 // The command line's targets plus the file's, resolved. Blocks (file, resolver); safe on
 // any thread: it reads only `opts`.
-absl::StatusOr<std::vector<engine::TargetSpec>> LoadTargetSpecs(const ClientOptions& opts);
+absl::StatusOr<LoadedTargets> LoadTargetSpecs(const ClientOptions& opts);
 
 // One read at a time, on a thread of its own; the loop polls Take(). A read still running
 // when the reader is destroyed (the run ended) is abandoned: its thread owns what it
 // touches and ends by itself.
 class TargetFileReader {
  public:
-  using Result = absl::StatusOr<std::vector<engine::TargetSpec>>;
+  using Result = absl::StatusOr<LoadedTargets>;
 
   // Starts a read of opts.targets_file; false when one is still running, an error when
   // no thread could be started.

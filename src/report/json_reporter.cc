@@ -209,6 +209,15 @@ class JsonReporter final : public RunReporter {
           {"time_unix_ns", when.nanos()}});
   }
 
+  void Unresolved(const measure::UnresolvedTarget& u, WallTime when) override {
+    Emit({{"event", "unresolved"},
+          {"file", u.file},
+          {"line", u.line},
+          {"target", u.target},
+          {"error", u.error},
+          {"time_unix_ns", when.nanos()}});
+  }
+
   void Interim(const measure::RunResult& r) override {
     err_ << InterimLine(r.total) << std::endl;
   }

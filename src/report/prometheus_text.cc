@@ -152,6 +152,24 @@ std::string ClientMetrics(const measure::RunResult& r) {
   m.Sample("udpbeat_build_info", "", "version", r.info.version, uint64_t{1});
   m.Family("udpbeat_targets", "gauge", "Targets watched now.");
   m.Sample("udpbeat_targets", "", static_cast<uint64_t>(r.targets.size()));
+  if (r.targets_unresolved) {
+    m.Family("udpbeat_targets_unresolved", "gauge",
+             "Targets of the targets file left out: their names did not resolve at its last "
+             "read.");
+    m.Sample("udpbeat_targets_unresolved", "", *r.targets_unresolved);
+  }
+  if (r.reload) {
+    m.Family("udpbeat_last_reload_successful", "gauge",
+             "1 when the last read of the targets file was applied, 0 when it was refused.");
+    m.Sample("udpbeat_last_reload_successful", "", uint64_t{r.reload->last_ok});
+    m.Family("udpbeat_last_reload_success_timestamp_seconds", "gauge",
+             "When a read of the targets file was last applied (at start, or on SIGHUP).");
+    m.Sample("udpbeat_last_reload_success_timestamp_seconds", "",
+             Seconds(r.reload->last_success.nanos()));
+    m.Family("udpbeat_reload_failures_total", "counter",
+             "Reads of the targets file refused, the targets left unchanged.");
+    m.Sample("udpbeat_reload_failures_total", "", r.reload->failures);
+  }
 
   m.Family("udpbeat_up", "gauge",
            heartbeat ? "1 when the failure detector says the target is up, 0 when suspect or down."

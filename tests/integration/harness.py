@@ -194,10 +194,11 @@ def free_tcp_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path="/metrics"):
-    """The body of an HTTP/1.0 GET to 127.0.0.1:PORT; asserts a 200 status line."""
-    with socket.create_connection(("127.0.0.1", port), timeout=STOP_TIMEOUT) as c:
-        c.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+def http_get(port, path="/metrics", host="127.0.0.1"):
+    """The body of an HTTP/1.0 GET to HOST:PORT; asserts a 200 status line."""
+    with socket.create_connection((host, port), timeout=STOP_TIMEOUT) as c:
+        name = f"[{host}]" if ":" in host else host
+        c.sendall(f"GET {path} HTTP/1.0\r\nHost: {name}\r\n\r\n".encode())
         chunks = []
         while True:
             b = c.recv(65536)
@@ -207,6 +208,23 @@ def http_get(port, path="/metrics"):
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], head
     return body.decode()
+
+
+def wait_metrics(port, predicate, what):
+    """The parsed GET /metrics of 127.0.0.1:PORT once `predicate` holds for it (a refused
+    connection: not listening yet); AssertionError after STARTUP_TIMEOUT."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    m = None
+    while time.monotonic() < deadline:
+        try:
+            m = parse_metrics(http_get(port))
+        except ConnectionRefusedError:
+            time.sleep(0.1)
+            continue
+        if predicate(m):
+            return m
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last metrics: {m}")
 
 
 def summary_of(events):

@@ -101,12 +101,15 @@ class TargetsTest(UdpbeatTestCase):
                    "HOST[:PORT])")
 
     def test_example_file_parses(self):
-        # The documented example lists names that do not resolve here: parsing passes, the
-        # error is the first name's resolution (no traffic leaves: resolution fails first).
+        # The documented example lists documentation addresses (and names that are left
+        # out when they do not resolve): a key that cannot be read ends the run after the
+        # file is parsed and before anything is resolved or sent.
         example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                "contrib", "targets.example")
-        r = harness.udpbeat("ping", "--targets", example, "-c", "1", "--json")
-        self.assertNotIn("targets.example:", r.stderr, r.describe())
+        r = harness.udpbeat("ping", "--targets", example, "-c", "1", "--auth-key",
+                            "/nonexistent/udpbeat.key")
+        line = self.assertOneErrorLine(r, "--auth-key")
+        self.assertNotIn("targets.example", line)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Options for watching a fleet, end to end on 127.0.0.0/8 (issue 15): --src-ports (one
 session per source port, per-path loss in JSON and metrics), --tos / --dscp as a Python
 reflector receives them and the reply's TOS as ping reports it, -I, --metrics-listen on a
-busy or unparseable address, and heartbeat's SIGHUP reload of --targets seen in /metrics."""
+busy or unparseable address and on :PORT (every address), and heartbeat's SIGHUP reload of
+--targets seen in /metrics."""
 
 import os
 import re
@@ -232,7 +233,7 @@ class MetricsListenTest(FleetTestBase):
 
     def test_unparseable_address(self):
         for bad in ("nonsense", "1.2.3:80", "localhost:9101", "127.0.0.1", "127.0.0.1:0",
-                    "127.0.0.1:65536", "[::1]", ":9101"):
+                    "127.0.0.1:65536", "[::1]", ":", ":0", ":70000", ":x"):
             for mode in ("heartbeat", "serve"):
                 with self.subTest(address=bad, mode=mode):
                     argv = ([mode, "127.0.0.1:9", "-c", "1"] if mode == "heartbeat"
@@ -243,23 +244,33 @@ class MetricsListenTest(FleetTestBase):
                     self.assertIn(bad, line)
 
 
+class MetricsListenAnyTest(FleetTestBase):
+    """--metrics-listen :PORT: every address, IPv4 and (where there is IPv6) IPv6."""
+
+    def check(self, argv, port):
+        p = self.spawn([harness.UDPBEAT, *argv, "--metrics-listen", f":{port}"])
+        harness.wait_metrics(port, lambda m: any(k[0] == "udpbeat_build_info" for k in m),
+                     "the endpoint on IPv4")
+        if harness.has_ipv6_loopback():
+            self.assertIn("udpbeat_build_info", http_get(port, host="::1"))
+        p.signal(signal.SIGINT)
+        p.wait()
+        self.assertEqual(p.stderr, "")
+
+    def test_heartbeat(self):
+        a = self.serve()
+        self.check(["heartbeat", a.target, "-i", "20ms", "-q"], free_tcp_port())
+
+    def test_serve(self):
+        self.check(["serve", "--bind", "127.0.0.1:0", "-q"], free_tcp_port())
+
+
 class ReloadTest(FleetTestBase):
     def metrics(self, port):
         return harness.parse_metrics(http_get(port))
 
     def wait_metrics(self, port, predicate, what):
-        deadline = time.monotonic() + harness.STARTUP_TIMEOUT
-        m = None
-        while time.monotonic() < deadline:
-            try:
-                m = self.metrics(port)
-            except ConnectionRefusedError:  # not listening yet
-                time.sleep(0.1)
-                continue
-            if predicate(m):
-                return m
-            time.sleep(0.1)
-        self.fail(f"timed out waiting for {what}; last metrics: {m}")
+        return harness.wait_metrics(port, predicate, what)
 
     @staticmethod
     def sent(m, target):

@@ -47,6 +47,12 @@ struct MetricsEndpointOptions {
   Nanos connection_timeout = 10 * kNanosPerSecond;
 };
 
+// A listen address for the endpoint: "ADDR:PORT" with a numeric ADDR (an IPv6 one in
+// brackets), or ":PORT" for every address, as Prometheus' exporters take it: [::], which
+// Start() makes accept IPv4 too (IPV6_V6ONLY off), or 0.0.0.0 on a kernel without IPv6.
+// Errors quote `text`. Port 0 is returned as such (the caller decides).
+absl::StatusOr<SocketAddress> ParseListenAddress(std::string_view text);
+
 class MetricsEndpoint {
  public:
   // libmicrohttpd's memory pool per connection, bytes: the read buffer, the request's parsed
@@ -57,8 +63,8 @@ class MetricsEndpoint {
   // than about a packet saves no round trip and costs a gzip header.
   static constexpr size_t kGzipMinBytes = 1400;
 
-  // Binds and listens on `address` (an IPv4 or IPv6 address; port 0: the kernel picks one)
-  // and starts serving `source`, which must outlive the endpoint. Errors name the address:
+  // Binds and listens on `address` (an IPv4 or IPv6 address; port 0: the kernel picks one;
+  // [::] takes IPv4 too, whatever net.ipv6.bindv6only says) and starts serving `source`, which must outlive the endpoint. Errors name the address:
   // "listen 127.0.0.1:9100: Address already in use" (the errno's StatusCode), InvalidArgument
   // for a non-IP address or a zero limit or timeout, Internal when libmicrohttpd fails to start.
   // The caller's signal mask is unchanged on return. The endpoint's thread is created with

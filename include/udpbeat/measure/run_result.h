@@ -143,6 +143,22 @@ struct RunInfo {
   bool follow_up = false;  // requests ask for RFC 8972 follow-up telemetry
 };
 
+// A target of the targets file left out of the run: its name did not resolve.
+struct UnresolvedTarget {
+  std::string file;
+  int line = 0;        // 1-based
+  std::string target;  // "HOST[:PORT]" as written
+  std::string error;   // the resolver's, as "resolve HOST: Name or service not known"
+};
+
+// heartbeat's reloads of its targets file (SIGHUP), as Prometheus' own
+// prometheus_config_last_reload_* metrics say them for its configuration.
+struct ReloadStatus {
+  bool last_ok = true;        // the last read was applied (the one at start counts)
+  WallTime last_success;      // when a read was last applied
+  uint64_t failures = 0;      // reads refused (targets left unchanged) so far
+};
+
 struct RunResult {
   RunInfo info;
   Nanos elapsed = 0;
@@ -150,6 +166,9 @@ struct RunResult {
   Figures total;                               // every target together
   std::optional<HeartbeatFigures> total_heartbeat;
   std::vector<SessionResult> sessions;         // per session, for load tests
+  // With a targets file: its names that did not resolve at its last read, left out.
+  std::optional<uint64_t> targets_unresolved;
+  std::optional<ReloadStatus> reload;          // heartbeat with a targets file
 };
 
 }  // namespace udpbeat::measure

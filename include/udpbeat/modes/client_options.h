@@ -14,10 +14,12 @@
 
 namespace udpbeat {
 
-// One target as the user gave it: "HOST[:PORT]" and its labels.
+// One target as the user gave it: "HOST[:PORT]", its labels and its line of the targets
+// file (0: the command line's).
 struct TargetArg {
   std::string target;
   measure::Labels labels;
+  int line = 0;
 };
 
 struct ClientOptions {

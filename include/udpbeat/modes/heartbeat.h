@@ -35,8 +35,10 @@ struct HeartbeatOptions : ClientOptions {
 };
 
 // kExitOk when the run ends with every target up, kExitBadOutcome when any is down (as
-// fping). SIGHUP re-reads opts.targets_file: new targets start, removed ones stop,
-// unchanged ones keep their statistics and detector state.
+// fping) or left out. SIGHUP re-reads opts.targets_file: new targets start, removed ones
+// stop, unchanged ones keep their statistics and detector state. A name of the file that
+// does not resolve is said on `err` and left out until the next read; a Status when none
+// resolves.
 absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream& out,
                                       std::ostream& err);
 

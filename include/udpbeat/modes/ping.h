@@ -29,8 +29,9 @@ struct PingOptions : ClientOptions {
 
 // Runs the pings and prints per-reply lines (one session per target only) and statistics
 // to `out` (diagnostics and SIGQUIT interim lines to `err`). Returns kExitOk when every
-// target answered at least once, kExitBadOutcome when any did not (as fping); a Status
-// for setup errors (unresolvable host, ...).
+// target answered at least once, kExitBadOutcome when any did not (as fping) or was left
+// out (a name of the targets file that does not resolve, said on `err`); a Status for
+// setup errors (a command-line host that does not resolve, no target resolving, ...).
 absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std::ostream& err);
 
 }  // namespace udpbeat

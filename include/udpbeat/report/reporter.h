@@ -29,6 +29,9 @@ class RunReporter {
   virtual void Reloaded(const std::string& /*file*/,
                         const std::vector<measure::TargetInfo>& /*targets*/, size_t /*before*/,
                         WallTime /*when*/) {}
+  // A target of the targets file left out, its name not resolving (at start, or in a
+  // SIGHUP's read), at wall time `when`. The modes say it on stderr themselves.
+  virtual void Unresolved(const measure::UnresolvedTarget& /*u*/, WallTime /*when*/) {}
   // SIGQUIT: a one-line interim summary (human text, on the error stream).
   virtual void Interim(const measure::RunResult& r) = 0;
   virtual void Summary(const measure::RunResult& r) = 0;
