@@ -70,6 +70,12 @@ void PlotFeed::Transition(const detect::Transition& t, WallTime when) {
   }
 }
 
+void PlotFeed::Watching(int down, WallTime when) {
+  if (down_ > 0 && down == 0) recorder_.AddDownPeriod(down_since_, Since(when));
+  if (down_ == 0 && down > 0) down_since_ = Since(when);
+  down_ = down;
+}
+
 absl::Status PlotFeed::Write(const std::string& path, const std::string& title, WallTime end,
                              Nanos timeout, bool heartbeat, const measure::RunResult& result) {
   for (auto& [session, q] : pending_) {

@@ -38,6 +38,9 @@ class PlotFeed {
   // A target's state changed: shading covers the time any target was down, so outages of
   // two targets that overlap are one band, from the first down to the last up.
   void Transition(const detect::Transition& t, WallTime when);
+  // The targets changed (a reload): `down` of those watched now are down. A target
+  // removed while down never says it is up again; the band it was in ends here.
+  void Watching(int down, WallTime when);
   // The run ended at `end`: pending timeouts are losses, an open down period closes.
   // Then renders the SVG to `path`, its counts from `result` (the run's, after the
   // sessions finished).

@@ -38,12 +38,8 @@ measure::RunResult TwoTargets() {
   return r;
 }
 
-// The <g id="down"> group of the SVG of a 6 s run whose targets changed state as
-// `changes` say: down (true) or up, at a second of the run each.
-std::string DownBands(std::initializer_list<std::pair<bool, int>> changes) {
-  PlotFeed feed(kT0);
-  for (const auto& [down, second] : changes)
-    feed.Transition(down ? kDown : kUp, kT0 + second * kSec);
+// The <g id="down"> group of the SVG of `feed`'s 6 s run.
+std::string DownBands(PlotFeed& feed) {
   const std::string path = ::testing::TempDir() + "/plot_feed_test.svg";
   EXPECT_TRUE(feed.Write(path, "t", kT0 + 6 * kSec, kSec, true, TwoTargets()).ok());
   std::ifstream in(path);
@@ -53,6 +49,15 @@ std::string DownBands(std::initializer_list<std::pair<bool, int>> changes) {
   const size_t from = s.find("<g id=\"down\"");
   if (from == std::string::npos) return "";
   return s.substr(from, s.find("</g>", from) - from);
+}
+
+// The same, for a run whose targets changed state as `changes` say: down (true) or up,
+// at a second of the run each.
+std::string DownBands(std::initializer_list<std::pair<bool, int>> changes) {
+  PlotFeed feed(kT0);
+  for (const auto& [down, second] : changes)
+    feed.Transition(down ? kDown : kUp, kT0 + second * kSec);
+  return DownBands(feed);
 }
 
 TEST(PlotFeedTest, OverlappingOutagesOfTwoTargetsAreOneBand) {
@@ -66,6 +71,15 @@ TEST(PlotFeedTest, ATargetStillDownAtTheEndIsShadedToTheEnd) {
   // Down A, down B, up B: A's outage runs to the run's end.
   EXPECT_THAT(DownBands({{true, 1}, {true, 2}, {false, 3}}),
               HasSubstr("<title>a target down 1.000 s - 6.000 s (5 s)</title>"));
+}
+
+TEST(PlotFeedTest, ATargetRemovedWhileDownEndsItsBand) {
+  // Down A at 1 s; a reload at 3 s removes A (no target down any more): the band ends
+  // there, not at the run's end, though A never said it was up.
+  PlotFeed feed(kT0);
+  feed.Transition(kDown, kT0 + 1 * kSec);
+  feed.Watching(0, kT0 + 3 * kSec);
+  EXPECT_THAT(DownBands(feed), HasSubstr("<title>a target down 1.000 s - 3.000 s (2 s)</title>"));
 }
 
 TEST(PlotFeedTest, OutagesApartAreBandsApart) {
