@@ -20,7 +20,8 @@
 //   - the datagram read as a TLV area: TlvReader stays in bounds and agrees with an
 //     independent reading; FindFollowUpTelemetry agrees with its definition; ReflectTrailer
 //     with the Follow-Up Telemetry option returns exactly what RFC 8972 §4/§4.7 say, and
-//     FillFollowUpTelemetry → FindFollowUpTelemetry round trips.
+//     FillFollowUpTelemetry → FindFollowUpTelemetry round trips;
+//   - PeekReflected reads the SSID and sender sequence at each layout's offsets.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -80,6 +81,30 @@ std::vector<uint8_t> OtherKey(std::span<const uint8_t> key, uint8_t where) {
     other[where % other.size()] ^= static_cast<uint8_t>(1u << (where % 8));
   }
   return other;
+}
+
+// PeekReflected against its definition, in both layouts: kTooShort exactly below the
+// layout's size (and nothing written), else the SSID and the sender's sequence number
+// read at the layout's own offsets, whatever the other octets hold (nothing is verified).
+void CheckPeek(std::span<const uint8_t> d) {
+  for (const bool auth : {false, true}) {
+    const size_t need = auth ? kAuth : kMinPacketSize;
+    const ReflectedIds before{0xabcd, 0x12345678};
+    ReflectedIds ids = before;
+    const DecodeError e = PeekReflected(d, auth, &ids);
+    if (d.size() < need) {
+      FUZZ_CHECK(e == DecodeError::kTooShort && ids.ssid == before.ssid &&
+                     ids.sender_seq == before.sender_seq,
+                 "a %zu B datagram was peeked (authenticated %d)", d.size(), auth);
+      continue;
+    }
+    FUZZ_CHECK(e == DecodeError::kNone, "a %zu B datagram was refused (authenticated %d)",
+               d.size(), auth);
+    FUZZ_CHECK(ids.ssid == Get16(d.data() + (auth ? 26 : 14)) &&
+                   ids.sender_seq == Get32(d.data() + (auth ? 48 : 24)),
+               "peeked SSID %u seq %u at the wrong offsets (authenticated %d)", ids.ssid,
+               ids.sender_seq, auth);
+  }
 }
 
 void CheckHmac(std::span<const uint8_t> key, const HmacSha256& hmac,
@@ -365,5 +390,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckDecoders(key, hmac, datagram);
   CheckCodec(key, hmac, datagram);
   CheckTlvs(datagram, datagram.size() > 8 ? datagram.last(8) : datagram);
+  CheckPeek(datagram);
   return 0;
 }
