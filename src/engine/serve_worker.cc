@@ -294,10 +294,7 @@ void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, const R
                               uint64_t tag) noexcept {
   const size_t length = reply.length;
   const size_t follow_up_offset = reply.follow_up_offset;
-  // The SSID sits at octets 14..15, or 26..27 in the authenticated layout.
-  const size_t at = cfg_.hmac != nullptr ? 26 : 14;
-  const uint16_t ssid = static_cast<uint16_t>(d.payload[at] << 8 | d.payload[at + 1]);
-  const PeerKey session = KeyOf(*d.from, ssid);
+  const PeerKey session = KeyOf(*d.from, stamp::PeekSsid(d.payload, cfg_.hmac != nullptr));
   PeerState& p = peers_.FindOrInsert(session, d.loop_mono);
   PublishPeers();
   const uint32_t seq = p.stamp_seq++;

@@ -177,6 +177,11 @@ DecodeError DecodeAuthReflector(std::span<const uint8_t> data, const HmacSha256&
   return DecodeError::kNone;
 }
 
+uint16_t PeekSsid(std::span<const uint8_t> data, bool authenticated) noexcept {
+  if (!authenticated) return SenderSsid(data);
+  return data.size() < kAuthPacketSize ? 0 : Get16(data.data() + kSsidAt);
+}
+
 DecodeError PeekReflected(std::span<const uint8_t> data, bool authenticated,
                           ReflectedIds* out) noexcept {
   if (!authenticated) {

@@ -84,6 +84,11 @@ DecodeError DecodeAuthSender(std::span<const uint8_t> data, const HmacSha256& hm
 DecodeError DecodeAuthReflector(std::span<const uint8_t> data, const HmacSha256& hmac,
                                 ReflectorPacket* out) noexcept;
 
+// The SSID of a STAMP packet, a session-sender's or a reflector's (the same octets in
+// both): 14..15, or 26..27 in the authenticated layout (RFC 8972 §3); 0 when the packet
+// is shorter than its layout. Nothing is verified.
+uint16_t PeekSsid(std::span<const uint8_t> data, bool authenticated) noexcept;
+
 // Which session-sender packet a reflector packet answers: its SSID (RFC 8972; zero from
 // an RFC 8762-only reflector) and the Session-Sender Sequence Number it copied.
 struct ReflectedIds {

@@ -351,6 +351,22 @@ TEST(StampPeekReflected, ShortPacketsAreRefusedAndOutUntouched) {
   EXPECT_EQ(PeekReflected(g.first(kMinPacketSize), false, &ids), DecodeError::kNone);
 }
 
+// The server numbers a stateful session by the request's SSID: the sender's packets, in
+// both layouts, read as the decoders read them; a packet too short for its layout, 0.
+TEST(StampPeekSsid, SenderPacketsInBothLayouts) {
+  const HmacSha256 hmac(kGoldenKey);
+  SenderPacket s;
+  s.seq = 7;
+  s.ssid = 0xbeef;
+  std::vector<uint8_t> out(kAuthPacketSize);
+  ASSERT_EQ(EncodeAuthSender(s, hmac, out.size(), out), kAuthPacketSize);
+  EXPECT_EQ(PeekSsid(out, true), 0xbeef);
+  EXPECT_EQ(PeekSsid(std::span(out).first(kAuthPacketSize - 1), true), 0);
+  ASSERT_EQ(EncodeSender(s, kMinPacketSize, out), kMinPacketSize);
+  EXPECT_EQ(PeekSsid(std::span(out).first(kMinPacketSize), false), 0xbeef);
+  EXPECT_EQ(PeekSsid(std::span(out).first(kMinPacketSize - 1), false), 0);
+}
+
 // RFC 8972 §4.8: the HMAC TLV covers the sequence number and the TLVs before it, so a
 // follow-up report moved on the path no longer verifies.
 TEST(StampTlvHmac, SignedAreaVerifiesAndAnyCoveredOctetBreaksIt) {
