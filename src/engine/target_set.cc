@@ -90,6 +90,12 @@ bool TargetSet::AllDone() const {
   return true;
 }
 
+size_t TargetSet::DownCount() const {
+  size_t n = 0;
+  for (const auto& t : targets_) n += t->state() == detect::State::kDown;
+  return n;
+}
+
 bool TargetSet::AnyDown() const {
   for (const auto& t : targets_)
     if (t->state() == detect::State::kDown) return true;

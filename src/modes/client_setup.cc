@@ -35,6 +35,16 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
   return specs;
 }
 
+absl::StatusOr<std::vector<engine::TargetSpec>> ResolveStartTargets(
+    const ClientOptions& opts, std::ostream& err,
+    std::vector<measure::UnresolvedTarget>* unresolved) {
+  UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
+                           ResolveTargets(opts, opts.targets, unresolved));
+  for (const auto& u : *unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
+  if (specs.empty()) return NoTargetResolves(opts, unresolved->size());
+  return specs;
+}
+
 std::string UnresolvedLine(const measure::UnresolvedTarget& u) {
   return absl::StrCat(u.file, ":", u.line, ": ", u.error);
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,12 @@ namespace udpbeat {
 absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     const ClientOptions& opts, const std::vector<TargetArg>& args,
     std::vector<measure::UnresolvedTarget>* unresolved = nullptr);
+// The run's targets at start, for ping and heartbeat alike: ResolveTargets with the
+// targets file's names that do not resolve left out, each said on `err` and appended to
+// `unresolved`; NoTargetResolves when none is left.
+absl::StatusOr<std::vector<engine::TargetSpec>> ResolveStartTargets(
+    const ClientOptions& opts, std::ostream& err,
+    std::vector<measure::UnresolvedTarget>* unresolved);
 // "FILE:LINE: resolve NAME: why", the line that says a target left out.
 std::string UnresolvedLine(const measure::UnresolvedTarget& u);
 // "no target of FILE resolves (N names)": every target was left out.

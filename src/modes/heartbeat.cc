@@ -43,9 +43,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   // the file again: a DNS outage at start must not leave every other target unwatched.
   std::vector<measure::UnresolvedTarget> unresolved;
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
-                           ResolveTargets(opts, opts.targets, &unresolved));
-  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
-  if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
+                           ResolveStartTargets(opts, err, &unresolved));
   UDPBEAT_ASSIGN_OR_RETURN(engine::DetectorConfig detectors, Detectors(opts));
   const Nanos timeout = opts.timeout ? *opts.timeout : opts.interval;
   // A fixed schedule whatever the replies do.

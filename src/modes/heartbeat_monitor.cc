@@ -159,12 +159,7 @@ void HeartbeatMonitor::OnReloadTimer() {
     ++reload_.failures;
   } else {
     unresolved_ = (*specs)->unresolved.size();
-    if (plot_) {
-      int down = 0;
-      for (size_t i = 0; i < targets_->size(); ++i)
-        down += targets_->at(i).state() == detect::State::kDown;
-      plot_->Watching(down, clock_.NowWall());
-    }
+    if (plot_) plot_->Watching(static_cast<int>(targets_->DownCount()), clock_.NowWall());
     reload_.last_ok = true;
     reload_.last_success = clock_.NowWall();
     if (opts_.quiet && !opts_.json) {

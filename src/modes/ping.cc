@@ -25,9 +25,7 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
   // others are measured.
   std::vector<measure::UnresolvedTarget> unresolved;
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
-                           ResolveTargets(opts, opts.targets, &unresolved));
-  for (const auto& u : unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
-  if (specs.empty()) return NoTargetResolves(opts, unresolved.size());
+                           ResolveStartTargets(opts, err, &unresolved));
   engine::SessionGroupOptions go =
       GroupOptions(opts, opts.interval, opts.timeout, opts.duration > 0 ? 0 : opts.count, false,
                    source ? &*source : nullptr, hmac.get());

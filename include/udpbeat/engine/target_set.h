@@ -61,6 +61,8 @@ class TargetSet {
   size_t SessionCount() const { return session_count_; }
   bool AllDone() const;
   bool AnyDown() const;
+  // Targets whose state is down now.
+  size_t DownCount() const;
   bool kernel_timestamps() const;
 
   // The run's result now. `sessions`: also one result per session (load tests);
