@@ -77,13 +77,22 @@ def folder_of(root, path):
 
 
 def header_path(root, including, target, quote):
-    """The project file an include names, or None for system/third-party headers."""
-    if target.startswith("udpbeat/"):
-        return os.path.join(root, "include", target)
+    """The project file an include names, or None for system/third-party headers.
+
+    Resolved the way the compiler does: a quoted include first against the including
+    file's folder, then (quoted or not) against every project directory the build could
+    put on the search path: include/ and, should an implicit -I ever come back, the source
+    root itself. A path that escapes and re-enters the tree ("udpbeat/../udpbeat/x.h",
+    "include/udpbeat/x.h", "src/modes/x.h") is normalised, so no spelling slips past."""
+    candidates = []
     if quote == '"':
-        p = os.path.join(os.path.dirname(including), target)
-        if os.path.exists(p):
-            return p
+        candidates.append(os.path.dirname(including))
+    candidates += [os.path.join(root, "include"), root]
+    real_root = os.path.realpath(root)
+    for base in candidates:
+        p = os.path.realpath(os.path.join(base, target))
+        if os.path.isfile(p) and (p + os.sep).startswith(real_root + os.sep):
+            return os.path.join(root, os.path.relpath(p, real_root))
     return None
 
 
@@ -154,22 +163,32 @@ def check(root):
 
 
 def self_test(root):
+    """Appends upward includes, in every spelling the compiler would accept, to a copy of
+    a core file, and requires the checker to refuse each one by file and line."""
+    spellings = ['#include "udpbeat/report/reporter.h"',
+                 '#include <udpbeat/../udpbeat/report/reporter.h>',
+                 '#include "include/udpbeat/report/reporter.h"',
+                 '#include "src/modes/pinger.h"',
+                 '#include "../modes/pinger.h"']
     with tempfile.TemporaryDirectory() as tmp:
         copy = os.path.join(tmp, "tree")
         for part in ("src", "include"):
             shutil.copytree(os.path.join(root, part), os.path.join(copy, part))
         shutil.copy(os.path.join(root, "ARCHITECTURE.md"), copy)
         victim = os.path.join(copy, "src", "proto", "lab_protocol.cc")
-        with open(victim, "a", encoding="utf-8") as f:
-            f.write('#include "udpbeat/report/reporter.h"\n')
         with open(victim, encoding="utf-8") as f:
-            line = sum(1 for _ in f)
+            first = sum(1 for _ in f) + 1
+        with open(victim, "a", encoding="utf-8") as f:
+            f.write("".join(s + "\n" for s in spellings))
         errors = check(copy)
-        want = f"src/proto/lab_protocol.cc:{line}: upward include"
-        if not any(e.startswith(want) for e in errors):
-            print(f"self-test: the checker did not refuse {want}; it said {errors}")
-            return 1
-        print(f"self-test: refused as expected: {[e for e in errors if e.startswith(want)][0]}")
+        for i, spelling in enumerate(spellings):
+            want = f"src/proto/lab_protocol.cc:{first + i}: upward include"
+            hit = [e for e in errors if e.startswith(want)]
+            if not hit:
+                print(f"self-test: the checker did not refuse {spelling!r} ({want}); "
+                      f"it said {errors}")
+                return 1
+            print(f"self-test: refused as expected: {hit[0]}")
     return 0
 
 
