@@ -167,6 +167,10 @@ class ProgressTest(UdpbeatTestCase):
                 rc, out, err = self.run_on_tty("ping", s.target, "-i", "600ms", *args)
                 self.assertEqual(rc, 0, out + err)
                 self.assertNotIn("\x1b[K", out)
+                if "--json" in args:  # the terminal turned each newline into CR LF
+                    events = harness.json_events(out.replace("\r\n", "\n"))
+                    self.assertEqual([events[0]["event"], events[-1]["event"]],
+                                     ["start", "summary"], out)
 
     def test_not_on_a_pipe(self):
         s = self.serve()

@@ -190,6 +190,8 @@ class LeakTest(UdpbeatTestCase):
                                text=True, timeout=RUN)
             self.assertEqual(r.returncode, 0, f"{args}\n{r.stdout[-2000:]}\n{r.stderr}")
             self.assertNotIn("LeakSanitizer", r.stderr)
+            if "--json" in args:  # every JSON line the suite produces meets the schema
+                harness.json_events(r.stdout)
             return r
 
         run("ping", target, "-c", "5", "-i", "10ms")
