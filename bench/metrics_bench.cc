@@ -15,7 +15,7 @@ namespace {
 measure::RunResult Fleet(size_t n) {
   measure::RunResult r;
   r.info.mode = "heartbeat";
-  r.info.protocol = "stamp";
+  r.info.proto = ProbeProto::kStamp;
   r.info.version = "0.0.0";
   r.total_heartbeat = measure::HeartbeatFigures{};
   for (size_t i = 0; i < n; ++i) {

@@ -99,7 +99,7 @@ measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
                              bool kernel_timestamps) {
   measure::RunInfo info;
   info.mode = std::string(mode);
-  info.protocol = std::string(ProbeProtoName(opts.proto));
+  info.proto = opts.proto;
   info.version = UDPBEAT_VERSION;
   info.interval = interval;
   info.timeout = timeout;

@@ -120,7 +120,7 @@ class JsonReporter final : public RunReporter {
     json j = {{"event", "start"},
               {"version", info.version},
               {"mode", info.mode},
-              {"protocol", info.protocol},
+              {"protocol", std::string(ProbeProtoName(info.proto))},
               {"targets", TargetsJson(targets)},
               {"timeout_ns", info.timeout},
               {"size", info.size},

@@ -55,7 +55,7 @@ class TextBase : public RunReporter {
     return out_;
   }
 
-  bool lab() const { return info_.protocol == "seed"; }
+  bool lab() const { return info_.proto == ProbeProto::kLab; }
 
   TextOptions opts_;
   std::ostream& out_;

@@ -15,6 +15,7 @@
 
 #include "udpbeat/detect/peer_state.h"
 #include "udpbeat/measure/measurements.h"
+#include "udpbeat/proto/probe_codec.h"
 #include "udpbeat/stats/bucket_counts.h"
 #include "udpbeat/time/clock.h"
 
@@ -132,7 +133,7 @@ struct SessionResult {
 // The settings a run states up front (JSON's start object, text headers).
 struct RunInfo {
   std::string mode;      // "ping", "heartbeat"
-  std::string protocol;  // "stamp", "seed"
+  ProbeProto proto = ProbeProto::kStamp;  // JSON names it ProbeProtoName()
   std::string version;
   std::optional<Nanos> interval;  // unset: next probe after reply or timeout
   Nanos timeout = 0;

@@ -1,4 +1,4 @@
-// What a client mode puts on the wire and reads back, per protocol: the lab's seed text
+// What a client mode puts on the wire and reads back, per protocol: the lab's text
 // ("Ping <seq> <time>" / "Heartbeat <seq> <time>", echo or heartbeat replies) or STAMP
 // (RFC 8762 session-sender packets, session-reflector replies with four timestamps).
 #ifndef UDPBEAT_PROTO_PROBE_CODEC_H_
@@ -33,7 +33,7 @@ struct ProbeReply {
   uint32_t reflector_seq = 0;
   int reflector_ttl = -1;
   uint16_t ssid = 0;
-  // Seed heartbeat replies only: the server's "time difference" (seconds).
+  // Lab-protocol heartbeat replies only: the server's "time difference" (seconds).
   bool has_time_difference = false;
   double time_difference = 0;
   // STAMP replies to requests that asked for RFC 8972 follow-up telemetry.

@@ -104,16 +104,6 @@ class SessionStats {
     return r;
   }
 
-  // Like OnReply, but records `rtt_ns` (an RTT the caller computed, e.g.
-  // STAMP's (t4 - t1) - (t3 - t2)) instead of received_ns - sent_ns. The
-  // returned rtt_ns is still the tracker's.
-  ReplyResult OnReplyWithRtt(uint32_t seq, int64_t received_ns,
-                             int64_t rtt_ns) noexcept {
-    const ReplyResult r = tracker_.OnReply(seq, received_ns);
-    if (r.kind == ReplyClass::kOnTime || r.kind == ReplyClass::kLate) RecordRtt(rtt_ns);
-    return r;
-  }
-
   // Classifies a reply (SequenceTracker::OnReply) without recording an RTT: the
   // caller records it later with RecordRtt (when it waits for a better timestamp).
   ReplyResult Classify(uint32_t seq, int64_t received_ns) noexcept {

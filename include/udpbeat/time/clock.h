@@ -2,7 +2,7 @@
 //
 // MonoTime is CLOCK_MONOTONIC (scheduling, timeouts, fallback RTT). WallTime is
 // CLOCK_REALTIME, the clock SO_TIMESTAMPNS stamps received datagrams with and the one
-// the seed protocol and STAMP carry on the wire. Each is a distinct type, so
+// the lab protocol and STAMP carry on the wire. Each is a distinct type, so
 // subtracting a WallTime from a MonoTime does not compile. Durations are int64 ns.
 #ifndef UDPBEAT_TIME_CLOCK_H_
 #define UDPBEAT_TIME_CLOCK_H_

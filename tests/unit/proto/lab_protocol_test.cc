@@ -16,7 +16,7 @@ std::string S(std::span<const uint8_t> b, size_t n) {
   return std::string(reinterpret_cast<const char*>(b.data()), n);
 }
 
-TEST(SeedRequest, ParsesTheLabClientsMessage) {
+TEST(LabRequest, ParsesTheLabClientsMessage) {
   Request r;
   ASSERT_EQ(ParseRequest(B("Ping 3 1700000000.1234567"), &r), DecodeError::kNone);
   EXPECT_EQ(r.keyword, Keyword::kPing);
@@ -25,7 +25,7 @@ TEST(SeedRequest, ParsesTheLabClientsMessage) {
   EXPECT_DOUBLE_EQ(r.sent_seconds, 1700000000.1234567);
 }
 
-TEST(SeedRequest, KeywordsAndPadding) {
+TEST(LabRequest, KeywordsAndPadding) {
   Request r;
   ASSERT_EQ(ParseRequest(B("Heartbeat 7 12.5"), &r), DecodeError::kNone);
   EXPECT_EQ(r.keyword, Keyword::kHeartbeat);
@@ -41,15 +41,15 @@ struct BadCase {
   DecodeError want;
 };
 
-class SeedRequestBad : public testing::TestWithParam<BadCase> {};
+class LabRequestBad : public testing::TestWithParam<BadCase> {};
 
-TEST_P(SeedRequestBad, Rejects) {
+TEST_P(LabRequestBad, Rejects) {
   Request r;
   EXPECT_EQ(ParseRequest(B(GetParam().text), &r), GetParam().want) << GetParam().text;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, SeedRequestBad,
+    Table, LabRequestBad,
     testing::Values(BadCase{"", DecodeError::kTooShort},
                     BadCase{"Ping 1 2\n", DecodeError::kNotText},
                     BadCase{std::string("Ping\0 1 2", 9), DecodeError::kNotText},
@@ -68,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadCase{"P1ng 1 2", DecodeError::kBadKeyword},
                     BadCase{" Ping 1", DecodeError::kBadKeyword}));
 
-TEST(SeedRequest, EncodeRoundTripsAndPads) {
+TEST(LabRequest, EncodeRoundTripsAndPads) {
   uint8_t buf[128];
   const WallTime t = WallTime::FromNanos(1'700'000'000'000'000'123);
   size_t n = EncodeRequest(Keyword::kPing, 42, t, 0, buf);
@@ -82,7 +82,7 @@ TEST(SeedRequest, EncodeRoundTripsAndPads) {
   EXPECT_EQ(EncodeRequest(Keyword::kPing, 1, t, 0, std::span<uint8_t>(buf, 10)), 0u);
 }
 
-TEST(SeedRequest, TimesBefore1970RoundTrip) {
+TEST(LabRequest, TimesBefore1970RoundTrip) {
   // Found by the seed fuzzer: -1.5 s was printed as "-1.-500000000".
   uint8_t buf[128];
   for (int64_t ns : {int64_t{-1'500'000'000}, int64_t{-1}, int64_t{-2'000'000'000}}) {
@@ -95,14 +95,14 @@ TEST(SeedRequest, TimesBefore1970RoundTrip) {
             "Ping 2 -1.500000000");
 }
 
-TEST(SeedEcho, UppercasesAsciiOnly) {
+TEST(LabEcho, UppercasesAsciiOnly) {
   const std::string in = "Ping 1 2.5 \x80\xe9z";
   std::vector<uint8_t> out(in.size());
   ASSERT_EQ(EncodeEchoReply(B(in), out), in.size());
   EXPECT_EQ(S(out, out.size()), "PING 1 2.5 \x80\xe9Z");
 }
 
-TEST(SeedEcho, EveryByteValueAtEveryPosition) {
+TEST(LabEcho, EveryByteValueAtEveryPosition) {
   // The eight-bytes-at-a-time path must agree with the byte rule for all 256 values.
   for (int b = 0; b < 256; ++b) {
     for (size_t len : {1u, 7u, 8u, 9u, 17u}) {
@@ -122,7 +122,7 @@ TEST(SeedEcho, EveryByteValueAtEveryPosition) {
   }
 }
 
-TEST(SeedHeartbeat, ReplyFormatAndParse) {
+TEST(LabHeartbeat, ReplyFormatAndParse) {
   uint8_t buf[64];
   const size_t n = EncodeHeartbeatReply("17", 0.0001234, buf);
   EXPECT_EQ(S(buf, n), "17 0.000123");

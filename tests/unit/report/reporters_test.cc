@@ -30,7 +30,7 @@ measure::TargetInfo Target(std::string name = "localhost:12000") {
 measure::RunInfo Info(std::string protocol) {
   measure::RunInfo i;
   i.mode = "ping";
-  i.protocol = protocol;
+  i.proto = protocol == "seed" ? ProbeProto::kLab : ProbeProto::kStamp;
   i.version = "9.9.9";
   i.interval = kNanosPerSecond;
   i.timeout = kNanosPerSecond;

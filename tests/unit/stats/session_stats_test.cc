@@ -55,15 +55,19 @@ TEST(SessionStatsTest, RecordsRttOnlyForOnTimeAndLate) {
   EXPECT_DOUBLE_EQ(s.rtt().jitter().jitter_ns(), 1485.0 * kMs / 16);
 }
 
-TEST(SessionStatsTest, OnReplyWithRttRecordsTheCorrectedRtt) {
+TEST(SessionStatsTest, ClassifyThenRecordRttKeepsTheCorrectedRtt) {
+  // The probe session's path: classify on arrival, record the RTT it computed from
+  // better timestamps (kernel T1, STAMP's T3 - T2 taken out) afterwards.
   SessionStats s;
   s.OnSent(1, 0, 1000 * kMs);
-  const ReplyResult r = s.OnReplyWithRtt(1, 10 * kMs, 7 * kMs);
+  const ReplyResult r = s.Classify(1, 10 * kMs);
   EXPECT_EQ(r.kind, ReplyClass::kOnTime);
   EXPECT_EQ(r.rtt_ns, 10 * kMs);
+  EXPECT_EQ(s.rtt().count(), 0u);  // nothing recorded by the classification
+  s.RecordRtt(7 * kMs);
   EXPECT_EQ(s.rtt().summary().mean(), 7.0 * kMs);
-  s.OnReplyWithRtt(1, 11 * kMs, 1);  // duplicate: not recorded
-  EXPECT_EQ(s.rtt().count(), 1u);
+  EXPECT_EQ(s.Classify(1, 11 * kMs).kind, ReplyClass::kDuplicate);
+  EXPECT_EQ(s.received(), 1u);
 }
 
 TEST(SessionStatsTest, RecordRttTouchesNoCounter) {
