@@ -1,5 +1,6 @@
 #include "udpbeat/engine/socket_budget.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 
 namespace udpbeat::engine {
@@ -18,6 +19,17 @@ uint64_t RaiseFileLimit() {
 uint64_t SocketBudget(uint64_t reserved) {
   const uint64_t limit = RaiseFileLimit();
   return limit > reserved ? limit - reserved : 0;
+}
+
+uint64_t FreeDescriptors() {
+  const uint64_t limit = RaiseFileLimit();
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return limit;  // no procfs: the limit is all that is known
+  uint64_t open = 0;
+  while (const dirent* e = ::readdir(dir)) open += e->d_name[0] != '.';
+  ::closedir(dir);
+  open -= open > 0;  // the directory's own descriptor, counted while reading
+  return limit > open ? limit - open : 0;
 }
 
 }  // namespace udpbeat::engine

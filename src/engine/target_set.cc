@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "absl/strings/str_cat.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/engine/socket_budget.h"
 
@@ -37,16 +38,43 @@ absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
 }
 
 absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& specs) {
+  // What a reload adds is checked against the descriptors free now, before anything is
+  // touched: a run near its open-file limit refuses the reload with the figures, rather
+  // than failing halfway through the list.
+  std::unordered_map<std::string_view, const Target*> current;
+  for (const auto& t : targets_) current.emplace(t->info().name, t.get());
+  const bool twinned = Twinned(specs.size());
+  uint64_t added = 0;
+  for (const TargetSpec& spec : specs) {
+    auto it = current.find(spec.info.name);
+    added += it == current.end() || !(it->second->peer() == spec.peer);
+  }
+  const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
+                        (twinned ? 2 : 1);
+  if (need > 0) {
+    const uint64_t free = FreeDescriptors();
+    if (need + kReservedFds > free) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          added, added == 1 ? " new target needs " : " new targets need ", need,
+          " sockets and ", free, " descriptors are free (", kReservedFds,
+          " kept in reserve); raise the open-file limit (ulimit -n)"));
+    }
+  }
+
   ReloadCounts counts;
+  std::vector<std::string> order;  // to put the old set back as it was on failure
+  order.reserve(targets_.size());
   std::unordered_map<std::string, std::unique_ptr<Target>> old;
-  for (auto& t : targets_) old.emplace(t->info().name, std::move(t));
+  for (auto& t : targets_) {
+    order.push_back(t->info().name);
+    old.emplace(t->info().name, std::move(t));
+  }
+  targets_.clear();
   std::vector<std::unique_ptr<Target>> next;
   std::vector<Target*> fresh;
-  const bool twinned = Twinned(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     auto it = old.find(specs[i].info.name);
     if (it != old.end() && it->second->peer() == specs[i].peer) {
-      it->second->mutable_info().labels = specs[i].info.labels;
       next.push_back(std::move(it->second));
       old.erase(it);
       ++counts.kept;
@@ -54,15 +82,23 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
     }
     auto made = Make(specs[i], i, specs.size(), twinned);
     if (!made.ok()) {
-      // Nothing changes when one new target cannot be set up: the old set stays whole.
-      for (auto& t : next) old.emplace(t->info().name, std::move(t));
-      for (auto& [name, t] : old) targets_.push_back(std::move(t));
+      // Nothing changes when one new target cannot be set up (the check above makes
+      // it rare: a resolver or a socket option can still fail). The targets made so
+      // far were never started and go; the old set comes back whole, in its order.
+      for (auto& t : next) {
+        if (std::find(fresh.begin(), fresh.end(), t.get()) == fresh.end())
+          old.emplace(t->info().name, std::move(t));
+      }
+      next.clear();
+      for (const std::string& name : order) targets_.push_back(std::move(old.at(name)));
       return made.status();
     }
     fresh.push_back(made->get());
     next.push_back(std::move(*made));
     ++counts.added;
   }
+  // Labels change only once the reload is sure to happen.
+  for (size_t i = 0; i < specs.size(); ++i) next[i]->mutable_info().labels = specs[i].info.labels;
   counts.removed = old.size();
   targets_ = std::move(next);
   session_count_ = 0;

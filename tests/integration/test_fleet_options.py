@@ -337,6 +337,36 @@ class ReloadTest(FleetTestBase):
         self.assertIn(f"{path}:2", errs[0])
         self.assertTrue(errs[0].endswith("(targets unchanged)"), errs[0])
 
+    def test_reload_past_the_open_file_limit(self):
+        """A reload that would need more descriptors than are free is refused whole, with
+        the figures, before anything is touched; the run goes on with its targets and ends
+        by its count. (It used to fail halfway: targets made but never started kept the
+        run from ending, and the emptied slots crashed it on SIGINT.)"""
+        a, b = self.serve(), self.serve()
+        port = a.target.rsplit(":", 1)[1]
+        d = self.tempdir()
+        path = os.path.join(d, "targets")
+        with open(path, "w") as f:
+            f.write(f"{a.target}\n")
+        hb = self.spawn(["prlimit", "--nofile=64:64", harness.UDPBEAT, "heartbeat",
+                         "--targets", path, "-i", "50ms", "-c", "40"])
+        hb.wait_line(r"heartbeat response 1:")
+        with open(path, "w") as f:  # 80 targets cannot fit in 64 descriptors
+            f.write("".join(f"127.0.1.{i}:{port}\n" for i in range(1, 81)) + f"{a.target}\n")
+        start = len(hb.err_lines)
+        hb.signal(signal.SIGHUP)
+        line = hb.wait_line(r"^udpbeat: reload: ", stream="err", start=start).string
+        self.assertRegex(line, r"^udpbeat: reload: 80 new targets need \d+ sockets and \d+ "
+                         r"descriptors are free .*ulimit -n\) \(targets unchanged\)$")
+        # One more target fits: the set is intact and still reloads.
+        with open(path, "w") as f:
+            f.write(f"{a.target}\n{b.target}\n")
+        hb.signal(signal.SIGHUP)
+        hb.wait_line(r" reloaded .*: 2 targets \(1 before\)$")
+        self.assertEqual(hb.wait(harness.RUN_TIMEOUT), 0, hb.stderr)
+        self.assertEqual(len([x for x in hb.err_lines if x.strip()]), 1, hb.stderr)
+        self.assertRegex(hb.stdout, rf"{re.escape(a.target)} +40 +40 ")
+
     def test_sighup_reload_is_told(self):
         """The reload is a line in the text (with the time, as state lines) and a `reload`
         event in JSON naming every target now watched."""

@@ -24,6 +24,10 @@ uint64_t RaiseFileLimit();
 // Sockets that fit in the raised limit besides `reserved` other descriptors (0 if none).
 uint64_t SocketBudget(uint64_t reserved = kReservedFds);
 
+// Descriptors that can still be opened now: the raised limit minus those open
+// (/proc/self/fd). For a decision taken mid-run, such as a reload adding targets.
+uint64_t FreeDescriptors();
+
 }  // namespace udpbeat::engine
 
 #endif  // UDPBEAT_ENGINE_SOCKET_BUDGET_H_
