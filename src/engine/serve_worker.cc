@@ -112,7 +112,24 @@ ServeWorker::ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop,
       delay_timer_(loop.timers(), [this] { SendDelayed(); }),
       sweep_timer_(loop.timers(), [this] { Sweep(); }),
       peers_(cfg.max_peers, cfg.peer_idle),
-      awaited_(kAwaitedTimestamps) {}
+      awaited_(kAwaitedTimestamps) {
+  delay_pool_ = cfg.delay_pool != nullptr ? cfg.delay_pool : &own_delay_pool_;
+}
+
+ServeWorker::~ServeWorker() {
+  // Replies still waiting give their bytes back to the tally other workers share.
+  delay_pool_->fetch_sub(delayed_bytes_, std::memory_order_relaxed);
+}
+
+bool ServeWorker::ChargeDelay(uint64_t bytes) noexcept {
+  // Relaxed: the tally guards memory, not data; no other access is ordered by it.
+  uint64_t held = delay_pool_->load(std::memory_order_relaxed);
+  do {
+    if (held + bytes > cfg_.max_delay_bytes) return false;
+  } while (!delay_pool_->compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
+  delayed_bytes_ += bytes;
+  return true;
+}
 
 void ServeWorker::WatchSocket(SocketId s) noexcept { socket_ = s; }
 
@@ -366,7 +383,7 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
                         std::span<const uint8_t> bytes) {
   // Bounded in bytes as well as in count: 65,536 replies of 64 KiB would be 4 GiB.
   const uint64_t charge = bytes.size() + kDelayedOverhead;
-  if (delayed_.size() >= kMaxDelayedReplies || delayed_bytes_ + charge > cfg_.max_delay_bytes) {
+  if (delayed_.size() >= kMaxDelayedReplies || !ChargeDelay(charge)) {
     Bump(counters_.delay_full);
     return;
   }
@@ -379,7 +396,6 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
                         cfg_.reply_from_destination && d.to != nullptr ? *d.to : SocketAddress(),
                         source_hash, digest, ReplyTos(d.tos),
                         std::vector<uint8_t>(bytes.begin(), bytes.end())});
-  delayed_bytes_ += charge;
   ArmDelayTimer();
 }
 
@@ -396,7 +412,9 @@ void ServeWorker::SendTop() {
   // The reflection window starts when the reply leaves, however long it waited.
   if (top.digest != 0)
     reflections_.Remember(top.source_hash, top.digest, loop_.clock().Now());
-  delayed_bytes_ -= top.bytes.size() + kDelayedOverhead;
+  const uint64_t charge = top.bytes.size() + kDelayedOverhead;
+  delayed_bytes_ -= charge;
+  delay_pool_->fetch_sub(charge, std::memory_order_relaxed);
   delayed_.pop();
 }
 

@@ -1,5 +1,6 @@
 #include "udpbeat/modes/serve.h"
 
+#include <atomic>
 #include <signal.h>
 
 #include <algorithm>
@@ -120,8 +121,9 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
     hmac = std::make_unique<stamp::HmacSha256>(key);
     cfg.hmac = hmac.get();
   }
-  // One bound for the whole server, shared evenly: a source always meets the same worker.
-  cfg.max_delay_bytes = std::max<uint64_t>(opts.worker.max_delay_bytes / std::max(threads, 1), 1);
+  // One bound for the whole server, one tally every worker charges.
+  std::atomic<uint64_t> delay_pool{0};
+  cfg.delay_pool = &delay_pool;
   UDPBEAT_RETURN_IF_ERROR(serve_workers::CheckResources(threads, cfg));
   UdpSocketOptions so;
   so.receive_buffer = opts.receive_buffer;

@@ -94,7 +94,7 @@ absl::Status CheckResources(int threads, const engine::ServeWorkerConfig& cfg) {
   rlimit as{};
   if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
     const uint64_t need = AddressSpaceNow() + n * WorkerAddressSpace(cfg) +
-                          cfg.max_delay_bytes * n;  // cfg's bound is per worker
+                          cfg.max_delay_bytes;  // the bound is the whole server's
     if (need > as.rlim_cur) {
       return absl::ResourceExhaustedError(absl::StrFormat(
           "%d threads need about %d MiB of address space but the limit is %d MiB "

@@ -631,6 +631,21 @@ class DelayBytesTest(UdpbeatTestCase):
         self.assertGreaterEqual(queued * (DATAGRAM + 4096), MIB, c)
         self.assertEqual(final["replied"], queued, final)
 
+    def test_one_bound_for_all_threads(self):
+        """--max-delay-bytes bounds the whole server: with two threads a 60,000-byte reply
+        still fits a 65,536-byte bound while nothing else waits (an even split between the
+        threads refused it)."""
+        s = self.serve("--reply", "echo", "--delay", "50ms", "--threads", "2",
+                       "--max-delay-bytes", "65536")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(harness.RUN_TIMEOUT)
+            for i in range(3):  # one at a time: each has the bound to itself
+                sock.sendto(b"x%d" % i * (DATAGRAM // 2), s.addr)
+                data, _ = sock.recvfrom(65536)
+                self.assertEqual(data, b"X%d" % i * (DATAGRAM // 2))
+        final = s.stop()
+        self.assertEqual((final["replied"], final["delay_queue_full"]), (3, 0), final)
+
 
 if __name__ == "__main__":
     skipmain.main()

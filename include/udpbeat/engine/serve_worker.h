@@ -20,6 +20,7 @@
 #define UDPBEAT_ENGINE_SERVE_WORKER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,8 +51,9 @@ struct ServeWorkerConfig {
   // it, and one that a rule misses on loopback goes round as fast as such a client: the
   // reflection memory, not the budget, ends loops (ReflectionMemory).
   static constexpr double kDefaultMaxRate = 100000;
-  // Bytes the delayed replies of a whole server may hold (RunServe splits it among the
-  // workers): each waiting reply counts its payload and its bookkeeping.
+  // Bytes the delayed replies of a whole server may hold, all workers together (they
+  // charge one shared tally, delay_pool): each waiting reply counts its payload and
+  // its bookkeeping.
   static constexpr uint64_t kDefaultMaxDelayBytes = uint64_t{64} << 20;
   static constexpr uint64_t kMinDelayBytes = 65536;
   static constexpr uint64_t kMaxDelayBytes = uint64_t{64} << 30;
@@ -64,7 +66,11 @@ struct ServeWorkerConfig {
   size_t max_datagram = kDefaultMaxDatagram;
   bool stamp_stateful = false;      // per-session reflector sequence numbers
   double max_rate = kDefaultMaxRate; // per-source requests/s answered (token bucket); 0: off
-  uint64_t max_delay_bytes = kDefaultMaxDelayBytes;  // this worker's delayed replies, bytes
+  uint64_t max_delay_bytes = kDefaultMaxDelayBytes;  // every worker's delayed replies, bytes
+  // The bytes every worker's delayed replies hold, shared so that one bound holds for the
+  // whole server and any one reply fits while the others wait (a split bound would
+  // refuse a 64 KiB reply with an empty queue). Null: the worker keeps its own.
+  std::atomic<uint64_t>* delay_pool = nullptr;
   size_t max_peers = kDefaultMaxPeers;  // bound of the per-peer table
   Nanos peer_idle = kDefaultPeerIdle;   // a peer silent this long is forgotten
   // The socket is bound to a wildcard address: replies name their source (the address
@@ -89,6 +95,7 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   // `local` is the address the worker's socket is bound to.
   ServeWorker(const ServeWorkerConfig& cfg, uring::EventLoop& loop, uint64_t seed_offset,
               const SocketAddress& local);
+  ~ServeWorker();
 
   // The socket whose kernel drops the worker reports (the one it was added to the loop
   // with).
@@ -159,6 +166,8 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   bool IsReflection(uint64_t source_hash, const Datagram& d) noexcept;
   // `d` was sent to a broadcast or multicast address.
   bool ToBroadcast(const Datagram& d) const noexcept;
+  // Takes `bytes` from the server's delayed-reply bound; false when they do not fit.
+  bool ChargeDelay(uint64_t bytes) noexcept;
   bool RateLimited(const PeerKey& source, MonoTime now);
   // Stateful STAMP (RFC 8762 §4.3.1): numbers the reply in `out` in its session and, for
   // a request that asked for follow-up telemetry (RFC 8972 §4.7), fills the TLV at
@@ -192,6 +201,8 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   std::vector<uint8_t> reply_buf_;
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<Delayed>> delayed_;
   uint64_t delayed_bytes_ = 0;  // what delayed_ holds, as charged by Delay()
+  std::atomic<uint64_t> own_delay_pool_{0};  // delay_pool when the config gives none
+  std::atomic<uint64_t>* delay_pool_;        // charged with delayed_bytes_ (ChargeDelay)
   uint64_t next_order_ = 0;
   ReflectionMemory reflections_;
   Timer delay_timer_;
