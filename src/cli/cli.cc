@@ -21,6 +21,7 @@
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/exit_code.h"
 #include "udpbeat/base/fd_output.h"
+#include "udpbeat/base/reported_status.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/cli/number_arg.h"
 #include "udpbeat/cli/suggest.h"
@@ -69,7 +70,10 @@ int Fail(std::string_view message) {
   return kExitError;
 }
 
-int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
+int Fail(const absl::Status& status) {
+  if (IsReported(status)) return kExitError;  // its line is on stderr already
+  return Fail(std::string(status.message()));
+}
 
 absl::Status Usage(std::string_view flag, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(AbslView(flag), ": ", message));

@@ -76,13 +76,14 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   for (const auto& u : unresolved) reporter->Unresolved(u, info.start);
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
-  monitor.Finish();
+  const absl::Status metrics = monitor.Finish();
   const measure::RunResult result = monitor.Result(measure::Detail::kFull);
   reporter->Summary(result);
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(
         PlotTitle("heartbeat", result.targets, ProbeProtoName(opts.proto)), timeout, result));
   }
+  UDPBEAT_RETURN_IF_ERROR(metrics);
   // A target left out (its name did not resolve) is not known to be up: 1, as for a down
   // one. Not fping's 2: udpbeat's 2 says the run failed, and the agent's unit would count
   // every stop as a failure while one name of its file does not resolve.

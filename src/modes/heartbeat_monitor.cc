@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "udpbeat/base/output_file.h"
+#include "udpbeat/base/reported_status.h"
 #include "udpbeat/report/prometheus_text.h"
 
 namespace udpbeat {
@@ -93,9 +94,12 @@ void HeartbeatMonitor::OnSignal(int signo) noexcept {
   }
 }
 
-void HeartbeatMonitor::Finish() {
+absl::Status HeartbeatMonitor::Finish() {
   targets_->Finish();
-  if (!opts_.metrics_file.empty()) WriteMetrics();
+  // The last write is the run's result: its failure is the run's (exit 2), as ping's is.
+  if (opts_.metrics_file.empty()) return absl::OkStatus();
+  absl::Status st = WriteMetrics();
+  return metrics_warned_ ? MarkReported(std::move(st)) : st;
 }
 
 measure::RunResult HeartbeatMonitor::Result(measure::Detail detail) const {
@@ -184,7 +188,11 @@ void HeartbeatMonitor::OnReloadTimer() {
 
 void HeartbeatMonitor::OnMetricsTimer() {
   if (loop_.stopping()) return;
-  WriteMetrics();
+  // A full disk mid-run is told once and the run goes on: the file is one of its outputs.
+  if (absl::Status st = WriteMetrics(); !st.ok() && !metrics_warned_) {
+    err_ << "udpbeat: " << st.message() << std::endl;
+    metrics_warned_ = true;
+  }
   metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
 }
 
@@ -208,12 +216,9 @@ void HeartbeatMonitor::OnPhiTimer() {
   phi_timer_.ArmAt(clock_.Now() + opts_.interval / 4);
 }
 
-void HeartbeatMonitor::WriteMetrics() {
-  const std::string text = report::ClientMetrics(Result(measure::Detail::kCounters));
-  if (auto st = WriteOutputFile(opts_.metrics_file, text); !st.ok() && !metrics_warned_) {
-    err_ << "udpbeat: " << st.message() << std::endl;
-    metrics_warned_ = true;
-  }
+absl::Status HeartbeatMonitor::WriteMetrics() {
+  return WriteOutputFile(opts_.metrics_file,
+                         report::ClientMetrics(Result(measure::Detail::kCounters)));
 }
 
 void HeartbeatMonitor::Stop() {

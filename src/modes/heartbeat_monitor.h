@@ -34,7 +34,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   // Starts the targets, the timers and (with a snapshot) the publishing.
   void Start(engine::TargetSet& targets, measure::RunInfo info, MetricsSnapshot* snapshot);
   // After the loop: settles the targets and writes the metrics file a last time.
-  void Finish();
+  absl::Status Finish();
   measure::RunResult Result(measure::Detail detail) const;
   absl::Status WritePlot(const std::string& title, Nanos timeout, const measure::RunResult& result);
 
@@ -64,7 +64,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   void OnSnapshotTimer();
   void PublishSoon();
   void OnPhiTimer();
-  void WriteMetrics();
+  absl::Status WriteMetrics();
   void Stop();
 
   const HeartbeatOptions& opts_;

@@ -13,6 +13,7 @@
 #include "serve_workers.h"
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/output_file.h"
+#include "udpbeat/base/reported_status.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/net/host_addresses.h"
@@ -67,18 +68,24 @@ class Supervisor final : public uring::SignalHandler, public http::MetricsSource
     OnMetricsTimer();
   }
 
-  void WriteMetrics() {
-    if (opts_.metrics_file.empty()) return;
-    if (auto st = WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total(), UDPBEAT_VERSION));
-        !st.ok() && !warned_) {
-      err_ << "udpbeat: " << st.message() << std::endl;
-      warned_ = true;
-    }
+  absl::Status WriteMetrics() {
+    if (opts_.metrics_file.empty()) return absl::OkStatus();
+    return WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total(), UDPBEAT_VERSION));
+  }
+
+  // The last write, at the stop: its failure ends the run (exit 2), told once.
+  absl::Status WriteFinalMetrics() {
+    absl::Status st = WriteMetrics();
+    return warned_ ? MarkReported(std::move(st)) : st;
   }
 
  private:
   void OnMetricsTimer() {
-    WriteMetrics();
+    // Told once, and serving goes on; the last write, at the stop, decides the exit.
+    if (absl::Status st = WriteMetrics(); !st.ok() && !warned_) {
+      err_ << "udpbeat: " << st.message() << std::endl;
+      warned_ = true;
+    }
     metrics_timer_.ArmAt(workers_[0].loop->clock().Now() + opts_.metrics_period);
   }
 
@@ -203,10 +210,10 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
   pool.clear();  // joins
   endpoint.reset();
-  supervisor.WriteMetrics();
+  const absl::Status metrics = supervisor.WriteFinalMetrics();
   for (const absl::Status& s : results) UDPBEAT_RETURN_IF_ERROR(s);
   if (!opts.quiet) PrintStatistics(supervisor, workers, out);
-  return absl::OkStatus();
+  return metrics;
 }
 
 }  // namespace udpbeat

@@ -120,5 +120,38 @@ class WriteErrorTest(UdpbeatTestCase):
         self.assertEqual(self.assertOneErrorLine(r), ENOSPC_LINE, r.describe())
 
 
+class MetricsFileErrorTest(UdpbeatTestCase):
+    """A --metrics-file that cannot be written: mid-run it is told once and the run goes
+    on; at the stop it decides the exit, 2, in every mode, with no second line."""
+
+    FULL_LINE = "udpbeat: write /dev/full: No space left on device"
+
+    def setUp(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+
+    def test_ping_and_heartbeat(self):
+        s = self.serve()
+        for argv in (["ping", "-c", "3", "-i", "20ms", "-q"],
+                     ["heartbeat", "-c", "3", "-i", "20ms", "-q"],
+                     ["heartbeat", "-c", "3", "-i", "20ms", "-q", "--metrics-interval", "10ms"]):
+            with self.subTest(argv=argv):
+                r = harness.run([harness.UDPBEAT, *argv, "--metrics-file", "/dev/full",
+                                 s.target])
+                self.assertEqual(self.assertOneErrorLine(r), self.FULL_LINE, r.describe())
+                self.assertIn("3 packets transmitted, 3 received", r.stdout)  # summary kept
+
+    def test_serve(self):
+        s = harness.Proc([harness.UDPBEAT, "serve", "--bind", "127.0.0.1:0", "-q",
+                          "--metrics-file", "/dev/full", "--metrics-interval", "10ms"])
+        self.addCleanup(s.kill)
+        s.wait_line(self.FULL_LINE, stream="err")  # told at the first write, serving on
+        time.sleep(0.1)  # several more failed writes: none told again
+        s.signal(signal.SIGINT)
+        rc = s.wait(harness.STOP_TIMEOUT)
+        r = harness.Result(["serve"], rc, "", s.stderr)
+        self.assertEqual(self.assertOneErrorLine(r), self.FULL_LINE, r.describe())
+
+
 if __name__ == "__main__":
     harness.main()
