@@ -19,8 +19,9 @@
 #      and timing the bytes as sent (gzip: the agent's side), and the same decoded by curl
 #      (--compressed: what a scraper that inflates sees, its own inflating included).
 #  (3) fping (Debian's 5.1, ICMP echo answered by the kernel) over the same addresses for
-#      FLEET_SECONDS: `fping -l -p 1000 -i 0.05 -r 0 -q` and, since that one falls behind,
-#      `fping -c N -p 2000 -i 0.05 -r 0 -q` (5,000/s, the most it sustains); CPU per probe.
+#      FLEET_SECONDS: `fping -l -p 1000 -i 0.05 -r 0 -q`, as one process per 5,000
+#      addresses (two for 10,000: one process cannot send 10,000 probes/s, see step 3);
+#      CPU per probe of the processes together.
 # Prints one table; FLEET_OUT=FILE keeps the raw figures ("name value unit" lines).
 #
 # usage: bench/fleet.sh
@@ -28,6 +29,8 @@
 #   FLEET_SECONDS=N    measured seconds per tool, 5..600 (default 60)
 #   FLEET_TARGETS=N    targets, 1..15000 (default 10000)
 #   FLEET_SCRAPES=N    timed /metrics scrapes, 1..100 (default 10)
+#   FLEET_FPING_ADDRS=N  addresses per fping process, 1..6000 (default 5000; at most
+#                      6,553 probes/s per fping, see step 3)
 #   FLEET_OUT=FILE     keep the raw figures
 #   FLEET_KEEP=DIR     keep heartbeat's and serve's outputs, the scrape timings, udp_loadgen's
 #   FLEET_OUTPUT=json  heartbeat --json instead of -q (one line per reply: heavy at 10,000)
@@ -42,6 +45,7 @@ udpbeat=${UDPBEAT:-$top/build/udpbeat}
 secs=${FLEET_SECONDS:-60}
 ntargets=${FLEET_TARGETS:-10000}
 nscrapes=${FLEET_SCRAPES:-10}
+fping_per_process=${FLEET_FPING_ADDRS:-5000}
 peers=${PEERS_DIR:-$top/../shared/bench}
 bin=${PEERS_BIN:-/tmp/udpbeat-peers-bin}
 hb_output=--${FLEET_OUTPUT:-quiet}  # --quiet: transitions and the statistics only
@@ -55,6 +59,8 @@ die() { echo "fleet.sh: $*" >&2; exit 2; }
 [[ $hb_output == --quiet || $hb_output == --json ]] || die "FLEET_OUTPUT must be quiet or json"
 [[ $nscrapes =~ ^[0-9]+$ ]] && ((nscrapes >= 1 && nscrapes <= 100)) ||
   die "FLEET_SCRAPES must be 1..100"
+[[ $fping_per_process =~ ^[0-9]+$ ]] && ((fping_per_process >= 1 && fping_per_process <= 6000)) ||
+  die "FLEET_FPING_ADDRS must be 1..6000"
 for f in udp_loadgen.c ref_echo.c; do
   [[ -f $peers/$f ]] || die "$peers/$f not found (set PEERS_DIR)"
 done
@@ -282,56 +288,74 @@ sed -n 's/.*rate limited \([0-9]*\), peers \([0-9]*\), peer evictions \([0-9]*\)
 
 # ---------------------------------------------------------------- (3) fping
 # -p 1000: each target once a second; -i 0.05: at least 0.05 ms between two probes (a
-# budget of 20,000/s, twice what 10,000 targets need; non-root users may not go below
-# 1 ms); -r 0: no retries, one probe per period as udpbeat does. fping 5.1 cannot keep
-# 10,000 probes/s: a sequence number is not reused for 10 s and there are 65,535, so
-# `-c` stops with "not enough sequence numbers available" once it is faster than 6,553/s,
-# and `-l` falls behind its schedule (and prints a line per reply even with -q). So two
-# rows: the loop mode as asked, at whatever rate it reaches, and `-c` with -p 2000
-# (5,000 probes/s, quiet), which it sustains.
-run_fping() {  # run_fping NAME ARGS...: FLEET_SECONDS of fping, CPU over the window
-  local name=$1
+# budget of 20,000/s per process; non-root users may not go below 1 ms); -r 0: no retries,
+# one probe per period as udpbeat does. One fping 5.1 cannot send 10,000 probes/s: a
+# sequence number is not reused for 10 s and there are 65,535, so above 6,553/s it stops
+# with "not enough sequence numbers available" (runs 10 and 11 of bench/RESULTS.md (e)).
+# So the addresses are split into processes of at most FLEET_FPING_ADDRS (5,000: 5,000
+# probes/s each, within the limit), all on the client's CPU, and their CPU and probes are
+# summed: what an operator runs to watch this many hosts with fping.
+split -l "$fping_per_process" -d -a 3 "$tmp/addrs" "$tmp/addrs."
+fping_parts=("$tmp"/addrs.[0-9][0-9][0-9])
+emit env.fping_processes "${#fping_parts[@]}" count
+emit env.fping_addrs_per_process "$fping_per_process" count
+run_fping() {  # run_fping NAME ARGS...: FLEET_SECONDS of fping, CPU over the window, summed
+  local name=$1 i pids=() wds=()
   shift
-  taskset -c 0 fping "$@" -r 0 -q -f "$tmp/addrs" >"$tmp/fping.out" 2>"$tmp/fping.err" &
-  fpid=$!; started "$fpid"
-  watchdog "$fpid" $((secs + warm + 60)); fwd=$wd
-  local t_start c0 t0 c1 t1
+  for i in "${!fping_parts[@]}"; do
+    taskset -c 0 fping "$@" -r 0 -q -f "${fping_parts[$i]}" >"$tmp/fping.$i.out" \
+      2>"$tmp/fping.$i.err" &
+    pids+=($!); started "$!"
+    watchdog "$!" $((secs + warm + 60)); wds+=("$wd")
+  done
+  local t_start c0=0 t0 c1=0 t1 rss=0 pid c
   t_start=$(now)
   sleep "$warm"
-  kill -0 "$fpid" 2>/dev/null || die "fping $* ended early: $(tail -2 "$tmp/fping.err")"
-  c0=$(cpu_s "$fpid"); t0=$(now)
+  for i in "${!pids[@]}"; do
+    kill -0 "${pids[$i]}" 2>/dev/null ||
+      die "fping $* ended early: $(tail -2 "$tmp/fping.$i.err")"
+  done
+  for pid in "${pids[@]}"; do c0=$(calc "$c0 + $(cpu_s "$pid")"); done
+  t0=$(now)
   sleep "$secs"
-  if ! c1=$(cpu_s "$fpid" 2>/dev/null); then  # it gave up (the sequence numbers ran out)
-    stop "$fpid"; stop "$fwd"
-    echo "fleet.sh: fping $* ended before the window did: $(tail -1 "$tmp/fping.err")" >&2
-    emit "$name.failed" 1 flag
-    return 0
-  fi
+  for i in "${!pids[@]}"; do
+    if ! c=$(cpu_s "${pids[$i]}" 2>/dev/null); then  # it gave up
+      for pid in "${pids[@]}" "${wds[@]}"; do stop "$pid"; done
+      echo "fleet.sh: fping $* (${fping_parts[$i]##*/}) ended before the window did:" \
+        "$(tail -1 "$tmp/fping.$i.err")" >&2
+      emit "$name.failed" 1 flag
+      return 0
+    fi
+    c1=$(calc "$c1 + $c")
+  done
   t1=$(now)
-  emit "$name.rss" "$(rss_kb "$fpid")" KiB
-  stop "$fpid"; stop "$fwd"
+  for pid in "${pids[@]}"; do rss=$((rss + $(rss_kb "$pid"))); done
+  emit "$name.rss" "$rss" KiB
+  for pid in "${pids[@]}" "${wds[@]}"; do stop "$pid"; done
+  emit "$name.processes" "${#pids[@]}" count
   emit "$name.window" "$(calc "$t1 - $t0")" s
   emit "$name.cpu_window" "$(calc "$c1 - $c0")" s
   emit "$name.cpu_life" "$c1" s
   emit "$name.life" "$(calc "$t1 - $t_start")" s
-  emit "$name.stdout_lines" "$(wc -l <"$tmp/fping.out")" lines
-  python3 - "$tmp/fping.err" "$name" >>"$out" <<'PY'
+  emit "$name.stdout_lines" "$(cat "$tmp"/fping.*.out | wc -l)" lines
+  python3 - "$name" "$tmp"/fping.*.err >>"$out" <<'PY'
 import re, sys
 xmt = rcv = lossy = 0
-for line in open(sys.argv[1]):
-    m = re.search(r"xmt/rcv/%loss = (\d+)/(\d+)/", line)
-    if m:
-        x, r = int(m.group(1)), int(m.group(2))
-        xmt += x; rcv += r
-        if x - r > 1: lossy += 1  # the last probe may be in flight at SIGINT
-n = sys.argv[2]
+for path in sys.argv[2:]:
+    for line in open(path):
+        m = re.search(r"xmt/rcv/%loss = (\d+)/(\d+)/", line)
+        if m:
+            x, r = int(m.group(1)), int(m.group(2))
+            xmt += x; rcv += r
+            if x - r > 1: lossy += 1  # the last probe may be in flight at SIGINT
+n = sys.argv[1]
 print(f"{n}.sent {xmt} probes")
 print(f"{n}.received {rcv} probes")
 print(f"{n}.targets_lossy {lossy} targets")
 PY
+  rm -f "$tmp"/fping.*.out "$tmp"/fping.*.err
 }
 run_fping fping_loop -l -p 1000 -i 0.05
-run_fping fping_count -c $(((secs + warm) / 2 + 30)) -p 2000 -i 0.05
 emit env.loadavg_end "$(cut -d' ' -f1 /proc/loadavg)" load
 
 # ---------------------------------------------------------------- the table
@@ -364,8 +388,11 @@ print(f"| udpbeat heartbeat -q | {hb_probes / g('udpbeat.window'):,.0f} | {g('ud
       f"{hb_us:.2f}{' (at least)' if g('udpbeat.probes_window_from_schedule') == 1 else ''} | "
       f"{hb_us / floor_us:.2f} | {hb_life} | {rss_t:,.0f} B | {downs} ({suspects}) |")
 fp = {}
-for name, label in (("fping_loop", "fping -l -p 1000 -i 0.05 -r 0 -q"),
-                    ("fping_count", "fping -c -p 2000 -i 0.05 -r 0 -q")):
+procs = int(g("env.fping_processes"))
+fping_label = "fping -l -p 1000 -i 0.05 -r 0 -q" + (
+    f", {procs} processes of at most {int(g('env.fping_addrs_per_process')):,} addresses"
+    if procs > 1 else "")
+for name, label in (("fping_loop", fping_label),):
     if g(f"{name}.failed") == 1:
         print(f"| {label} (ICMP) | — | — | — | — | — | — | ended before the window did (see above) |")
         continue
@@ -393,10 +420,9 @@ print("udpbeat transitions to down/suspect: " + ", ".join(
       f"sent {int(g('udpbeat.sent'))}, received {int(g('udpbeat.received'))} (late {int(g('udpbeat.late'))}), "
       f"lost {int(g('udpbeat.lost'))}; "
       f"stopped in {g('udpbeat.stop_seconds'):.1f} s")
-if g("fping_loop.failed") != 1 and g("fping_count.failed") != 1:
-  print(f"fping -l: sent {int(g('fping_loop.sent'))}, received {int(g('fping_loop.received'))}, "
-      f"{int(g('fping_loop.stdout_lines'))} lines on stdout; fping -c: sent {int(g('fping_count.sent'))}, "
-      f"received {int(g('fping_count.received'))}")
+if g("fping_loop.failed") != 1:
+  print(f"fping -l ({procs} processes): sent {int(g('fping_loop.sent'))}, received "
+        f"{int(g('fping_loop.received'))}, {int(g('fping_loop.stdout_lines'))} lines on stdout")
 ok = lambda c: "yes" if c else "NO"
 print(f"targets: CPU/probe <= 1.3 x floor: {ok(hb_us <= 1.3 * floor_us)}; below fping's: "
       f"{ok(bool(fp) and hb_us < min(fp.values()))}; scrape <= 250 ms (median, max): plain "

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,7 +29,7 @@
 #include "udpbeat/base/absl_view.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/base/unique_fd.h"
-#include "udpbeat/http/gzip.h"
+#include "udpbeat/http/metrics_body_cache.h"
 #include "udpbeat/net/udp_socket.h"
 
 namespace udpbeat::http {
@@ -37,7 +38,10 @@ namespace {
 
 // What the handler and the logger see; owned by MetricsEndpoint::Daemon.
 struct ServingState {
-  const MetricsSource* source = nullptr;
+  explicit ServingState(const MetricsSource& source)
+      : bodies(source, MetricsEndpoint::kGzipMinBytes) {}
+
+  MetricsBodyCache bodies;
   // libmicrohttpd reports why it failed to start only through its logger. The logger stays
   // installed for the daemon's life and may run on its thread, hence the lock; after a
   // successful start its messages (e.g. "connection limit reached") are dropped: this
@@ -144,22 +148,28 @@ bool AcceptsGzip(MHD_Connection* connection) {
   return acceptance.accepted();
 }
 
-void DeleteString(void* body) { delete static_cast<std::string*>(body); }
+using Body = MetricsBodyCache::Body;
+
+// libmicrohttpd's free callback: the response's reference to its body goes.
+void ReleaseBody(void* reference) { delete static_cast<Body*>(reference); }
 
 struct Header {
   const char* name;
   const char* value;
 };
 
-// Queues `body` (moved to the heap, freed by libmicrohttpd when the response is done).
+// Queues `body`, sent from the shared buffer itself: the response holds a reference of its
+// own, released by libmicrohttpd when the response is destroyed (sent, or its connection
+// closed), so the body outlives every response sending it whatever the cache does meanwhile.
 // MHD_NO makes libmicrohttpd close the connection, the only answer left when out of memory.
-MHD_Result Respond(MHD_Connection* connection, unsigned status, std::string body,
+MHD_Result Respond(MHD_Connection* connection, unsigned status, Body body,
                    std::initializer_list<Header> headers) {
-  auto* owned = new std::string(std::move(body));
+  auto* reference = new Body(std::move(body));
+  // libmicrohttpd's buffer is not const, but it only reads a response's buffer.
   MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
-      owned->size(), owned->data(), DeleteString, owned);
+      (*reference)->size(), const_cast<char*>((*reference)->data()), ReleaseBody, reference);
   if (response == nullptr) {
-    delete owned;
+    delete reference;
     return MHD_NO;
   }
   absl::Cleanup destroy = [response] { MHD_destroy_response(response); };
@@ -170,13 +180,19 @@ MHD_Result Respond(MHD_Connection* connection, unsigned status, std::string body
   return MHD_queue_response(connection, status, response);
 }
 
+// The fixed pages: a few hundred bytes, copied per request.
+MHD_Result Respond(MHD_Connection* connection, unsigned status, const char* text,
+                   std::initializer_list<Header> headers) {
+  return Respond(connection, status, std::make_shared<const std::string>(text), headers);
+}
+
 // The HTTP thread's nice value (see HandleRequest).
 constexpr int kScrapeNice = 10;
 
 MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
                          const char* /*version*/, const char* /*upload_data*/,
                          size_t* upload_data_size, void** request_state) {
-  const auto& state = *static_cast<const ServingState*>(cls);
+  auto& state = *static_cast<ServingState*>(cls);
   // Rendering and compressing a fleet's body takes tenths of a second of CPU; on a busy
   // or one-core host it must not hold the probe loop back (measured: 12,000 false
   // suspects during scrapes of 10,000 targets, bench/RESULTS.md (e)). Nice 10 gives the
@@ -222,20 +238,16 @@ MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
     return Respond(connection, MHD_HTTP_OK, kRootPage,
                    {{MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8"}});
   }
-  // HEAD renders too, so its Content-Length is the one a GET would get; libmicrohttpd
+  // HEAD gets the body too, so its Content-Length is the one a GET would get; libmicrohttpd
   // leaves the body out.
-  std::string body = state.source->Render();
-  if (body.size() >= MetricsEndpoint::kGzipMinBytes && AcceptsGzip(connection)) {
-    if (std::optional<std::string> gz = Gzip(body)) {
-      body = std::string();  // only one copy of a multi-megabyte body at a time
-      return Respond(connection, MHD_HTTP_OK, *std::move(gz),
-                     {{MHD_HTTP_HEADER_CONTENT_TYPE, kMetricsContentType},
-                      {MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"},
-                      {MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING}});
-    }
-    // Compression failed (out of memory): the uncompressed body is still a valid answer.
+  MetricsBodyCache::Reply reply = state.bodies.Get(AcceptsGzip(connection));
+  if (reply.gzip) {
+    return Respond(connection, MHD_HTTP_OK, std::move(reply.body),
+                   {{MHD_HTTP_HEADER_CONTENT_TYPE, kMetricsContentType},
+                    {MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"},
+                    {MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING}});
   }
-  return Respond(connection, MHD_HTTP_OK, std::move(body),
+  return Respond(connection, MHD_HTTP_OK, std::move(reply.body),
                  {{MHD_HTTP_HEADER_CONTENT_TYPE, kMetricsContentType},
                   {MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING}});
 }
@@ -295,6 +307,8 @@ class ScopedBlockedSignals {
 }  // namespace
 
 struct MetricsEndpoint::Daemon {
+  explicit Daemon(const MetricsSource& source) : state(source) {}
+
   ServingState state;
   MHD_Daemon* mhd = nullptr;
 
@@ -341,8 +355,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   UDPBEAT_ASSIGN_OR_RETURN(UniqueFd listener, Listen(address));
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress bound, LocalAddress(listener.get()));
 
-  auto daemon = std::make_unique<Daemon>();
-  daemon->state.source = &source;
+  auto daemon = std::make_unique<Daemon>(source);
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (address.family() == AF_INET6) flags |= MHD_USE_IPv6;
   {

@@ -121,6 +121,12 @@ void MetricsSnapshot::Publish(measure::RunResult result) {
   auto p = std::make_shared<const measure::RunResult>(std::move(result));
   std::lock_guard<std::mutex> lock(mu_);
   latest_ = std::move(p);
+  ++version_;
+}
+
+uint64_t MetricsSnapshot::Version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
 }
 
 std::string MetricsSnapshot::Render() const {

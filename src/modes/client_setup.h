@@ -61,16 +61,18 @@ measure::RunInfo MakeRunInfo(const ClientOptions& opts, std::string_view mode,
 std::vector<measure::TargetInfo> TargetInfos(const std::vector<engine::TargetSpec>& specs);
 
 // The metrics a /metrics endpoint serves: the loop publishes a rendered-later snapshot,
-// the endpoint's thread renders the newest one for each scrape; neither waits on the
-// other beyond swapping a pointer.
+// the endpoint's thread renders the newest one, once per snapshot (each Publish is a new
+// Version); neither waits on the other beyond swapping a pointer.
 class MetricsSnapshot final : public http::MetricsSource {
  public:
   void Publish(measure::RunResult result);
+  uint64_t Version() const override;
   std::string Render() const override;
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const measure::RunResult> latest_;
+  uint64_t version_ = kUnversioned;  // of latest_: how many were published
 };
 
 // Starts an endpoint on `listen` ("ADDR:PORT", or ":PORT": every address) serving `source`.

@@ -91,14 +91,19 @@ json TargetsJson(const std::vector<measure::TargetInfo>& targets) {
   return a;
 }
 
+// Each path with its index (the `path` label of the metrics, stable across restarts) and
+// its source port (the kernel's choice, new on each start).
 json PathsJson(const std::vector<measure::PathFigures>& paths) {
   json a = json::array();
-  for (const measure::PathFigures& p : paths)
-    a.push_back({{"src_port", p.src_port},
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const measure::PathFigures& p = paths[i];
+    a.push_back({{"path", i},
+                 {"src_port", p.src_port},
                  {"sent", p.sent},
                  {"received", p.received},
                  {"lost", p.lost},
                  {"loss_ratio", p.loss_ratio}});
+  }
   return a;
 }
 

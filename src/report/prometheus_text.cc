@@ -42,6 +42,14 @@ void AppendValue(std::string& out, double v) {
 
 double Seconds(Nanos ns) { return static_cast<double>(ns) / 1e9; }
 
+// A rendered label set (`{...}`, or "") with path="index" after its labels.
+std::string WithPath(std::string_view labels, size_t index) {
+  std::string out(labels.empty() ? "{" : labels.substr(0, labels.size() - 1));
+  if (!labels.empty()) out += ',';
+  absl::StrAppend(&out, "path=\"", index, "\"}");
+  return out;
+}
+
 // The Prometheus `le` of each fixed bucket bound, as text.
 const std::vector<std::string>& BucketBounds() {
   static const std::vector<std::string> bounds = [] {
@@ -257,17 +265,26 @@ std::string ClientMetrics(const measure::RunResult& r) {
   bool paths = false;
   for (const measure::TargetResult& t : r.targets) paths |= !t.paths.empty();
   if (paths) {
-    m.Family("udpbeat_path_probes_sent_total", "counter", "Probes sent from each source port.");
+    // A path is labelled by its index, not its source port: the kernel picks the port
+    // anew on every start, and a label that changes on restart would start a new series
+    // per path each time (cardinality churn). The port is in an info metric, to join on.
+    m.Family("udpbeat_path_info", "gauge",
+             "Always 1; src_port is the source port the path probes from (the kernel's "
+             "choice, new on each start).");
     each([&](const measure::TargetResult& t, const std::string& l) {
-      for (const measure::PathFigures& p : t.paths)
-        m.Sample("udpbeat_path_probes_sent_total", l, "src_port", absl::StrCat(p.src_port),
-                 p.sent);
+      for (size_t i = 0; i < t.paths.size(); ++i)
+        m.Sample("udpbeat_path_info", WithPath(l, i), "src_port",
+                 absl::StrCat(t.paths[i].src_port), uint64_t{1});
     });
-    m.Family("udpbeat_path_probes_lost_total", "counter", "Probes lost from each source port.");
+    m.Family("udpbeat_path_probes_sent_total", "counter", "Probes sent on each path.");
     each([&](const measure::TargetResult& t, const std::string& l) {
-      for (const measure::PathFigures& p : t.paths)
-        m.Sample("udpbeat_path_probes_lost_total", l, "src_port", absl::StrCat(p.src_port),
-                 p.lost);
+      for (size_t i = 0; i < t.paths.size(); ++i)
+        m.Sample("udpbeat_path_probes_sent_total", WithPath(l, i), t.paths[i].sent);
+    });
+    m.Family("udpbeat_path_probes_lost_total", "counter", "Probes lost on each path.");
+    each([&](const measure::TargetResult& t, const std::string& l) {
+      for (size_t i = 0; i < t.paths.size(); ++i)
+        m.Sample("udpbeat_path_probes_lost_total", WithPath(l, i), t.paths[i].lost);
     });
   }
   return std::move(m.text());

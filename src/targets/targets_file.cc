@@ -18,8 +18,8 @@ namespace {
 
 // Names udpbeat gives labels itself, and the ones Prometheus adds when it scrapes: a
 // label of the file under one of them would collide with (or be renamed next to) them.
-constexpr std::string_view kReservedKeys[] = {"target", "state", "direction", "src_port",
-                                              "le",     "job",   "instance"};
+constexpr std::string_view kReservedKeys[] = {"target", "state", "direction", "path",
+                                              "src_port", "le", "job", "instance"};
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -180,8 +180,8 @@ absl::Status CheckLabelKey(std::string_view key) {
     if (key == reserved)
       return absl::InvalidArgumentError(absl::StrCat(
           "label ", Quoted(key),
-          " is reserved (udpbeat and Prometheus set target, state, direction, src_port, le, "
-          "job and instance)"));
+          " is reserved (udpbeat and Prometheus set target, state, direction, path, src_port, "
+          "le, job and instance)"));
   }
   return absl::OkStatus();
 }

@@ -66,7 +66,7 @@ class TargetsTest(UdpbeatTestCase):
             ("# ok\n127.0.0.1:0\n", "{p}:2: target '127.0.0.1:0': port 0 is out of range: give 1 "
              "to 65535"),
             ("h job=x\n", "{p}:1: label 'job' is reserved (udpbeat and Prometheus set target, "
-             "state, direction, src_port, le, job and instance)"),
+             "state, direction, path, src_port, le, job and instance)"),
             ("h __x=1\n", "{p}:1: label '__x': names starting with __ are Prometheus'"),
             ("h site=a site=b\n", "{p}:1: label 'site' is given twice"),
             ("h site\n", "{p}:1: 'site' is not key=value (one target a line: HOST[:PORT] "

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import tempfile
 import time
 
@@ -108,20 +109,37 @@ class SourcePortsTest(FleetTestBase):
 
         summary = summary_of(harness.json_events(r.stdout))
         self.assertEqual((summary["sent"], summary["received"], summary["lost"]), (12, 9, 3))
+        self.assertEqual([p["path"] for p in summary["paths"]], [0, 1, 2, 3], summary["paths"])
         paths = {p["src_port"]: p for p in summary["paths"]}
         self.assertEqual(set(paths), set(counts), summary["paths"])
         for port, p in paths.items():
             want = (3, 0, 3) if port == dropped else (3, 3, 0)
             self.assertEqual((p["sent"], p["received"], p["lost"]), want, (port, dropped, p))
+        port_of = {str(p["path"]): str(p["src_port"]) for p in summary["paths"]}
 
         with open(metrics) as f:
-            m = harness.parse_metrics(f.read())
+            text = f.read()
+        m = harness.parse_metrics(text)
+        promtool = shutil.which("promtool")
+        if promtool:  # the info metric and the path label follow Prometheus' conventions
+            p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=harness.RUN_TIMEOUT)
+            self.assertEqual(p.returncode, 0, f"promtool check metrics\n{p.stdout}{p.stderr}")
+        # The per-path series are labelled by the path's index, stable across restarts; the
+        # kernel's ephemeral port is only in udpbeat_path_info, to join on.
+        info = series(m, "udpbeat_path_info", target=refl.target)
+        self.assertEqual({dict(k)["path"]: dict(k)["src_port"] for k in info}, port_of)
+        self.assertEqual(set(info.values()), {1.0})
         sent = series(m, "udpbeat_path_probes_sent_total", target=refl.target)
         lost = series(m, "udpbeat_path_probes_lost_total", target=refl.target)
-        self.assertEqual({dict(k)["src_port"]: v for k, v in sent.items()},
-                         {str(p): 3.0 for p in counts})
-        self.assertEqual({dict(k)["src_port"]: v for k, v in lost.items()},
-                         {str(p): (3.0 if p == dropped else 0.0) for p in counts})
+        for samples in (sent, lost):
+            self.assertEqual({frozenset(dict(k)) for k in samples}, {frozenset({"target", "path"})},
+                             samples)
+        self.assertEqual({dict(k)["path"]: v for k, v in sent.items()},
+                         {path: 3.0 for path in port_of})
+        self.assertEqual({dict(k)["path"]: v for k, v in lost.items()},
+                         {path: (3.0 if int(port) == dropped else 0.0)
+                          for path, port in port_of.items()})
 
     def test_src_ports_range(self):
         for value in ("0", "1025", "-1", "x"):

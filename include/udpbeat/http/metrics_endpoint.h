@@ -3,7 +3,9 @@
 //
 //   GET|HEAD /metrics  200, "text/plain; version=0.0.4; charset=utf-8", body
 //                      MetricsSource::Render(); gzip-compressed when the client accepts gzip
-//                      and the body is larger than about a packet
+//                      and the body is larger than about a packet. Rendered and compressed
+//                      once per snapshot (MetricsSource::Version()): every further scrape
+//                      of that snapshot is sent from the same body (MetricsBodyCache)
 //   GET|HEAD /         200, a small HTML page that links to /metrics
 //   other paths        404;  other methods on / or /metrics: 405 with "Allow: GET, HEAD"
 //
@@ -11,9 +13,11 @@
 // listen backlog until one closes), at most `max_connections_per_ip` from one client address
 // (further ones are closed at once, so one misbehaving host cannot take every slot), and a
 // connection that makes no progress for `connection_timeout` is closed. Each connection
-// holds at most kConnectionMemoryBytes for its request, plus the body of the response it is
-// being sent. Sockets are non-blocking: a client that sends slowly, reads slowly or sits idle
-// occupies one slot and never holds up another connection's scrape.
+// holds at most kConnectionMemoryBytes for its request plus a reference to the shared body
+// it is sending: bodies beyond the cache's (MetricsBodyCache) are those of superseded
+// snapshots still being sent, at most one per connection. Sockets are non-blocking: a
+// client that sends slowly, reads slowly or sits idle occupies one slot and never holds up
+// another connection's scrape.
 #ifndef UDPBEAT_HTTP_METRICS_ENDPOINT_H_
 #define UDPBEAT_HTTP_METRICS_ENDPOINT_H_
 
@@ -22,20 +26,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "udpbeat/http/metrics_body_cache.h"
 #include "udpbeat/net/socket_address.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat::http {
-
-// What the endpoint serves. Render() runs on the endpoint's thread, once per scrape (HEAD
-// included, so Content-Length is right), never concurrently with itself; it must be safe
-// against the caller's other threads, e.g. by rendering a snapshot the event loop published.
-// The endpoint never calls into the event loop.
-class MetricsSource {
- public:
-  virtual ~MetricsSource() = default;
-  virtual std::string Render() const = 0;
-};
 
 struct MetricsEndpointOptions {
   unsigned max_connections = 16;

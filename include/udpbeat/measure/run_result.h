@@ -99,7 +99,8 @@ struct SessionRef {
   bool by_port = false;     // --src-ports: the sessions are the target's source ports
 };
 
-// Probes of one source port (--src-ports).
+// Probes of one source port (--src-ports). A target's paths are in path order: paths[i] is
+// path i, which reports name by its index (a port changes on every start).
 struct PathFigures {
   uint16_t src_port = 0;
   uint64_t sent = 0;

@@ -9,8 +9,10 @@
 // (histogram: fixed buckets from 10 µs to 10 s, so quantiles aggregate across agents),
 // udpbeat_last_rtt_seconds, udpbeat_one_way_delay_seconds{direction} and
 // udpbeat_clock_offset_seconds (STAMP), udpbeat_state_changes_total and
-// udpbeat_down_seconds_total (heartbeat), udpbeat_path_probes_{sent,lost}_total{src_port}
-// (--src-ports). Process: udpbeat_build_info{version}, udpbeat_targets.
+// udpbeat_down_seconds_total (heartbeat); per path (--src-ports), labelled path="0".."N-1"
+// as well, udpbeat_path_probes_{sent,lost}_total and udpbeat_path_info{src_port}, always 1:
+// the port changes on every start, the path index does not. Process:
+// udpbeat_build_info{version}, udpbeat_targets.
 #ifndef UDPBEAT_REPORT_PROMETHEUS_TEXT_H_
 #define UDPBEAT_REPORT_PROMETHEUS_TEXT_H_
 

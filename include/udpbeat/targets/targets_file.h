@@ -10,8 +10,8 @@
 //     follows, as [2001:db8::1]:862); PORT is 1 to 65535, digits only;
 //   - key is a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), not starting with "__"
 //     and not one of the names udpbeat or Prometheus set themselves (target, state,
-//     direction, src_port, le, job, instance); value is non-empty UTF-8 without spaces
-//     or control characters; a key appears at most once on a line;
+//     direction, path, src_port, le, job, instance); value is non-empty UTF-8 without
+//     spaces or control characters; a key appears at most once on a line;
 //   - a target appears once (as written: "db1" and "db1:862" are two targets).
 #ifndef UDPBEAT_TARGETS_TARGETS_FILE_H_
 #define UDPBEAT_TARGETS_TARGETS_FILE_H_

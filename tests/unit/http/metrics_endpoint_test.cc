@@ -59,6 +59,10 @@ class RecordingSource : public MetricsSource {
  public:
   explicit RecordingSource(std::string body) : body_(std::move(body)) {}
 
+  uint64_t Version() const override {
+    std::lock_guard lock(mu_);
+    return version_;
+  }
   std::string Render() const override {
     std::lock_guard lock(mu_);
     ++calls_;
@@ -67,7 +71,17 @@ class RecordingSource : public MetricsSource {
     return body_;
   }
 
-  const std::string& body() const { return body_; }
+  // A published snapshot: its body, under a new version.
+  void Publish(std::string body) {
+    std::lock_guard lock(mu_);
+    body_ = std::move(body);
+    ++version_;
+  }
+
+  std::string body() const {
+    std::lock_guard lock(mu_);
+    return body_;
+  }
   int calls() const {
     std::lock_guard lock(mu_);
     return calls_;
@@ -82,7 +96,8 @@ class RecordingSource : public MetricsSource {
   }
 
  private:
-  const std::string body_;
+  std::string body_;
+  uint64_t version_ = kUnversioned;  // until the first Publish: rendered on every scrape
   mutable std::mutex mu_;
   mutable int calls_ = 0;
   mutable std::optional<std::thread::id> thread_;
@@ -271,6 +286,47 @@ TEST_F(MetricsEndpointTest, KeepAliveServesSeveralScrapesOnOneConnection) {
     EXPECT_EQ(r->body, source_.body());
   }
   EXPECT_EQ(source_.calls(), 3);
+}
+
+// An HA pair, or any two scrapers: the second scrape of a snapshot is served the body the
+// first one rendered (and compressed), and a new snapshot is rendered anew.
+TEST_F(MetricsEndpointTest, ScrapesOfOneSnapshotShareOneRendering) {
+  RecordingSource fleet(SampleBody(500));
+  fleet.Publish(SampleBody(500));
+  auto endpoint = MetricsEndpoint::Start(Loopback4(), fleet);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  auto a = Connection::Open((*endpoint)->address());
+  auto b = Connection::Open((*endpoint)->address());
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(b.has_value());
+  const std::string gzip = "Accept-Encoding: gzip\r\n";
+
+  const std::string first = fleet.body();
+  for (auto* c : {&*a, &*b, &*a}) {
+    auto plain = c->Request("GET", "/metrics");
+    auto compressed = c->Request("GET", "/metrics", gzip);
+    ASSERT_TRUE(plain.has_value());
+    ASSERT_TRUE(compressed.has_value());
+    EXPECT_TRUE(plain->body == first);
+    EXPECT_EQ(compressed->header("content-encoding"), "gzip");
+    auto inflated = Gunzip(compressed->body);
+    ASSERT_TRUE(inflated.has_value());
+    EXPECT_TRUE(*inflated == first);
+  }
+  EXPECT_EQ(fleet.calls(), 1) << "six scrapes of one snapshot";
+
+  fleet.Publish(SampleBody(501));
+  const std::string second = fleet.body();
+  ASSERT_NE(second, first);
+  auto compressed = b->Request("GET", "/metrics", gzip);
+  ASSERT_TRUE(compressed.has_value());
+  auto inflated = Gunzip(compressed->body);
+  ASSERT_TRUE(inflated.has_value());
+  EXPECT_TRUE(*inflated == second) << "a new snapshot must be rendered anew";
+  auto head = a->Request("HEAD", "/metrics", gzip);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->header("content-length"), absl::StrCat(compressed->body.size()));
+  EXPECT_EQ(fleet.calls(), 2);
 }
 
 TEST_F(MetricsEndpointTest, QueryStringIsIgnored) {

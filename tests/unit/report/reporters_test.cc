@@ -551,5 +551,64 @@ TEST(Prometheus, RepliesWithAnotherDscpAreACounterAndALine) {
       << out.str();
 }
 
+// --src-ports: the per-path series are labelled by the path's index, which a restart keeps;
+// the kernel's ephemeral source port, which a restart changes, is only in an info metric.
+TEST(Prometheus, PathsAreLabelledByIndexAndTheirPortIsAnInfoMetric) {
+  measure::RunResult r = Result("stamp");
+  r.targets[0].paths = {{47168, 5, 4, 1, 0.2}, {51000, 5, 5, 0, 0}};
+  const std::string text = ClientMetrics(r);
+  const std::string l = "{target=\"localhost:12000\"";
+  for (const std::string& want : std::vector<std::string>{
+           "# TYPE udpbeat_path_info gauge\n",
+           "udpbeat_path_info" + l + ",path=\"0\",src_port=\"47168\"} 1\n",
+           "udpbeat_path_info" + l + ",path=\"1\",src_port=\"51000\"} 1\n",
+           "udpbeat_path_probes_sent_total" + l + ",path=\"0\"} 5\n",
+           "udpbeat_path_probes_sent_total" + l + ",path=\"1\"} 5\n",
+           "udpbeat_path_probes_lost_total" + l + ",path=\"0\"} 1\n",
+           "udpbeat_path_probes_lost_total" + l + ",path=\"1\"} 0\n"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\nin\n" << text;
+  }
+  // A restart: new ports, the same series but for the info metric's.
+  measure::RunResult again = r;
+  again.targets[0].paths[0].src_port = 40001;
+  again.targets[0].paths[1].src_port = 40002;
+  const auto without_info = [](const std::string& t) {
+    std::string out;
+    for (size_t at = 0, end; at < t.size(); at = end + 1) {
+      end = t.find('\n', at);
+      const std::string line = t.substr(at, end - at + 1);
+      if (line.find("src_port") == std::string::npos) out += line;
+    }
+    return out;
+  };
+  EXPECT_NE(ClientMetrics(again), text);
+  EXPECT_EQ(without_info(ClientMetrics(again)), without_info(text));
+  for (size_t at = 0, end; at < text.size(); at = end + 1) {
+    end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    if (line[0] != '#' && line.find("src_port") != std::string::npos) {
+      EXPECT_EQ(line.rfind("udpbeat_path_info{", 0), 0u) << "src_port outside the info: " << line;
+    }
+  }
+}
+
+TEST(JsonLines, PathsCarryTheirIndexAndPort) {
+  std::ostringstream out, err;
+  auto rep = MakeJsonReporter(out, err);
+  measure::RunResult r = Result("stamp");
+  r.targets[0].paths = {{47168, 5, 4, 1, 0.2}, {51000, 5, 5, 0, 0}};
+  rep->Start(Info("stamp"), {Target()});
+  rep->Summary(r);
+  const std::vector<nlohmann::json> ev = Lines(out.str());
+  ASSERT_EQ(ev.size(), 2u);
+  const nlohmann::json& paths = ev[1]["paths"];
+  ASSERT_EQ(paths.size(), 2u) << ev[1];
+  EXPECT_EQ(paths[0]["path"], 0);
+  EXPECT_EQ(paths[0]["src_port"], 47168);
+  EXPECT_EQ(paths[0]["lost"], 1);
+  EXPECT_EQ(paths[1]["path"], 1);
+  EXPECT_EQ(paths[1]["src_port"], 51000);
+}
+
 }  // namespace
 }  // namespace udpbeat::report

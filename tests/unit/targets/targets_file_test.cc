@@ -129,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "Prometheus'"},
         BadCase{"h job=x\n",
                 "/etc/udpbeat/targets:1: label 'job' is reserved (udpbeat and Prometheus set "
-                "target, state, direction, src_port, le, job and instance)"},
+                "target, state, direction, path, src_port, le, job and instance)"},
         BadCase{"h a=b#c\n",
                 "/etc/udpbeat/targets:1: '#' inside 'a=b#c': a comment starts after a space or "
                 "tab"},
@@ -143,7 +143,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(CheckLabelKeyTest, EveryReservedNameIsRefused) {
   for (std::string_view key :
-       {"target", "state", "direction", "src_port", "le", "job", "instance"}) {
+       {"target", "state", "direction", "path", "src_port", "le", "job", "instance"}) {
     EXPECT_THAT(std::string(CheckLabelKey(key).message()), HasSubstr("is reserved")) << key;
   }
   for (std::string_view key : {"site", "Role", "_x", "a_1", "targets", "_le"})
