@@ -298,7 +298,13 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
     if (d.tos >= 0 && (d.tos >> 2) != (std::max(cfg_.tos, 0) >> 2)) ++m_.dscp_changed;
     // The event shows the reflector's own T3; the statistics wait for the exact one when
     // follow-up telemetry is coming.
-    if (follow_up_ && ApplyFollowUp(p)) {
+    if (cfg_.follow_up && cfg_.proto == ProbeProto::kStamp && ApplyFollowUp(p)) {
+      if (pending_.size() >= kMaxPendingFollowUps) {
+        // Reports stuck behind (no transmit timestamps at the reflector): the oldest
+        // waits no longer.
+        RecordDelays(pending_.front().seq, pending_.front().reflector_seq, pending_.front().input);
+        pending_.erase(pending_.begin());
+      }
       pending_.push_back({p.seq, p.reflector_seq, in});
     } else {
       RecordDelays(p.seq, p.reflector_seq, in);
@@ -308,12 +314,13 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
   if (r.kind == stats::ReplyClass::kOnTime) Settled();
 }
 
-void ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
-                                const measure::ExchangeInput& in) {
+measure::Exchange ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
+                                             const measure::ExchangeInput& in) {
   const measure::Exchange e = measure::MeasureExchange(in);
   m_.stats.RecordRtt(e.rtt);
   m_.last_rtt = e.rtt;
   if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, m_.stats);
+  return e;
 }
 
 void ProbeSession::FlushPending() {
@@ -324,28 +331,62 @@ void ProbeSession::FlushPending() {
 bool ProbeSession::ApplyFollowUp(const ProbeReply& p) {
   switch (p.follow_up_status) {
     case stamp::FollowUpStatus::kOk:
+      // Reports again (after giving up, a reflector restarted stateful): worth waiting for.
+      follow_up_refusals_ = 0;
+      follow_up_ = true;
       break;
     case stamp::FollowUpStatus::kMalformed:
       FlushPending();  // this reply's report is unusable; the next may be fine
-      return true;
+      return follow_up_;
     default:
-      // The reflector does not know the TLV (RFC 8972: returned with U set) or returned
-      // padding: stop waiting for it, the reflector's T3 is all there is.
-      follow_up_ = false;
+      // The reflector does not know the TLV (RFC 8972: returned with U set), returned
+      // padding, or did not sign its report: the reflector's T3 is all there is. Only
+      // after several in a row does the session stop waiting for reports: one such reply
+      // may be a packet altered on the path (kFollowUpGiveUp).
+      ++m_.follow_up_refused;
       FlushPending();
+      if (follow_up_refusals_ < kFollowUpGiveUp) ++follow_up_refusals_;  // no overflow
+      if (follow_up_refusals_ < kFollowUpGiveUp) return true;
+      follow_up_ = false;
       return false;
   }
-  // The report is about the reflector's previous reply in this session: complete that
-  // exchange with its exact transmit time. Older ones will get none.
-  for (const Pending& x : pending_) {
+  // The report is about the newest reply of this session whose transmit time the
+  // reflector knew: usually the previous one, an older one when replies leave later than
+  // the next request comes (a reflector that holds them). That exchange is completed
+  // with its exact transmit time; older ones will get none (the reflector reports only
+  // its newest), later ones wait for a later report, and so do all when the report is
+  // empty (the reflector knows no transmit time yet: its replies leave after the next
+  // request comes).
+  // Taken out of pending_ first: an observer that ends the session (Finish flushes
+  // pending_) must not record these twice.
+  completing_.swap(pending_);
+  for (const Pending& x : completing_) {
     measure::ExchangeInput in = x.input;
-    if (p.follow_up.reported() && x.reflector_seq == p.follow_up.seq && in.reflector) {
-      in.reflector->transmit = FromNtp(p.follow_up.timestamp);
-      ++m_.follow_up_t3;
+    // Modulo 2^32, as the reflector's numbers wrap.
+    const auto ahead = static_cast<int32_t>(x.reflector_seq - p.follow_up.seq);
+    if (in.reflector && (!p.follow_up.reported() || ahead > 0)) {
+      pending_.push_back(x);
+      continue;
     }
-    RecordDelays(x.seq, x.reflector_seq, in);
+    if (ahead != 0 || !in.reflector) {
+      RecordDelays(x.seq, x.reflector_seq, in);
+      continue;
+    }
+    in.reflector->transmit = FromNtp(p.follow_up.timestamp);
+    ++m_.follow_up_t3;
+    const measure::Exchange e = RecordDelays(x.seq, x.reflector_seq, in);
+    measure::FollowUpEvent ev;
+    ev.seq = x.seq;
+    ev.reflector_seq = x.reflector_seq;
+    ev.sent = in.sent.wall;
+    ev.t3 = in.reflector->transmit;
+    ev.t3_estimate = x.input.reflector->transmit;
+    ev.rtt = e.rtt;
+    ev.residence = e.residence;
+    ev.backward = e.backward;
+    observer_.OnFollowUp(*this, ev);
   }
-  pending_.clear();
+  completing_.clear();
   return true;
 }
 

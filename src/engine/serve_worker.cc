@@ -263,6 +263,7 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
     loop_.SendWith(d.socket, spec, d.payload.size(), [&](std::span<uint8_t> out) {
       const int64_t len = Answer(d, source, out, spec.tag);
       if (len >= 0) {
+        Await(numbered_);
         Bump(counters_.replied);
         if (reply_format_ == ReplyFormat::kStamp)
           late_stamps_.push_back({out.data(), static_cast<size_t>(len)});
@@ -275,9 +276,10 @@ void ServeWorker::OnDatagram(const Datagram& d) noexcept {
     });
     return;
   }
-  const int64_t len = Answer(d, source, reply_buf_);
+  const int64_t len = Answer(d, source, reply_buf_, spec.tag);
   if (len >= 0)
-    Delay(d, source_hash, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)));
+    Delay(d, source_hash, std::span<const uint8_t>(reply_buf_.data(), static_cast<size_t>(len)),
+          numbered_);
 }
 
 void ServeWorker::BeforeSubmit(WallTime now) noexcept {
@@ -327,7 +329,11 @@ void ServeWorker::NumberReply(const Datagram& d, std::span<uint8_t> out, const R
   stamp::FillFollowUpTelemetry(f, out.subspan(follow_up_offset, length - follow_up_offset));
   // The report and the new number are what the HMAC TLV must vouch for.
   if (reply.signed_tlvs) stamp::SignTlvHmac(out.first(length), stamp::kAuthPacketSize, *cfg_.hmac);
-  if (tag != 0) awaited_[tag & (kAwaitedTimestamps - 1)] = {tag, session, seq};
+  if (tag != 0) numbered_ = {tag, session, seq};
+}
+
+void ServeWorker::Await(const AwaitedTimestamp& a) noexcept {
+  if (a.tag != 0) awaited_[a.tag & (kAwaitedTimestamps - 1)] = a;
 }
 
 void ServeWorker::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noexcept {
@@ -343,6 +349,7 @@ void ServeWorker::OnTransmitTimestamp(SocketId, uint64_t tag, WallTime sent) noe
 
 int64_t ServeWorker::Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out,
                             uint64_t tag) {
+  numbered_ = {};
   RequestContext ctx;
   ctx.received = d.rx_wall.nanos() != 0 ? d.rx_wall : d.loop_wall;
   ctx.clock = &loop_.clock();  // T3 read only for STAMP, as late as it can be
@@ -379,8 +386,8 @@ void ServeWorker::OnSendError(SocketId, uint64_t, int) noexcept {
   Bump(counters_.send_errors);
 }
 
-void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
-                        std::span<const uint8_t> bytes) {
+void ServeWorker::Delay(const Datagram& d, uint64_t source_hash, std::span<const uint8_t> bytes,
+                        const AwaitedTimestamp& awaited) {
   // Bounded in bytes as well as in count: 65,536 replies of 64 KiB would be 4 GiB.
   const uint64_t charge = bytes.size() + kDelayedOverhead;
   if (delayed_.size() >= kMaxDelayedReplies || !ChargeDelay(charge)) {
@@ -394,7 +401,7 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
   const uint64_t digest = reply_format_ == ReplyFormat::kEcho ? Digest(bytes) : 0;
   delayed_.push(Delayed{d.loop_mono + wait, next_order_++, d.socket, *d.from,
                         cfg_.reply_from_destination && d.to != nullptr ? *d.to : SocketAddress(),
-                        source_hash, digest, ReplyTos(d.tos),
+                        source_hash, digest, ReplyTos(d.tos), awaited,
                         std::vector<uint8_t>(bytes.begin(), bytes.end())});
   ArmDelayTimer();
 }
@@ -402,12 +409,20 @@ void ServeWorker::Delay(const Datagram& d, uint64_t source_hash,
 void ServeWorker::SendTop() {
   const Delayed& top = delayed_.top();
   Bump(counters_.replied);
-  // A delayed STAMP reply keeps the T3 it was built with: the simulated delay stands
-  // for the network's, so it must not show as the reflector's residence.
+  // A delayed STAMP reply keeps the T3 it was built with, so to a sender that reads T3
+  // the simulated delay shows as network delay. Its follow-up report, though, is the
+  // kernel's transmit time, as RFC 8972 §4.7 defines it: when the reply really left,
+  // after its wait here, so to a sender that uses the report the delay shows as what it
+  // is, time spent in the reflector (residence), and the backward delay is the path's.
   uring::SendSpec spec;
   spec.to = &top.to;
   if (!top.from.empty()) spec.from = &top.from;
   if (top.tos != 0) spec.tos = top.tos;
+  if (top.awaited.tag != 0) {
+    spec.tx_timestamp = true;
+    spec.tag = top.awaited.tag;
+    Await(top.awaited);
+  }
   loop_.Send(top.socket, spec, top.bytes);
   // The reflection window starts when the reply leaves, however long it waited.
   if (top.digest != 0)

@@ -22,6 +22,7 @@ Measurements Measurements::Combine(std::span<const Measurements* const> parts) {
     a.send_errors += p.send_errors;
     a.kernel_t1 += p.kernel_t1;
     a.follow_up_t3 += p.follow_up_t3;
+    a.follow_up_refused += p.follow_up_refused;
     a.dscp_changed += p.dscp_changed;
     if (p.last_rtt >= 0) a.last_rtt = p.last_rtt;
   }

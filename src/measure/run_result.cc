@@ -42,6 +42,7 @@ Figures Summarize(const Measurements& m, Detail detail) {
   f.longest_loss_burst = s.longest_loss_burst();
   f.kernel_t1 = m.kernel_t1;
   f.follow_up_t3 = m.follow_up_t3;
+  f.follow_up_refused = m.follow_up_refused;
   f.dscp_changed = m.dscp_changed;
   f.loss_ratio = s.loss_ratio();
   f.rtt = SummarizeDelays(s.rtt(), 0, detail);

@@ -58,6 +58,11 @@ void HeartbeatMonitor::OnReply(engine::Target& t, engine::ProbeSession& s,
   if (single()) Print([&] { reporter_.Reply(t.info(), r); });
 }
 
+void HeartbeatMonitor::OnFollowUp(engine::Target& t, engine::ProbeSession&,
+                                  const measure::FollowUpEvent& e) {
+  if (single()) Print([&] { reporter_.FollowUp(t.info(), e); });
+}
+
 void HeartbeatMonitor::OnTimeout(engine::Target& t, engine::ProbeSession& s,
                                  const measure::TimeoutEvent& e) {
   if (plot_) plot_->Timeout(s, e);

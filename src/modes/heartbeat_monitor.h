@@ -39,6 +39,8 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   absl::Status WritePlot(const std::string& title, Nanos timeout, const measure::RunResult& result);
 
   void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override;
+  void OnFollowUp(engine::Target& t, engine::ProbeSession& s,
+                  const measure::FollowUpEvent& e) override;
   void OnTimeout(engine::Target& t, engine::ProbeSession& s,
                  const measure::TimeoutEvent& e) override;
   void OnTransition(engine::Target& t, const detect::Transition& tr) override;

@@ -43,6 +43,10 @@ void Pinger::OnReply(engine::Target& t, engine::ProbeSession& s, const measure::
   if (linger_timer_.armed() && r.kind == stats::ReplyClass::kLate && AllLateRepliesIn()) Stop();
 }
 
+void Pinger::OnFollowUp(engine::Target& t, engine::ProbeSession&, const measure::FollowUpEvent& e) {
+  if (single()) Print([&] { reporter_.FollowUp(t.info(), e); });
+}
+
 void Pinger::OnTimeout(engine::Target& t, engine::ProbeSession& s, const measure::TimeoutEvent& e) {
   if (plot_) plot_->Timeout(s, e);
   if (single()) Print([&] { reporter_.Timeout(t.info(), e); });

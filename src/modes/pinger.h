@@ -34,6 +34,8 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
 
   // Per-probe output only when each target has one session to follow.
   void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override;
+  void OnFollowUp(engine::Target& t, engine::ProbeSession& s,
+                  const measure::FollowUpEvent& e) override;
   void OnTimeout(engine::Target& t, engine::ProbeSession& s,
                  const measure::TimeoutEvent& e) override;
   void OnDone(engine::Target&) override;

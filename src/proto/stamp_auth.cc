@@ -1,21 +1,42 @@
-// OpenSSL 3.0's EVP digests and MACs allocate on every init and copy (measured: two
-// mallocs per HMAC through EVP_MAC, 486 ns against 177 ns here), so the per-packet path
-// uses the low-level SHA-256 API, deprecated since 3.0 but still shipped, whose context is
-// a plain struct that can be copied. Should it go, EVP_MAC is the drop-in (the unit tests
-// and the fuzz harness check this class against OpenSSL's HMAC()).
-#define OPENSSL_SUPPRESS_DEPRECATED 1
-
+// HMAC-SHA-256 through libcrypto's EVP_MAC (OpenSSL 3's MAC API; the low-level SHA-256
+// one is deprecated). The key is absorbed once, into a context that is never used
+// itself, only copied: each thread keeps one copy (EVP_MAC_CTX_dup) and re-initialises
+// it per packet without a key, which restarts from the padded key's states (three
+// SHA-256 blocks a packet, not the key schedule). A copy per packet would be simpler, but
+// measured twice as slow (bench/codec_bench.cc: OpenSSL 3.0 allocates on every context
+// copy and on every re-initialisation; only fewer of them can be had).
 #include "udpbeat/proto/stamp_auth.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "udpbeat/proto/stamp_tlv.h"
 
 namespace udpbeat::stamp {
 namespace {
+
+// This thread's working copy of one HmacSha256's keyed context, told by the instance's
+// id (never reused, unlike an address). A thread works with one key at a time (serve's
+// workers and a client's loop each have one), so one slot suffices; another key
+// replaces it. Freed (libcrypto wipes the key in it) with the thread, or when the
+// instance it copies is destroyed on this thread.
+struct ThreadMac {
+  uint64_t id = 0;
+  EVP_MAC_CTX* ctx = nullptr;
+  void Reset() noexcept {
+    EVP_MAC_CTX_free(ctx);
+    ctx = nullptr;
+    id = 0;
+  }
+  ~ThreadMac() { Reset(); }
+};
+thread_local ThreadMac thread_mac;
+std::atomic<uint64_t> next_hmac_id{1};
 
 uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t Get32(const uint8_t* p) {
@@ -67,59 +88,70 @@ uint8_t* Zeroed(size_t length, std::span<uint8_t> out) {
   return out.data();
 }
 
-void Sign(uint8_t* p, const HmacSha256& hmac) {
-  const HmacSha256::Digest d = hmac.Compute({p, kAuthHmacOffset});
-  std::memcpy(p + kAuthHmacOffset, d.data(), kAuthHmacSize);  // RFC 8762 §4.4: first 128 bits
+// False when libcrypto failed (out of memory): the packet then carries no valid HMAC.
+bool Sign(uint8_t* p, const HmacSha256& hmac) {
+  const std::optional<HmacSha256::Digest> d = hmac.Compute({p, kAuthHmacOffset});
+  if (!d) return false;
+  std::memcpy(p + kAuthHmacOffset, d->data(), kAuthHmacSize);  // RFC 8762 §4.4: first 128 bits
+  return true;
 }
 
 }  // namespace
 
-HmacSha256::HmacSha256(std::span<const uint8_t> key) noexcept {
-  static_assert(sizeof(SHA256_CTX) == kStateSize && alignof(SHA256_CTX) <= 8);
-  // RFC 2104 §2: the key zero-padded to the hash's block size, or its hash when longer.
-  uint8_t block[SHA256_CBLOCK] = {};
-  if (key.size() > sizeof block) {
-    SHA256(key.data(), key.size(), block);
-  } else if (!key.empty()) {
-    std::memcpy(block, key.data(), key.size());
+HmacSha256::HmacSha256(std::span<const uint8_t> key) noexcept
+    : id_(next_hmac_id.fetch_add(1, std::memory_order_relaxed)) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (mac == nullptr) return;
+  ctx_ = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  if (ctx_ == nullptr) return;
+  char digest[] = OSSL_DIGEST_NAME_SHA2_256;
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  // A null key would mean "the previous one" to EVP_MAC_init: an empty key (RFC 2104
+  // allows it) is passed as a valid pointer with length 0.
+  static constexpr uint8_t kNoKey = 0;
+  if (EVP_MAC_init(ctx_, key.empty() ? &kNoKey : key.data(), key.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx_);
+    ctx_ = nullptr;
   }
-  uint8_t pad[SHA256_CBLOCK];
-  SHA256_CTX ctx;
-  for (size_t i = 0; i < sizeof pad; ++i) pad[i] = block[i] ^ 0x36;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, pad, sizeof pad);
-  std::memcpy(inner_, &ctx, sizeof ctx);
-  for (size_t i = 0; i < sizeof pad; ++i) pad[i] = block[i] ^ 0x5c;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, pad, sizeof pad);
-  std::memcpy(outer_, &ctx, sizeof ctx);
-  OPENSSL_cleanse(block, sizeof block);
-  OPENSSL_cleanse(pad, sizeof pad);
-  OPENSSL_cleanse(&ctx, sizeof ctx);
 }
 
 HmacSha256::~HmacSha256() {
-  OPENSSL_cleanse(inner_, sizeof inner_);
-  OPENSSL_cleanse(outer_, sizeof outer_);
+  // The HMAC provider wipes its copy of the key and its padded states on free.
+  if (thread_mac.id == id_) thread_mac.Reset();
+  EVP_MAC_CTX_free(ctx_);
 }
 
-HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> message) const noexcept {
+std::optional<HmacSha256::Digest> HmacSha256::Compute(
+    std::span<const uint8_t> message) const noexcept {
   return Compute(message, {});
 }
 
-HmacSha256::Digest HmacSha256::Compute(std::span<const uint8_t> first,
-                                       std::span<const uint8_t> second) const noexcept {
-  // H(K ^ opad || H(K ^ ipad || message)), each H resumed from its precomputed state.
-  // The local context ends holding a digest, not key material, so it is not wiped.
-  SHA256_CTX ctx;
+std::optional<HmacSha256::Digest> HmacSha256::Compute(
+    std::span<const uint8_t> first, std::span<const uint8_t> second) const noexcept {
+  if (ctx_ == nullptr) return std::nullopt;
+  // ctx_ is only read (copied), so threads may share this object.
+  ThreadMac& t = thread_mac;
+  if (t.id != id_) {
+    t.Reset();
+    t.ctx = EVP_MAC_CTX_dup(ctx_);
+    if (t.ctx == nullptr) return std::nullopt;
+    t.id = id_;
+  }
+  EVP_MAC_CTX* ctx = t.ctx;
   Digest d;
-  std::memcpy(&ctx, inner_, sizeof ctx);
-  SHA256_Update(&ctx, first.data(), first.size());
-  SHA256_Update(&ctx, second.data(), second.size());
-  SHA256_Final(d.data(), &ctx);
-  std::memcpy(&ctx, outer_, sizeof ctx);
-  SHA256_Update(&ctx, d.data(), d.size());
-  SHA256_Final(d.data(), &ctx);
+  size_t len = 0;
+  // No key: back to the states of the key the copy holds (RFC 2104's K ^ ipad, K ^ opad).
+  const bool ok = EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1 &&
+                  (first.empty() || EVP_MAC_update(ctx, first.data(), first.size()) == 1) &&
+                  (second.empty() || EVP_MAC_update(ctx, second.data(), second.size()) == 1) &&
+                  EVP_MAC_final(ctx, d.data(), &len, d.size()) == 1 && len == kSize;
+  if (!ok) {
+    t.Reset();  // in an unknown state: the next call starts from a fresh copy
+    return std::nullopt;
+  }
   return d;
 }
 
@@ -128,8 +160,7 @@ size_t EncodeAuthSender(const SenderPacket& s, const HmacSha256& hmac, size_t le
   uint8_t* p = Zeroed(length, out);
   if (p == nullptr) return 0;
   PutHeader(p, s);
-  Sign(p, hmac);
-  return length;
+  return Sign(p, hmac) ? length : 0;
 }
 
 size_t EncodeAuthReflector(const ReflectorPacket& r, const HmacSha256& hmac, size_t length,
@@ -142,16 +173,16 @@ size_t EncodeAuthReflector(const ReflectorPacket& r, const HmacSha256& hmac, siz
   PutNtp(p + 64, r.sender_timestamp);
   Put16(p + 72, r.sender_error.Encode());
   p[80] = r.sender_ttl;
-  Sign(p, hmac);
-  return length;
+  return Sign(p, hmac) ? length : 0;
 }
 
 bool VerifyAuthHmac(std::span<const uint8_t> packet, const HmacSha256& hmac) noexcept {
   if (packet.size() < kAuthPacketSize) return false;
-  const HmacSha256::Digest d = hmac.Compute(packet.first(kAuthHmacOffset));
+  const std::optional<HmacSha256::Digest> d = hmac.Compute(packet.first(kAuthHmacOffset));
+  if (!d) return false;
   // Constant time: a forger must not learn from the reply timing how many leading
   // octets of a guessed HMAC were right.
-  return CRYPTO_memcmp(d.data(), packet.data() + kAuthHmacOffset, kAuthHmacSize) == 0;
+  return CRYPTO_memcmp(d->data(), packet.data() + kAuthHmacOffset, kAuthHmacSize) == 0;
 }
 
 DecodeError DecodeAuthSender(std::span<const uint8_t> data, const HmacSha256& hmac,
@@ -218,10 +249,14 @@ void SignTlvHmac(std::span<uint8_t> packet, size_t tlv_start, const HmacSha256& 
   if (packet.size() < 4 || tlv_start > packet.size() || packet.size() - tlv_start < kHmacTlvSize)
     return;
   const size_t covered_end = packet.size() - kHmacTlvSize;
-  const HmacSha256::Digest d =
+  const std::optional<HmacSha256::Digest> d =
       hmac.Compute(packet.first(4), packet.subspan(tlv_start, covered_end - tlv_start));
-  std::memcpy(packet.data() + covered_end + kTlvHeaderSize, d.data(),
-              kHmacTlvSize - kTlvHeaderSize);
+  uint8_t* value = packet.data() + covered_end + kTlvHeaderSize;
+  if (d) {
+    std::memcpy(value, d->data(), kHmacTlvSize - kTlvHeaderSize);
+  } else {
+    std::memset(value, 0, kHmacTlvSize - kTlvHeaderSize);  // verifies under no key
+  }
 }
 
 TlvHmacStatus VerifyTlvHmac(std::span<const uint8_t> packet, size_t tlv_start,
@@ -241,9 +276,9 @@ TlvHmacStatus VerifyTlvHmac(std::span<const uint8_t> packet, size_t tlv_start,
   if (!from_sender && (last.flags & kTlvFlagUnrecognized) != 0)
     return TlvHmacStatus::kUnrecognized;
   if (!from_sender && (last.flags & kTlvFlagIntegrity) != 0) return TlvHmacStatus::kFailed;
-  const HmacSha256::Digest d =
+  const std::optional<HmacSha256::Digest> d =
       hmac.Compute(packet.first(4), packet.subspan(tlv_start, last.offset));
-  return CRYPTO_memcmp(d.data(), last.value.data(), last.value.size()) == 0
+  return d && CRYPTO_memcmp(d->data(), last.value.data(), last.value.size()) == 0
              ? TlvHmacStatus::kOk
              : TlvHmacStatus::kFailed;
 }

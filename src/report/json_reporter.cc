@@ -60,6 +60,7 @@ json FiguresJson(const measure::Figures& f, Nanos elapsed) {
     AddDelays(j, "backward", st.backward);
     j["reflector_stateful"] = st.reflector_stateful;
     j["follow_up_t3"] = f.follow_up_t3;
+    j["follow_up_refused"] = f.follow_up_refused;
     if (st.reflector_stateful) {
       j["forward_lost"] = st.loss.forward;
       j["backward_lost"] = st.loss.backward;
@@ -159,6 +160,20 @@ class JsonReporter final : public RunReporter {
       j["reflector_seq"] = r.reflector_seq;
       j["reflector_ttl"] = r.reflector_ttl;
     }
+    Emit(j);
+  }
+
+  void FollowUp(const measure::TargetInfo& t, const measure::FollowUpEvent& e) override {
+    json j = {{"event", "follow_up"},
+              {"seq", e.seq},
+              {"reflector_seq", e.reflector_seq},
+              {"sent_unix_ns", e.sent.nanos()},
+              {"t3_unix_ns", e.t3.nanos()},
+              {"t3_estimate_unix_ns", e.t3_estimate.nanos()},
+              {"rtt_ns", e.rtt},
+              {"residence_ns", e.residence},
+              {"backward_ns", e.backward}};
+    AddTarget(j, t);
     Emit(j);
   }
 

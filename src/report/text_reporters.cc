@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -74,13 +75,23 @@ void WriteSendTimesLine(const measure::RunResult& r, std::ostream& out) {
   // Asked-for follow-up telemetry that never came changes what the residence and the
   // backward delay mean, so the summary says how often the exact T3 was used. The last
   // reply of a session never has one (its report would come with the next reply).
+  // None can have two causes, told apart so the operator knows which end to look at.
   if (r.info.follow_up) {
+    std::string rest;
+    if (r.total.follow_up_t3 != 0) {
+      rest = ", the reflector's own T3 for the rest";
+    } else if (r.total.follow_up_refused != 0) {
+      rest = absl::StrFormat(
+          "; the reflector did not take the request up (%d replies returned it unrecognised, "
+          "left it out or did not sign it: a stateless reflector, or one without RFC 8972 "
+          "follow-up), its own T3 used",
+          r.total.follow_up_refused);
+    } else {
+      rest = "; the reflector understood the request but reported no send time, its own T3 "
+             "used";
+    }
     out << absl::StrFormat("reflector send times: exact (follow-up) for %d of %d replies%s\n",
-                           r.total.follow_up_t3, r.total.received,
-                           r.total.follow_up_t3 == 0
-                               ? "; the reflector reported none (a stateless or unaware one "
-                                 "cannot), its own T3 used"
-                               : ", the reflector's own T3 for the rest");
+                           r.total.follow_up_t3, r.total.received, rest);
   }
 }
 

@@ -7,7 +7,9 @@ lab_protocol: the lab text protocol requests, echo and heartbeat replies, near m
 stamp:     STAMP sender/reflector packets of 44/45/100 octets, RFC 8972 TLV trailers,
            garbage
 responder: the same datagrams behind responder_fuzz.cc's 18-octet header
-           (flags, TTL, received time, reply time), for each reply mode
+           (flags, TTL, received time, reply time), for each reply mode; with Follow-Up
+           Telemetry understood; and authenticated-mode requests signed with the harness's
+           key (with and without the RFC 8972 HMAC TLV, tampered, short)
 stamp_auth: a key-length octet and a key, then STAMP authenticated-mode packets signed
            with it (HMAC-SHA-256 of octets 0..95, computed here with Python's hmac),
            tampered and short ones, and RFC 8972 TLV areas (Follow-Up Telemetry)
@@ -79,9 +81,11 @@ STAMP = {
 }
 
 
-def responder_header(mode, stateful=False, ttl=64, ttl_unknown=False, raw_times=False,
-                     received=0x12345678_00000000, now=0x00100000_00000000) -> bytes:
-    flags = mode | (4 if stateful else 0) | (8 if ttl_unknown else 0) | (0x20 if raw_times else 0)
+def responder_header(mode, follow_up=False, ttl=64, ttl_unknown=False, raw_times=False,
+                     received=0x12345678_00000000, now=0x00100000_00000000,
+                     auth=False) -> bytes:
+    flags = (mode | (4 if follow_up else 0) | (8 if ttl_unknown else 0)
+             | (0x20 if raw_times else 0) | (0x40 if auth else 0))
     return bytes([flags, ttl]) + struct.pack(">QQ", received, now)
 
 
@@ -90,14 +94,14 @@ RESPONDER = {
     "auto_ping": responder_header(AUTO) + SEED["ping"],
     "auto_heartbeat": responder_header(AUTO) + SEED["heartbeat"],
     "auto_heartbeat_padded": responder_header(AUTO) + b"Heartbeat 7 1700000000.5" + b" " * 20,
-    "auto_stamp": responder_header(AUTO, stateful=True) + STAMP["sender_44"],
+    "auto_stamp": responder_header(AUTO, follow_up=True) + STAMP["sender_44"],
     "auto_stamp_tlv": responder_header(AUTO) + STAMP["sender_tlv"],
     "auto_garbage": responder_header(AUTO) + STAMP["garbage"],
     "echo_text": responder_header(ECHO) + b"hello, World",
     "echo_empty": responder_header(ECHO),
     "heartbeat_other": responder_header(HEARTBEAT) + b"Hello 9 1700000000.25" + b" " * 16,
     "heartbeat_short": responder_header(HEARTBEAT) + b"a 1 1",
-    "stamp_45": responder_header(STAMP_MODE, stateful=True, ttl_unknown=True) + STAMP["sender_45"],
+    "stamp_45": responder_header(STAMP_MODE, follow_up=True, ttl_unknown=True) + STAMP["sender_45"],
     "stamp_100_raw_times": responder_header(STAMP_MODE, raw_times=True, received=2**63 - 1,
                                             now=2**63) + STAMP["sender_100"],
     "stamp_twamp": responder_header(STAMP_MODE) + STAMP["sender_twamp_padding"],
@@ -157,6 +161,41 @@ STAMP_AUTH = {
     "tlv_flagged_before": keyed(b"", tlv(0x40, 9, b"") + FOLLOW_UP_REQUEST),
     "tlv_zero_padding": keyed(b"", bytes(40)),
 }
+
+
+def tlv_signed(key: bytes, packet: bytes) -> bytes:
+    """RFC 8972 §4.8: the packet's last 16 octets become the HMAC of its sequence number
+    (octets 0..3) and the TLVs from octet 112 up to the HMAC TLV's header."""
+    mac = hmac.new(key, packet[:4] + packet[112:-20], hashlib.sha256).digest()[:16]
+    return packet[:-16] + mac
+
+
+# responder_fuzz.cc's authenticated mode, its key (kKey) and what `ping --auth-key
+# --follow-up` sends: the Follow-Up Telemetry TLV, then the HMAC TLV (U set) signing it.
+RESPONDER_KEY = KEY
+HMAC_TLV_REQUEST = tlv(0x80, 8, bytes(16))
+AUTH_FOLLOW_UP = tlv_signed(RESPONDER_KEY, auth_sender(RESPONDER_KEY, 9, T, ssid=3,
+                                                       tail=FOLLOW_UP_REQUEST + HMAC_TLV_REQUEST))
+RESPONDER.update({
+    "stamp_follow_up": responder_header(STAMP_MODE, follow_up=True)
+                       + sender(11, T, ssid=2, tail=FOLLOW_UP_REQUEST),
+    "auto_follow_up_padded": responder_header(AUTO, follow_up=True)
+                             + sender(12, T, ssid=2, tail=FOLLOW_UP_REQUEST + tlv(0x80, 1, bytes(8))),
+    "stamp_follow_up_short": responder_header(STAMP_MODE, follow_up=True)
+                             + sender(13, T, tail=tlv(0x80, 7, bytes(12))),
+    "auth_stamp_112": responder_header(STAMP_MODE, auth=True) + auth_sender(RESPONDER_KEY, 1, T),
+    "auth_auto_follow_up": responder_header(AUTO, follow_up=True, auth=True) + AUTH_FOLLOW_UP,
+    "auth_follow_up_no_state": responder_header(STAMP_MODE, auth=True) + AUTH_FOLLOW_UP,
+    "auth_follow_up_bad_tlv_hmac": responder_header(STAMP_MODE, follow_up=True, auth=True)
+                                   + AUTH_FOLLOW_UP[:-1] + bytes([AUTH_FOLLOW_UP[-1] ^ 1]),
+    "auth_follow_up_unsigned": responder_header(STAMP_MODE, follow_up=True, auth=True)
+                               + auth_sender(RESPONDER_KEY, 10, T, tail=FOLLOW_UP_REQUEST),
+    "auth_tampered": responder_header(STAMP_MODE, auth=True)
+                     + bytes([1]) + auth_sender(RESPONDER_KEY, 6, T)[1:],
+    "auth_other_key": responder_header(AUTO, auth=True) + auth_sender(LONG_KEY, 4, T),
+    "auth_plain_stamp": responder_header(AUTO, auth=True) + STAMP["sender_44"],
+    "auth_plain_ping": responder_header(ECHO, auth=True) + SEED["ping"],
+})
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ KIND_SHAPES = {
     "session": "test_sessions", "target": "test_two_targets",
     "state": "test_heartbeat_outage", "send_error": "test_send_error",
     "reload": "test_heartbeat_reload", "unresolved": "test_unresolved",
+    "follow_up": "test_follow_up",
 }
 STAMP_REPLY = {"residence_ns", "clock_offset_ns", "forward_ns", "backward_ns", "reflector_seq",
                "reflector_ttl"}
@@ -218,6 +219,29 @@ class JsonShapesTest(UdpbeatTestCase):
         self.assertIs(summary["reflector_stateful"], True, summary)
         self.assertEqual(summary["forward_lost"] + summary["backward_lost"] +
                          summary["unattributed_lost"], summary["lost"], summary)
+
+    def test_follow_up(self):
+        """RFC 8972 follow-up telemetry: each follow_up event completes an earlier reply
+        event (the same probe and reflector numbers) with the exact T3, shifting its
+        residence, backward delay and RTT by exactly the T3 correction; one per exact T3."""
+        s = self.serve("--stamp-stateful")
+        ev = self.events(self.ping(s.target, "--json", "--follow-up", "-c", "10", "-i", "10ms",
+                                   "-W", f"{int(5 * harness.SCALE)}s"))
+        summary = ev[-1]
+        self.assertIs(ev[0]["follow_up"], True)
+        fus = [(i, e) for i, e in enumerate(ev) if e["event"] == "follow_up"]
+        self.assertGreater(len(fus), 0, ev)
+        self.assertEqual(len(fus), summary["follow_up_t3"], summary)
+        replies = {e["seq"]: (i, e) for i, e in enumerate(ev) if e["event"] == "reply"}
+        for i, f in fus:
+            j, rep = replies[f["seq"]]
+            self.assertLess(j, i, "a follow_up comes after the reply it completes")
+            self.assertEqual((f["reflector_seq"], f["sent_unix_ns"]),
+                             (rep["reflector_seq"], rep["sent_unix_ns"]), (f, rep))
+            shift = f["t3_unix_ns"] - f["t3_estimate_unix_ns"]
+            self.assertEqual(f["residence_ns"] - rep["residence_ns"], shift, (f, rep))
+            self.assertEqual(rep["backward_ns"] - f["backward_ns"], shift, (f, rep))
+            self.assertLessEqual(f["rtt_ns"], rep["rtt_ns"] + 1, (f, rep))
 
     def test_late(self):
         # Every reply 50 ms late for a 10 ms timeout; probe 0's reply is due long before

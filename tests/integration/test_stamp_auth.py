@@ -433,15 +433,20 @@ class FollowUpTelemetryTest(AuthTestBase):
         self.assertLessEqual(abs(summary["residence_avg_ns"] -
                                  sum(residences) / len(residences)), 1, (summary, residences))
 
-    def test_follow_up_from_stateful_serve(self):
-        s = self.serve("--stamp-stateful")
-        relay = self.relay(s.addr)
-        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
+    def ping_ten(self, target, interval="10ms"):
+        """ping --follow-up --json of 10 probes, every one answered: (events, summary)."""
+        r = self.ping(target, "--follow-up", "-c", "10", "-i", interval, "-W", WAIT, "--json")
         self.assertExit(r, 0)
         events = harness.json_events(r.stdout)
         summary = summary_of(events)
         self.assertEqual((summary["sent"], summary["received"], summary["malformed"]),
                          (10, 10, 0), r.describe())
+        return events, summary
+
+    def test_follow_up_from_stateful_serve(self):
+        s = self.serve("--stamp-stateful")
+        relay = self.relay(s.addr)
+        events, summary = self.ping_ten(relay.target)
         self.assertEqual({e["bytes"] for e in events if e["event"] == "reply"},
                          {UNAUTH_SIZE + FOLLOW_UP_TLV})
         reqs = relay.of("req")
@@ -450,6 +455,31 @@ class FollowUpTelemetryTest(AuthTestBase):
                              {"flags": TLV_U, "type": FOLLOW_UP_TYPE, "length": 16, "seq": 0,
                               "ts": 0, "mode": 0})
         self.check_follow_up(relay.of("rep"), False, summary)
+
+    def test_follow_up_from_delayed_serve(self):
+        """Issue 15 G1: a reply that --delay holds is stamped by the kernel when it really
+        leaves, and that time is reported: the held time shows as the reflector's residence
+        in the follow_up events, never less than the delay (the timer never fires early),
+        and the summary counts the exact T3s. Held longer than the interval (30 ms at 20),
+        a reply's send time is known only after the next request came: the reports lag,
+        and still complete their own exchanges."""
+        for delay_ms in (5, 30):
+            s = self.serve("--stamp-stateful", "--delay", f"{delay_ms}ms")
+            events, summary = self.ping_ten(s.target, "20ms")
+            fus = [e for e in events if e["event"] == "follow_up"]
+            self.assertGreater(len(fus), 0, (delay_ms, events))
+            self.assertEqual(len(fus), summary["follow_up_t3"], summary)
+            self.assertEqual(summary["follow_up_refused"], 0, summary)
+            for e in fus:
+                self.assertGreaterEqual(e["residence_ns"], delay_ms * 1_000_000, e)
+                # Written before the hold, the estimate is earlier than the real send.
+                self.assertGreater(e["t3_unix_ns"], e["t3_estimate_unix_ns"], e)
+            s.stop()
+        s = self.serve("--stamp-stateful", "--delay", "5ms")
+        r = self.ping(s.target, "--follow-up", "-q", "-c", "4", "-i", "20ms", "-W", WAIT)
+        self.assertExit(r, 0)
+        self.assertRegex(r.stdout, r"reflector send times: exact \(follow-up\) for [1-3] of 4 "
+                                   r"replies, the reflector's own T3 for the rest\n", r.describe())
 
     def test_follow_up_authenticated(self):
         s = self.serve("--stamp-stateful", "--auth-key", self.key_file)
@@ -511,12 +541,7 @@ class FollowUpTelemetryTest(AuthTestBase):
         returns the TLV marked unrecognized and ping measures with T3 as usual."""
         s = self.serve()
         relay = self.relay(s.addr)
-        r = self.ping(relay.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
-        self.assertExit(r, 0)
-        events = harness.json_events(r.stdout)
-        summary = summary_of(events)
-        self.assertEqual((summary["sent"], summary["received"], summary["malformed"]),
-                         (10, 10, 0), r.describe())
+        _, summary = self.ping_ten(relay.target)
         reps = relay.of("rep")
         self.assertEqual(len(reps), 10)
         residences = []
@@ -526,17 +551,22 @@ class FollowUpTelemetryTest(AuthTestBase):
             f = reflector_fields(p, False)
             residences.append(ns_from_ntp(f["t3"]) - ns_from_ntp(f["t2"]))
         self.assertEqual(summary["residence_max_ns"], max(residences))
+        self.assertEqual((summary["follow_up_t3"], summary["follow_up_refused"]), (0, 10), summary)
+        # The text summary names the cause it saw: the request not taken up, not "none
+        # reported" (issue 15 G1).
+        r = self.ping(s.target, "--follow-up", "-q", "-c", "3", "-i", "10ms", "-W", WAIT)
+        self.assertExit(r, 0)
+        self.assertIn("reflector send times: exact (follow-up) for 0 of 3 replies; the reflector "
+                      "did not take the request up (3 replies returned it unrecognised, left it "
+                      "out or did not sign it: a stateless reflector, or one without RFC 8972 "
+                      "follow-up), its own T3 used\n", r.stdout)
 
     def test_follow_up_against_tlv_blind_reflector(self):
         """A reflector that knows no TLV and returns the trailer unchanged: ping completes,
         every reply received."""
         refl = TlvBlindReflector()
         self.addCleanup(refl.close)
-        r = self.ping(refl.target, "--follow-up", "-c", "10", "-i", "10ms", "-W", WAIT, "--json")
-        self.assertExit(r, 0)
-        summary = summary_of(harness.json_events(r.stdout))
-        self.assertEqual((summary["sent"], summary["received"], summary["malformed"]),
-                         (10, 10, 0), r.describe())
+        self.ping_ten(refl.target)
         self.assertEqual(len(refl.requests), 10)
 
 

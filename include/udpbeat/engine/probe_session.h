@@ -91,6 +91,9 @@ class ProbeObserver {
   // Every probe was sent and settled (answered on time, timed out or failed to send).
   virtual void OnDone(ProbeSession& s) = 0;
   virtual void OnMalformed(ProbeSession&) {}
+  // A follow-up report gave an earlier exchange its exact T3 (comes before the OnReply of
+  // the reply that carried it).
+  virtual void OnFollowUp(ProbeSession&, const measure::FollowUpEvent&) {}
 };
 
 class ProbeSession final : public DatagramHandler {
@@ -102,6 +105,15 @@ class ProbeSession final : public DatagramHandler {
   // ... and at most the interval divided by this.
   static constexpr Nanos kGridSlotsPerInterval = 64;
   static Nanos SendGrid(Nanos interval);
+  // Follow-up telemetry: replies in a row whose report cannot be used (the TLV returned
+  // unrecognised, not at all, or, authenticated, without a valid HMAC TLV to vouch for it)
+  // before the session stops holding exchanges back for reports. Not one: the TLVs after
+  // the base packet are outside its HMAC, so a single altered packet could do that.
+  static constexpr int kFollowUpGiveUp = 3;
+  // Exchanges held back for their report at most, per session: reports that fall further
+  // behind, or never come (a reflector that understands the TLV but has no transmit
+  // timestamps), release the oldest, with the reflector's own T3.
+  static constexpr size_t kMaxPendingFollowUps = 16;
 
   ProbeSession(const ProbeSessionConfig& cfg, ProbeTransport& transport,
                ProbeObserver& observer, uint32_t index = 0, uint64_t tag_base = 0);
@@ -147,10 +159,12 @@ class ProbeSession final : public DatagramHandler {
     uint32_t reflector_seq;
     measure::ExchangeInput input;
   };
-  void RecordDelays(uint32_t seq, uint32_t reflector_seq, const measure::ExchangeInput& in);
+  measure::Exchange RecordDelays(uint32_t seq, uint32_t reflector_seq,
+                                 const measure::ExchangeInput& in);
   void FlushPending();
   // Follow-up telemetry in reply `p` completes a pending exchange; returns whether the
-  // current one should wait for its own.
+  // current one should wait for its own. Called for every first reply when follow-up
+  // was asked for, so that unusable reports are counted after giving up too.
   bool ApplyFollowUp(const ProbeReply& p);
   void SendDue();
   void SendProbe(MonoTime scheduled);
@@ -178,7 +192,11 @@ class ProbeSession final : public DatagramHandler {
   std::vector<Sent> sent_;  // by seq modulo its size (the tracker's window)
   std::vector<uint32_t> expired_;
   std::vector<Pending> pending_;  // follow-up: exchanges awaiting their exact T3
-  bool follow_up_ = false;        // still asking (a reflector that ignores it ends this)
+  std::vector<Pending> completing_;  // those a report is completing (ApplyFollowUp)
+  // Follow-up asked for and reports still expected: exchanges are held back for them
+  // (see kFollowUpGiveUp; a report that comes after all turns it on again).
+  bool follow_up_ = false;
+  int follow_up_refusals_ = 0;    // replies in a row whose report could not be used
   Timer send_timer_;
   Timer timeout_timer_;
   SocketId socket_ = 0;

@@ -152,6 +152,8 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
     uint64_t source_hash;  // for the reflection rule, once sent
     uint64_t digest;       // of an echo reply; 0 for others
     int tos;               // the reply's TOS (the request's DSCP); 0: the socket's
+    // A follow-up reply's send time is awaited from when it leaves (tag 0: none).
+    AwaitedTimestamp awaited;
     std::vector<uint8_t> bytes;
     bool operator>(const Delayed& o) const {
       return due != o.due ? due > o.due : order > o.order;
@@ -172,7 +174,8 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   // Stateful STAMP (RFC 8762 §4.3.1): numbers the reply in `out` in its session and, for
   // a request that asked for follow-up telemetry (RFC 8972 §4.7), fills the TLV at
   // reply.follow_up_offset with the session's previous reply, signs the HMAC TLV again
-  // when there is one, and awaits this reply's send time under `tag`.
+  // when there is one, and leaves in numbered_ what to await this reply's send time
+  // under (`tag`; 0: nothing), for Await() when the reply is handed to the kernel.
   void NumberReply(const Datagram& d, std::span<uint8_t> out, const Reply& reply,
                    uint64_t tag) noexcept;
   // Whether `request` carries a Follow-Up Telemetry TLV (its reply then asks the kernel
@@ -184,7 +187,10 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   int64_t Answer(const Datagram& d, const PeerKey& source, std::span<uint8_t> out,
                  uint64_t tag = 0);
   double Uniform01() noexcept { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  void Delay(const Datagram& d, uint64_t source_hash, std::span<const uint8_t> bytes);
+  void Delay(const Datagram& d, uint64_t source_hash, std::span<const uint8_t> bytes,
+             const AwaitedTimestamp& awaited);
+  // Remembers `a` until its transmit timestamp comes (no-op for tag 0).
+  void Await(const AwaitedTimestamp& a) noexcept;
   void SendTop();
   void SendDelayed();
   void ArmDelayTimer();
@@ -210,6 +216,7 @@ class ServeWorker final : public DatagramHandler, public uring::PreSubmitHook {
   PeerTable<PeerState> peers_;
   std::vector<LateStamp> late_stamps_;  // queued STAMP replies awaiting their T3
   std::vector<AwaitedTimestamp> awaited_;
+  AwaitedTimestamp numbered_;  // of the reply Answer built last (see NumberReply)
   uint64_t next_tag_ = 1;
   ReplyFormat reply_format_ = ReplyFormat::kNone;  // of the last reply Answer built
   // The watched socket, and its SO_MEMINFO drop count: 32 bits in the kernel, widened

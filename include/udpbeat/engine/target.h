@@ -27,6 +27,8 @@ class TargetObserver {
   virtual ~TargetObserver() = default;
   virtual void OnReply(Target& t, ProbeSession& s, const measure::ReplyEvent& r) = 0;
   virtual void OnTimeout(Target& t, ProbeSession& s, const measure::TimeoutEvent& e) = 0;
+  // Follow-up telemetry gave an exchange its exact T3 (ProbeObserver::OnFollowUp).
+  virtual void OnFollowUp(Target&, ProbeSession&, const measure::FollowUpEvent&) {}
   // The target's rolled-up state changed (heartbeat only).
   virtual void OnTransition(Target&, const detect::Transition&) {}
   // One session's own detector changed state, for a target of several sessions only
@@ -82,6 +84,9 @@ class Target final : private ProbeObserver {
 
   void OnReply(ProbeSession& s, const measure::ReplyEvent& r) override;
   void OnTimeout(ProbeSession& s, const measure::TimeoutEvent& e) override;
+  void OnFollowUp(ProbeSession& s, const measure::FollowUpEvent& e) override {
+    observer_.OnFollowUp(*this, s, e);
+  }
   void OnDone(ProbeSession& s) override;
   // Session `session`'s detector changed (or not: nullopt): reported, then rolled up.
   void RollUp(size_t session, const std::optional<detect::Transition>& t);

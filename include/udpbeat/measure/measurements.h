@@ -47,6 +47,10 @@ struct Measurements {
   // Exchanges whose reflector transmit time T3 is the exact one a later reply reported
   // (RFC 8972 Follow-Up Telemetry), not the estimate written into the reply itself.
   uint64_t follow_up_t3 = 0;
+  // Replies whose follow-up report could not be used: the TLV came back unrecognised
+  // (a reflector without RFC 8972 follow-up, or a stateless one), not at all (one that
+  // knows no TLVs), or, authenticated, without a valid HMAC TLV over it.
+  uint64_t follow_up_refused = 0;
   // Replies (first ones) whose DSCP is not the one the probe was sent with: remarked on
   // the way there or back, or a reflector that does not return the request's DSCP.
   uint64_t dscp_changed = 0;

@@ -36,6 +36,20 @@ struct ReplyEvent {
   double time_difference = 0;
 };
 
+// RFC 8972 Follow-Up Telemetry completed an exchange: a later reply reported the exact
+// transmit time of this exchange's reply, which replaces the reflector's estimate (the T3
+// it wrote into the reply, which ReplyEvent showed) in the exchange's delays.
+struct FollowUpEvent {
+  uint32_t seq = 0;            // the probe's
+  uint32_t reflector_seq = 0;  // the reply's, as numbered by the reflector
+  WallTime sent;               // T1
+  WallTime t3;                 // the reported transmit time (reflector's clock)
+  WallTime t3_estimate;        // the T3 written into the reply
+  Nanos rtt = 0;               // recomputed with the exact residence
+  Nanos residence = 0;         // exact T3 − T2
+  Nanos backward = 0;          // T4 − exact T3, raw
+};
+
 // A probe settled without a reply: it timed out, or its send failed. Both reach the
 // observers by the same path; `send_error` tells them apart.
 struct TimeoutEvent {

@@ -67,6 +67,7 @@ struct Figures {
   uint64_t longest_loss_burst = 0;
   uint64_t kernel_t1 = 0;  // replies timed from the kernel's transmit timestamp
   uint64_t follow_up_t3 = 0;  // exchanges with the exact T3 (Measurements::follow_up_t3)
+  uint64_t follow_up_refused = 0;  // unusable reports (Measurements::follow_up_refused)
   uint64_t dscp_changed = 0;  // replies with another DSCP than sent (Measurements::)
   double loss_ratio = 0;  // lost / (sent − in flight)
   DelayFigures rtt;

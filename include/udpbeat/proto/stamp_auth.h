@@ -24,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "udpbeat/proto/auth_key.h"
@@ -31,18 +32,23 @@
 #include "udpbeat/proto/ntp_timestamp.h"
 #include "udpbeat/proto/stamp.h"
 
+// OpenSSL's EVP_MAC_CTX, declared as <openssl/types.h> does, so that this header does not
+// pull in OpenSSL.
+struct evp_mac_ctx_st;
+
 namespace udpbeat::stamp {
 
 inline constexpr size_t kAuthPacketSize = 112;
 inline constexpr size_t kAuthHmacOffset = 96;  // = the number of octets the HMAC covers
 inline constexpr size_t kAuthHmacSize = 16;
 
-// HMAC-SHA-256 under one key: the per-key HMAC context. The constructor absorbs the
-// padded key into two SHA-256 states (RFC 2104: K ^ ipad, K ^ opad); Compute() copies
-// them, so a packet costs three SHA-256 blocks, no allocation and no failure path.
-// SHA-256 itself is OpenSSL's. The states are derived from the key and are wiped on
-// destruction like the key. Immutable after construction: one instance may be shared by
-// any number of threads.
+// HMAC-SHA-256 (RFC 2104) under one key, through libcrypto's EVP_MAC. The constructor
+// keys one MAC context; Compute() works on the calling thread's copy of it, so the key
+// schedule is paid once per key and thread, not per packet. Immutable after
+// construction: one instance may be shared by any number of threads. The key material
+// lives inside libcrypto's contexts, which wipe it when freed: the instance's own on
+// destruction, a thread's copy when the thread ends, when it next uses another key, or
+// when the instance is destroyed on that thread.
 class HmacSha256 {
  public:
   static constexpr size_t kSize = 32;  // untruncated output
@@ -56,21 +62,21 @@ class HmacSha256 {
   HmacSha256& operator=(const HmacSha256&) = delete;
   ~HmacSha256();
 
-  Digest Compute(std::span<const uint8_t> message) const noexcept;
+  // nullopt only when libcrypto fails (out of memory, or no HMAC-SHA-256 in its
+  // configuration): callers then treat a packet as unsigned, never as verified.
+  std::optional<Digest> Compute(std::span<const uint8_t> message) const noexcept;
   // Of `first` followed by `second`, without copying them together.
-  Digest Compute(std::span<const uint8_t> first, std::span<const uint8_t> second) const noexcept;
+  std::optional<Digest> Compute(std::span<const uint8_t> first,
+                                std::span<const uint8_t> second) const noexcept;
 
  private:
-  // Room for OpenSSL's SHA256_CTX (static_assert in the .cc), so this header does not
-  // pull in OpenSSL's deprecated low-level API.
-  static constexpr size_t kStateSize = 112;
-  alignas(8) uint8_t inner_[kStateSize];
-  alignas(8) uint8_t outer_[kStateSize];
+  uint64_t id_;                    // names this instance's copies (never reused)
+  evp_mac_ctx_st* ctx_ = nullptr;  // EVP_MAC_CTX, keyed; null when keying failed
 };
 
 // Encoders write `length` octets (≥ 112): the fields, zeros in MBZ and after octet 111,
-// then the HMAC of octets 0..95 into 96..111. Return `length`, or 0 when length < 112 or
-// out is too small.
+// then the HMAC of octets 0..95 into 96..111. Return `length`, or 0 when length < 112,
+// out is too small or the HMAC could not be computed.
 size_t EncodeAuthSender(const SenderPacket& p, const HmacSha256& hmac, size_t length,
                         std::span<uint8_t> out) noexcept;
 size_t EncodeAuthReflector(const ReflectorPacket& r, const HmacSha256& hmac, size_t length,
@@ -108,7 +114,8 @@ DecodeError PeekReflected(std::span<const uint8_t> data, bool authenticated,
 bool VerifyAuthHmac(std::span<const uint8_t> packet, const HmacSha256& hmac) noexcept;
 
 // Rewrites the HMAC of an encoded packet of ≥ 112 octets after fields were changed in
-// place; no-op when shorter.
+// place; no-op when shorter. Should libcrypto fail, the old HMAC stays, which no longer
+// verifies over the changed fields.
 void SignAuthPacket(std::span<uint8_t> packet, const HmacSha256& hmac) noexcept;
 
 // The authenticated counterpart of SetReflectorTimestamp: writes T3 (octets 16..23) of an
@@ -125,9 +132,9 @@ inline constexpr size_t kHmacTlvSize = 20;
 void EncodeHmacTlvHeader(std::span<uint8_t> tlv) noexcept;
 
 // Writes the HMAC of `packet`'s octets 0..3 and octets [tlv_start, size - 20) into its last
-// 16 octets, the value of the HMAC TLV that ends the packet. Called once every other octet
-// it covers is final (a reflector: after filling the follow-up report). No-op when the
-// packet is shorter than tlv_start + 20.
+// 16 octets (zeros should libcrypto fail), the value of the HMAC TLV that ends the packet.
+// Called once every other octet it covers is final (a reflector: after filling the
+// follow-up report). No-op when the packet is shorter than tlv_start + 20.
 void SignTlvHmac(std::span<uint8_t> packet, size_t tlv_start, const HmacSha256& hmac) noexcept;
 
 enum class TlvHmacStatus {

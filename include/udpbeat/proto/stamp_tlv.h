@@ -13,11 +13,13 @@
 // The sender sends it with a zero value. A reflector that supports it returns the
 // sequence number and the transmit timestamp of the previous packet it reflected in the
 // same session (more precise than that packet's own T3, which had to be written before
-// it left), and how that timestamp was taken; zeros when it has nothing to report (the
-// session's first reply, or a stateless reflector, RFC 8972 §4.7). A reflector that does
-// not know the TLV returns it with U set, and one that knows no TLVs at all (RFC 8762 or
-// TWAMP-light) returns padding: FindFollowUpTelemetry() tells these apart, so the sender
-// can fall back to T3.
+// it left), and how that timestamp was taken; zeros when it has nothing to report yet
+// (the session's first reply, or no transmit timestamp back from the kernel in time).
+// RFC 8972 §4.7 defines the report for a reflector in stateful mode only (the sequence
+// number is the reflector's own, of its previous reflected packet): udpbeat's stateless
+// reflector does not implement the TLV and, like any reflector that does not, returns it
+// with U set (§4); one that knows no TLVs at all (RFC 8762 or TWAMP-light) returns
+// padding. FindFollowUpTelemetry() tells these apart, so the sender can fall back to T3.
 #ifndef UDPBEAT_PROTO_STAMP_TLV_H_
 #define UDPBEAT_PROTO_STAMP_TLV_H_
 

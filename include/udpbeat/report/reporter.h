@@ -20,6 +20,9 @@ class RunReporter {
                      const std::vector<measure::TargetInfo>& targets) = 0;
   virtual void Reply(const measure::TargetInfo& t, const measure::ReplyEvent& r) = 0;
   virtual void Timeout(const measure::TargetInfo& t, const measure::TimeoutEvent& e) = 0;
+  // Follow-up telemetry gave an earlier exchange its exact T3 (JSON only: a reply line
+  // shows the reflector's estimate, and text has no way to amend a line already printed).
+  virtual void FollowUp(const measure::TargetInfo&, const measure::FollowUpEvent&) {}
   // A heartbeat target's state changed, at wall time `when`.
   virtual void Transition(const measure::TargetInfo&, const detect::Transition&, WallTime) {}
   // One session of a target of several changed state on its own, at wall time `when`.

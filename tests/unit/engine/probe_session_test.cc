@@ -30,7 +30,13 @@ class Recorder final : public ProbeObserver {
   }
   void OnDone(ProbeSession&) override { ++done; }
   void OnMalformed(ProbeSession&) override { ++malformed; }
+  void OnFollowUp(ProbeSession&, const measure::FollowUpEvent& f) override {
+    follow_ups.push_back(f);
+    replies_before_follow_up.push_back(replies.size());
+  }
   std::vector<measure::ReplyEvent> replies;
+  std::vector<measure::FollowUpEvent> follow_ups;
+  std::vector<size_t> replies_before_follow_up;  // replies.size() at each follow_ups entry
   std::vector<uint32_t> timeouts;
   std::vector<measure::TimeoutEvent> timeout_events;
   int done = 0;
@@ -559,23 +565,142 @@ TEST_F(ProbeSessionTest, FollowUpTelemetryGivesTheExactT3OfThePreviousReply) {
   // 2.5 ms round trip minus the exact residence, 1.3 − 1.0 = 0.3 ms.
   EXPECT_EQ(s.stats().rtt().summary().min(), 2200 * kNanosPerMicro);
   EXPECT_EQ(s.measurements().follow_up_t3, 1u);
+  // The exchange's exact figures, per exchange: the follow-up event, before the reply
+  // event of the reply that carried the report.
+  ASSERT_EQ(r_.follow_ups.size(), 1u);
+  const measure::FollowUpEvent& f = r_.follow_ups[0];
+  EXPECT_EQ((std::pair{f.seq, f.reflector_seq}), (std::pair{0u, 0u}));
+  EXPECT_EQ(f.sent, FromNtp(first.timestamp));
+  EXPECT_EQ(f.t3, FromNtp(fu.timestamp));
+  EXPECT_EQ(f.t3_estimate, FromNtp(first.timestamp) + 1100 * kNanosPerMicro);
+  EXPECT_EQ(f.residence, 300 * kNanosPerMicro);
+  EXPECT_EQ(f.backward, 1200 * kNanosPerMicro) << "T4 (T1 + 2.5 ms) − exact T3 (T1 + 1.3 ms)";
+  EXPECT_EQ(f.rtt, 2200 * kNanosPerMicro);
+  EXPECT_EQ(r_.replies_before_follow_up[0], 1u) << "before reply 1's own event";
+  EXPECT_EQ(r_.replies.size(), 2u);
   s.Finish();  // the last exchange gets no follow-up: its own T3
   EXPECT_EQ(s.stats().rtt().count(), 2u);
   EXPECT_EQ(s.measurements().follow_up_t3, 1u) << "the summary's count of exact T3s";
+  EXPECT_EQ(r_.follow_ups.size(), 1u) << "no event for an exchange kept with its own T3";
+  EXPECT_EQ(s.measurements().follow_up_refused, 0u);
 }
 
-// A reflector that does not know the TLV returns it with U set (RFC 8972): the sender
-// stops waiting and records with the reflector's T3 at once.
-TEST_F(ProbeSessionTest, AReflectorWithoutFollowUpIsToleratedAtOnce) {
-  ProbeSessionConfig c = StampConfig(1);
+// A reflector that does not know the TLV returns it with U set (RFC 8972): after
+// kFollowUpGiveUp such replies in a row the sender stops holding exchanges back, and
+// records each with the reflector's T3 at once.
+TEST_F(ProbeSessionTest, AReflectorWithoutFollowUpIsGivenUpOnAfterSeveralReplies) {
+  constexpr int kGiveUp = ProbeSession::kFollowUpGiveUp;
+  static_assert(kGiveUp > 1, "one altered reply must not end follow-up");
+  ProbeSessionConfig c = StampConfig(kGiveUp + 1);
   c.follow_up = true;
   ProbeSession s(c, t_, r_);
   s.Start();
-  t_.Advance(2 * kMs);
-  Deliver(s, StampReply(t_.sent[0].bytes, 0, 1100 * kNanosPerMicro, nullptr, nullptr, true));
-  EXPECT_EQ(s.stats().rtt().count(), 1u);
-  EXPECT_EQ(s.stats().received(), 1u);
+  for (int i = 0; i <= kGiveUp; ++i) {
+    t_.Advance(2 * kMs);
+    Deliver(s, StampReply(t_.sent[static_cast<size_t>(i)].bytes, static_cast<uint32_t>(i),
+                          1100 * kNanosPerMicro, nullptr, nullptr, true));
+    // Each refusal records the exchanges before it; the current one waits for the next
+    // reply's report until the session gives up, then is recorded at once.
+    EXPECT_EQ(s.stats().rtt().count(), static_cast<uint64_t>(i < kGiveUp - 1 ? i : i + 1))
+        << "reply " << i;
+    t_.Advance(8 * kMs);
+  }
+  EXPECT_EQ(s.stats().received(), static_cast<uint64_t>(kGiveUp + 1));
   EXPECT_EQ(s.measurements().follow_up_t3, 0u);
+  EXPECT_EQ(s.measurements().follow_up_refused, static_cast<uint64_t>(kGiveUp + 1));
+  EXPECT_TRUE(r_.follow_ups.empty());
+}
+
+// Issue 15 G3: one reply whose report cannot be used (here its TLV's U flag set on the
+// way, which neither the base HMAC nor, in authenticated mode, anything covers when the
+// HMAC TLV is what was altered) must not end follow-up for the session: the reports
+// before and after it are still used.
+TEST_F(ProbeSessionTest, OneUnusableReportDoesNotEndFollowUp) {
+  ProbeSessionConfig c = StampConfig(4);
+  c.follow_up = true;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  // Reply k reports reply k − 1 as sent 200 µs after the T3 it carried.
+  auto report_of = [&](size_t k) {
+    stamp::SenderPacket prev;
+    stamp::DecodeSender(t_.sent[k - 1].bytes, &prev);
+    stamp::FollowUpTelemetry fu;
+    fu.seq = static_cast<uint32_t>(k - 1);
+    fu.timestamp = ToNtp(FromNtp(prev.timestamp) + 1300 * kNanosPerMicro);
+    fu.timestamp_mode = stamp::kTimestampModeSwLocal;
+    return fu;
+  };
+  for (size_t k = 0; k < 4; ++k) {
+    t_.Advance(2 * kMs);
+    const stamp::FollowUpTelemetry fu = k > 0 ? report_of(k) : stamp::FollowUpTelemetry{};
+    Deliver(s, StampReply(t_.sent[k].bytes, static_cast<uint32_t>(k), 1100 * kNanosPerMicro,
+                          nullptr, &fu, /*unrecognized=*/k == 1));
+    t_.Advance(8 * kMs);
+  }
+  s.Finish();
+  EXPECT_EQ(s.stats().rtt().count(), 4u);
+  EXPECT_EQ(s.measurements().follow_up_refused, 1u);
+  // Reply 1's report was unusable, so exchange 0 kept its own T3; reply 2 reported 1 and
+  // reply 3 reported 2: follow-up went on after the bad reply.
+  EXPECT_EQ(s.measurements().follow_up_t3, 2u);
+  ASSERT_EQ(r_.follow_ups.size(), 2u);
+  EXPECT_EQ(r_.follow_ups[0].seq, 1u);
+  EXPECT_EQ(r_.follow_ups[1].seq, 2u);
+}
+
+// A reflector that holds its replies longer than the probe interval (serve --delay)
+// knows a reply's transmit time only after the next request came: its reports lag two
+// replies behind (the first two empty). Exchanges wait for their own report, not just
+// the next reply's.
+TEST_F(ProbeSessionTest, FollowUpReportsThatLagBehindStillComplete) {
+  ProbeSessionConfig c = StampConfig(4);
+  c.follow_up = true;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  for (size_t k = 0; k < 4; ++k) {
+    t_.Advance(2 * kMs);
+    stamp::FollowUpTelemetry fu;  // empty for replies 0 and 1
+    if (k >= 2) {
+      stamp::SenderPacket reported;
+      stamp::DecodeSender(t_.sent[k - 2].bytes, &reported);
+      fu.seq = static_cast<uint32_t>(k - 2);
+      fu.timestamp = ToNtp(FromNtp(reported.timestamp) + 1300 * kNanosPerMicro);
+      fu.timestamp_mode = stamp::kTimestampModeSwLocal;
+    }
+    Deliver(s, StampReply(t_.sent[k].bytes, static_cast<uint32_t>(k), 1100 * kNanosPerMicro,
+                          nullptr, &fu));
+    EXPECT_EQ(s.stats().rtt().count(), k < 2 ? 0u : k - 1) << "after reply " << k;
+    t_.Advance(8 * kMs);
+  }
+  EXPECT_EQ(s.measurements().follow_up_t3, 2u);
+  ASSERT_EQ(r_.follow_ups.size(), 2u);
+  EXPECT_EQ(r_.follow_ups[0].seq, 0u);
+  EXPECT_EQ(r_.follow_ups[1].seq, 1u);
+  EXPECT_EQ(r_.follow_ups[1].residence, 300 * kNanosPerMicro);
+  s.Finish();  // 2 and 3 never got theirs: their own T3
+  EXPECT_EQ(s.stats().rtt().count(), 4u);
+  EXPECT_EQ(s.measurements().follow_up_t3, 2u);
+}
+
+// However far reports fall behind, a session holds at most kMaxPendingFollowUps
+// exchanges: a reflector that understands the TLV but never reports a send time delays
+// the figures, never loses them.
+TEST_F(ProbeSessionTest, ExchangesHeldForReportsAreBounded) {
+  constexpr size_t kMax = ProbeSession::kMaxPendingFollowUps;
+  ProbeSessionConfig c = StampConfig(static_cast<int64_t>(kMax) + 5);
+  c.follow_up = true;
+  ProbeSession s(c, t_, r_);
+  s.Start();
+  for (size_t k = 0; k < kMax + 5; ++k) {
+    t_.Advance(2 * kMs);
+    Deliver(s, StampReply(t_.sent[k].bytes, static_cast<uint32_t>(k), 1100 * kNanosPerMicro));
+    EXPECT_EQ(s.stats().rtt().count(), k < kMax ? 0u : k + 1 - kMax) << "after reply " << k;
+    t_.Advance(8 * kMs);
+  }
+  s.Finish();
+  EXPECT_EQ(s.stats().rtt().count(), kMax + 5);
+  EXPECT_EQ(s.measurements().follow_up_t3, 0u);
+  EXPECT_EQ(s.measurements().follow_up_refused, 0u);
 }
 
 // Loss by direction with a stateful reflector that drops requests only: those before the

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace udpbeat::stamp {
@@ -62,7 +64,9 @@ TEST(HmacSha256, Rfc4231TestVectors) {
   ASSERT_EQ(cases.size(), 7u);
   for (const Rfc4231Case& c : cases) {
     const HmacSha256 hmac(c.key);
-    const HmacSha256::Digest d = hmac.Compute(c.data);
+    const std::optional<HmacSha256::Digest> computed = hmac.Compute(c.data);
+    ASSERT_TRUE(computed.has_value()) << c.number;
+    const HmacSha256::Digest d = *computed;
     const std::vector<uint8_t> want = Hex(c.hmac_sha256);
     ASSERT_LE(want.size(), d.size());
     EXPECT_EQ(std::vector<uint8_t>(d.begin(), d.begin() + want.size()), want)
@@ -89,11 +93,51 @@ TEST(HmacSha256, MatchesOpenSslHmacForAllKeyAndMessageLengths) {
                      msg.size(), want, &want_len),
                 nullptr);
       ASSERT_EQ(want_len, HmacSha256::kSize);
-      const HmacSha256::Digest got = hmac.Compute(msg);
+      const std::optional<HmacSha256::Digest> computed = hmac.Compute(msg);
+      ASSERT_TRUE(computed.has_value());
+      const HmacSha256::Digest got = *computed;
       ASSERT_EQ(std::vector<uint8_t>(got.begin(), got.end()),
                 std::vector<uint8_t>(want, want + want_len))
           << "key " << key_len << " B, message " << msg_len << " B";
     }
+  }
+}
+
+// One instance shared by threads (serve's workers share the key), and instances used in
+// turn on one thread: each thread works on its own copy of the keyed context, replaced
+// when another key comes, so every result must still be the reference.
+TEST(HmacSha256, SharedByThreadsAndAlternatingKeys) {
+  const std::vector<uint8_t> key_a = Bytes("key a, shared by every thread...");
+  const std::vector<uint8_t> key_b = Bytes("key b");
+  auto reference = [](const std::vector<uint8_t>& key, const std::vector<uint8_t>& msg) {
+    HmacSha256::Digest d{};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), msg.data(), msg.size(),
+         d.data(), &len);
+    return d;
+  };
+  const HmacSha256 a(key_a);
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (size_t t = 0; t < wrong.size(); ++t) {
+    threads.emplace_back([&, t] {
+      const HmacSha256 b(key_b);  // this thread's own, alternating with the shared one
+      std::vector<uint8_t> msg(96, static_cast<uint8_t>(t));
+      for (int i = 0; i < 200; ++i) {
+        msg[1] = static_cast<uint8_t>(i);
+        if (a.Compute(msg) != reference(key_a, msg)) ++wrong[t];
+        if (i % 3 == 0 && b.Compute(msg) != reference(key_b, msg)) ++wrong[t];
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
+  // An instance destroyed and another made (perhaps at the same address) on this thread:
+  // the new key is used, never the old one's copy.
+  const std::vector<uint8_t> msg(96, 0x42);
+  for (const auto* key : {&key_a, &key_b, &key_a}) {
+    const HmacSha256 h(*key);
+    EXPECT_EQ(h.Compute(msg), reference(*key, msg));
   }
 }
 
@@ -389,7 +433,7 @@ TEST(StampTlvHmac, SignedAreaVerifiesAndAnyCoveredOctetBreaksIt) {
   // The HMAC covers the HMAC by computing it independently over seq || TLVs.
   std::vector<uint8_t> covered(packet.begin(), packet.begin() + 4);
   covered.insert(covered.end(), packet.begin() + kAuthPacketSize, packet.end() - kHmacTlvSize);
-  const HmacSha256::Digest d = hmac.Compute(covered);
+  const HmacSha256::Digest d = hmac.Compute(covered).value_or(HmacSha256::Digest{});
   EXPECT_TRUE(std::equal(d.begin(), d.begin() + 16, packet.end() - 16));
   // Every covered octet matters; the base packet's octets 4..111 are not covered here.
   for (size_t i : {size_t{0}, size_t{3}, kAuthPacketSize + 9, packet.size() - 1}) {

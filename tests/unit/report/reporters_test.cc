@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "udpbeat/report/json_reporter.h"
@@ -251,21 +252,35 @@ TEST(PingText, StampLossSplitNamesTheUnattributed) {
       << out.str();
 }
 
-TEST(PingText, FollowUpSaysHowOftenTheExactT3Came) {
-  for (uint64_t exact : {2u, 0u}) {
+TEST(PingText, FollowUpSaysHowOftenTheExactT3CameAndWhyNot) {
+  struct Case {
+    uint64_t exact, refused;
+    std::string want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {2, 1,
+            "reflector send times: exact (follow-up) for 2 of 3 replies, the reflector's own "
+            "T3 for the rest\n"},
+           // A stateless or follow-up-unaware reflector: the TLV came back unrecognised.
+           {0, 3,
+            "reflector send times: exact (follow-up) for 0 of 3 replies; the reflector did not "
+            "take the request up (3 replies returned it unrecognised, left it out or did not "
+            "sign it: a stateless reflector, or one without RFC 8972 follow-up), its own T3 "
+            "used\n"},
+           // Understood, but zeros every time: not the reflector's statefulness at fault.
+           {0, 0,
+            "reflector send times: exact (follow-up) for 0 of 3 replies; the reflector "
+            "understood the request but reported no send time, its own T3 used\n"},
+       }) {
     measure::RunResult r = Result("stamp");
     r.info.follow_up = true;
-    r.total.follow_up_t3 = exact;
+    r.total.follow_up_t3 = c.exact;
+    r.total.follow_up_refused = c.refused;
     std::ostringstream out, err;
     auto rep = MakePingTextReporter({}, out, err);
     rep->Start(r.info, {Target()});
     rep->Summary(r);
-    const std::string want =
-        exact == 2 ? "reflector send times: exact (follow-up) for 2 of 3 replies, the "
-                     "reflector's own T3 for the rest\n"
-                   : "reflector send times: exact (follow-up) for 0 of 3 replies; the reflector "
-                     "reported none (a stateless or unaware one cannot), its own T3 used\n";
-    EXPECT_NE(out.str().find(want), std::string::npos) << out.str();
+    EXPECT_NE(out.str().find(c.want), std::string::npos) << out.str();
   }
   measure::RunResult r = Result("stamp");
   std::ostringstream out, err;
