@@ -298,26 +298,26 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
     if (d.tos >= 0 && (d.tos >> 2) != (std::max(cfg_.tos, 0) >> 2)) ++m_.dscp_changed;
     // The event shows the reflector's own T3; the statistics wait for the exact one when
     // follow-up telemetry is coming.
+    const bool late = r.kind == stats::ReplyClass::kLate;
     if (follow_up_ && ApplyFollowUp(p)) {
-      pending_.push_back({p.seq, p.reflector_seq, in});
+      pending_.push_back({p.seq, p.reflector_seq, late, in});
     } else {
-      RecordDelays(p.seq, p.reflector_seq, in);
+      RecordDelays(p.seq, p.reflector_seq, late, in);
     }
   }
   observer_.OnReply(*this, ev);
   if (r.kind == stats::ReplyClass::kOnTime) Settled();
 }
 
-void ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
+void ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq, bool late,
                                 const measure::ExchangeInput& in) {
   const measure::Exchange e = measure::MeasureExchange(in);
-  m_.stats.RecordRtt(e.rtt);
-  m_.last_rtt = e.rtt;
+  m_.RecordRtt(e.rtt, late);
   if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, m_.stats);
 }
 
 void ProbeSession::FlushPending() {
-  for (const Pending& x : pending_) RecordDelays(x.seq, x.reflector_seq, x.input);
+  for (const Pending& x : pending_) RecordDelays(x.seq, x.reflector_seq, x.late, x.input);
   pending_.clear();
 }
 
@@ -343,7 +343,7 @@ bool ProbeSession::ApplyFollowUp(const ProbeReply& p) {
       in.reflector->transmit = FromNtp(p.follow_up.timestamp);
       ++m_.follow_up_t3;
     }
-    RecordDelays(x.seq, x.reflector_seq, in);
+    RecordDelays(x.seq, x.reflector_seq, x.late, in);
   }
   pending_.clear();
   return true;

@@ -77,7 +77,8 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   monitor.Finish();
-  const measure::RunResult result = monitor.Result(measure::Detail::kFull);
+  const measure::RunResult result =
+      monitor.Result(opts.plot_file.empty() ? measure::Detail::kFull : measure::Detail::kPlot);
   reporter->Summary(result);
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(

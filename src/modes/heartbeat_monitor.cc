@@ -84,6 +84,7 @@ void HeartbeatMonitor::OnDone(engine::Target&) {
 }
 
 void HeartbeatMonitor::OnSignal(int signo) noexcept {
+  const bool total = detail != measure::Detail::kCounters;
   if (signo == SIGQUIT) {
     Print([&] { reporter_.Interim(Result(measure::Detail::kFull)); });
   } else if (signo == SIGHUP) {
@@ -100,7 +101,7 @@ void HeartbeatMonitor::Finish() {
 
 measure::RunResult HeartbeatMonitor::Result(measure::Detail detail) const {
   measure::RunResult r = targets_->Result(info_, detail, clock_.Now() - start_, false,
-                                          opts_.src_ports > 0, detail == measure::Detail::kFull);
+                                          opts_.src_ports > 0, total);
   if (!opts_.targets_file.empty()) {
     r.targets_unresolved = unresolved_;
     r.reload = reload_;

@@ -613,17 +613,18 @@ void RenderLegend(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
   svg.out() += "</g>\n";
 }
 
-// The recorder's two histograms (on-time and late RTTs, each reply as the tracker
+// The run's RTT distribution (on-time and late RTTs, each reply as the tracker
 // classified it), re-binned onto one linear axis. Late replies are stacked in orange on
 // the bins of their RTTs when those are near the on-time ones (a bin straddling the
 // timeout can hold both kinds); far from them (50 us replies against a 1 s timeout)
 // they get one bar of their own at the right, as do on-time outliers far past p99.
 // The counts in the title are the run's figures.
-void RenderDistribution(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
-                        const PlotOptions& opt) {
+void RenderDistribution(Svg& svg, const measure::Figures& f, const PlotOptions& opt) {
   svg.out() += "<g id=\"distribution\">\n";
-  const stats::LogHistogram& on_h = rec.on_time_rtt();
-  const stats::LogHistogram& late_h = rec.late_rtt();
+  const measure::RttDistribution none;  // empty histograms own no memory
+  const measure::RttDistribution& dist = f.rtt_distribution ? *f.rtt_distribution : none;
+  const stats::LogHistogram& on_h = dist.on_time;
+  const stats::LogHistogram& late_h = dist.late;
 
   struct Bucket {
     int64_t low, end;  // [low, end): a power-of-two width, low a multiple of it
@@ -883,7 +884,7 @@ std::string RenderSvg(const PlotRecorder& rec, const measure::RunResult& result,
   svg.Text(kLeft, kSubtitleY, "start", 12, Subtitle(rec, result, opt, x), " fill=\"#555555\"");
   RenderLegend(svg, rec, figures, opt, DownWords(result));
   RenderRttPanel(svg, rec, opt, x, y, DownWords(result));
-  RenderDistribution(svg, rec, figures, opt);
+  RenderDistribution(svg, figures, opt);
   svg.out() += "</svg>\n";
   return std::move(svg.out());
 }

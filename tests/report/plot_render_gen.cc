@@ -12,7 +12,6 @@
 
 #include "../unit/report/svg_plot_result.h"
 #include "udpbeat/report/svg_plot.h"
-#include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -54,7 +53,7 @@ std::string List(const std::vector<double>& v) {
 // last probes: their timeouts expire after sending stopped).
 // heartbeat: 6 s at 100 ms, timeout 500 ms, RTT 40..80 us; the peer is down 3.0..4.5 s
 // (the 15 heartbeats sent then are missed); one late reply sent at 2.0 s, RTT 700 ms.
-void Scenario(std::string_view name, PlotRecorder& rec, PlotOptions& opt, Facts& f) {
+void Scenario(std::string_view name, RecordedRun& rec, PlotOptions& opt, Facts& f) {
   Lcg rng;
   opt.duration = 6 * kNanosPerSecond;
   if (name == "ping") {
@@ -139,7 +138,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plot_render_gen: unknown scenario %s\n", argv[1]);
     return 2;
   }
-  PlotRecorder rec;
+  RecordedRun rec;
   PlotOptions opt;
   Facts f;
   Scenario(name, rec, opt, f);

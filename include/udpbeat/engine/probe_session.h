@@ -145,9 +145,12 @@ class ProbeSession final : public DatagramHandler {
   struct Pending {
     uint32_t seq;
     uint32_t reflector_seq;
+    bool late;
     measure::ExchangeInput input;
   };
-  void RecordDelays(uint32_t seq, uint32_t reflector_seq, const measure::ExchangeInput& in);
+  // `late`: the tracker classified the reply late.
+  void RecordDelays(uint32_t seq, uint32_t reflector_seq, bool late,
+                    const measure::ExchangeInput& in);
   void FlushPending();
   // Follow-up telemetry in reply `p` completes a pending exchange; returns whether the
   // current one should wait for its own.

@@ -488,13 +488,21 @@ TEST(Prometheus, ClientMetricsCarryTargetLabelsAndACumulativeHistogram) {
   }
 }
 
-TEST(ProgressLine, InFlightProbesAreNotCountedLostAndTheLineClears) {
+TEST(ProgressLine, PrintsTheLiveFiguresAndClears) {
   std::ostringstream out;
   ProgressLine p;
-  stats::LogHistogram h;
-  h.Record(50 * kUs);
-  p.Show(out, kNanosPerSecond, 3, 2, 1, h);
-  EXPECT_NE(out.str().find("in flight 1  loss 0.00%"), std::string::npos) << out.str();
+  measure::LiveFigures f;
+  f.elapsed = kNanosPerSecond;
+  f.sent = 3;
+  f.received = 2;
+  f.in_flight = 1;
+  f.send_rate = 3;
+  f.receive_rate = 2;
+  f.rtt_p50 = f.rtt_p99 = 50 * kUs;
+  p.Show(out, f);
+  EXPECT_EQ(out.str(),
+            "\r\033[K   1.0s  sent 3/s  received 2/s  in flight 1  loss 0.00%  rtt p50 0.050 ms  "
+            "p99 0.050 ms");
   out.str("");
   p.Clear(out);
   EXPECT_EQ(out.str(), "\r\033[K");
