@@ -495,17 +495,14 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
         kLeft, kDataTop, kPlotW, kDataH, kFrameColor);
   }
 
-  // The timeout line, labelled at its right end.
+  // The timeout line (its label comes last, over the marks).
+  const double ty = std::round(y.Map(static_cast<double>(opt.timeout)));
   if (opt.timeout > 0) {
     // 2 px on a whole pixel boundary: two solid rows, crisp at any position.
-    const double ty = std::round(y.Map(static_cast<double>(opt.timeout)));
     svg.Add(
         "<line id=\"timeout-line\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"6,4\"/>\n",
         kLeft, ty, right, ty, kTimeoutColor);
-    svg.Text(right - 4, ty - 5, "end", 11,
-             absl::StrCat("timeout ", FormatDuration(static_cast<double>(opt.timeout))),
-             absl::StrFormat(" id=\"timeout-label\" fill=\"%s\"", kTimeoutColor));
   }
 
   // On-time replies. The largest RTT is drawn even when thinning skipped it.
@@ -574,6 +571,17 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
                                                         FormatAt(s.from), " - ", FormatAt(s.to)));
     }
     svg.out() += "</g>\n";
+  }
+
+  // The timeout line's label, at its right end inside the plot: above the line, or below
+  // it when the line is the top of the axis (above, the lost lane would hide it). Drawn
+  // last, so no mark covers it.
+  if (opt.timeout > 0) {
+    constexpr double kLabelSize = 11;
+    const bool room_above = ty - 5 - kLabelSize >= kDataTop;
+    svg.Text(right - 4, room_above ? ty - 5 : ty + 4 + kLabelSize, "end", kLabelSize,
+             absl::StrCat("timeout ", FormatDuration(static_cast<double>(opt.timeout))),
+             absl::StrFormat(" id=\"timeout-label\" fill=\"%s\"", kTimeoutColor));
   }
   svg.out() += "</g>\n";
 }

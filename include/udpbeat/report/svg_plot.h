@@ -164,7 +164,8 @@ struct PlotOptions {
 };
 
 // The SVG 1.1 document. Stable ids for tests and styling: <g id="rtt-panel">,
-// <g id="replies">, <g id="late">, <g id="lost">, <line id="timeout-line">,
+// <g id="replies">, <g id="late">, <g id="lost">, <line id="timeout-line"> and its
+// <text id="timeout-label"> (inside the plot, over every mark),
 // <g id="down">, <g id="legend"> (entries legend-reply, legend-late, legend-lost,
 // legend-timeout, legend-down, present only when that mark is drawn), <g id="x-axis">,
 // <g id="y-axis">, <g id="axis-break"> (broken y axis only), <g id="distribution">
