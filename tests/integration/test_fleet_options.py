@@ -351,7 +351,7 @@ class ReloadTest(FleetTestBase):
                     f.write(f"{a.target} site=a\n")
                 hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "50ms"] +
                                 (["--json"] if json_mode else []))
-                hb.wait_line(r'"event":"start"' if json_mode else r"heartbeat response 1:")
+                hb.wait_line(r'"event":"start"' if json_mode else r" bytes from \S+: seq=1 ")
                 with open(path, "w") as f:
                     f.write(f"{a.target} site=a\n{b.target} site=b\n")
                 hb.signal(signal.SIGHUP)
