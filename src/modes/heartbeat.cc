@@ -59,7 +59,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
       opts.json ? report::MakeJsonReporter(out, err)
                 : report::MakeHeartbeatTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0},
                                                     out, err);
-  HeartbeatMonitor monitor(opts, *loop, *reporter, out, err);
+  HeartbeatMonitor monitor(opts, *loop, *reporter, out);
   monitor.SetUnresolved(unresolved.size());
   engine::TargetSet targets(transport, monitor, go, detectors);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
