@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -401,6 +402,45 @@ TEST(HeartbeatText, StampRepliesAsPingPrintsThemTheLabsLineForTheLab) {
   lab->Reply(Target(), l);  // the lab's client says nothing of a late one
   EXPECT_EQ(lab_out.str(), "Received heartbeat response 1: Time difference = 0.000123 seconds\n");
   EXPECT_EQ(err.str(), "");
+}
+
+// The error stream's lines are every reporter's, the same in text and JSON runs.
+TEST(RunReporter, ErrorStreamLinesAreTheSameWhateverTheFormat) {
+  for (bool json : {false, true}) {
+    std::ostringstream out, err;
+    std::unique_ptr<RunReporter> rep =
+        json ? MakeJsonReporter(out, err) : MakeHeartbeatTextReporter({}, out, err);
+    rep->Start(Info("stamp"), {Target()});
+    rep->NothingToReload();
+    rep->ReloadRefused(absl::NotFoundError("open targets: No such file or directory"));
+    rep->MetricsFileFailed(absl::PermissionDeniedError("write m.prom: Permission denied"));
+    rep->MetricsFileFailed(absl::PermissionDeniedError("write m.prom: Permission denied"));
+    measure::TargetResult t;
+    t.info = Target("localhost:862");
+    t.figures.sent = 3;
+    t.figures.unreachable = 3;
+    rep->Unanswered(t, true);
+    t.figures = {};
+    t.figures.send_errors = 1;
+    rep->Unanswered(t, false);
+    t.figures.received = 1;
+    rep->Unanswered(t, false);  // it answered: nothing to explain
+    EXPECT_EQ(err.str(),
+              "udpbeat: SIGHUP: no targets file to read again\n"
+              "udpbeat: reload: open targets: No such file or directory (targets unchanged)\n"
+              "udpbeat: write m.prom: Permission denied\n"
+              "udpbeat: localhost:862: port unreachable: nothing is listening (STAMP's port "
+              "is 862; udpbeat serve listens on 12000 unless told otherwise)\n"
+              "udpbeat: localhost:862: every send failed (1 probe): nothing left this host\n")
+        << (json ? "json" : "text");
+  }
+}
+
+TEST(ServeText, TheListeningLine) {
+  EXPECT_EQ(ListeningLine("127.0.0.1:12000", "auto", 1),
+            "udpbeat serve: listening on 127.0.0.1:12000 (reply auto)");
+  EXPECT_EQ(ListeningLine("[::1]:862", "stamp", 4),
+            "udpbeat serve: listening on [::1]:862 (reply stamp, 4 threads)");
 }
 
 TEST(HeartbeatText, TransitionsAndTheLabsDownLine) {
