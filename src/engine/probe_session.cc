@@ -298,33 +298,34 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
     if (d.tos >= 0 && (d.tos >> 2) != (std::max(cfg_.tos, 0) >> 2)) ++m_.dscp_changed;
     // The event shows the reflector's own T3; the statistics wait for the exact one when
     // follow-up telemetry is coming.
+    const bool late = r.kind == stats::ReplyClass::kLate;
     if (cfg_.follow_up && cfg_.proto == ProbeProto::kStamp && ApplyFollowUp(p)) {
       if (pending_.size() >= kMaxPendingFollowUps) {
         // Reports stuck behind (no transmit timestamps at the reflector): the oldest
         // waits no longer.
-        RecordDelays(pending_.front().seq, pending_.front().reflector_seq, pending_.front().input);
+        const Pending& oldest = pending_.front();
+        RecordDelays(oldest.seq, oldest.reflector_seq, oldest.late, oldest.input);
         pending_.erase(pending_.begin());
       }
-      pending_.push_back({p.seq, p.reflector_seq, in});
+      pending_.push_back({p.seq, p.reflector_seq, late, in});
     } else {
-      RecordDelays(p.seq, p.reflector_seq, in);
+      RecordDelays(p.seq, p.reflector_seq, late, in);
     }
   }
   observer_.OnReply(*this, ev);
   if (r.kind == stats::ReplyClass::kOnTime) Settled();
 }
 
-measure::Exchange ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq,
+measure::Exchange ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq, bool late,
                                              const measure::ExchangeInput& in) {
   const measure::Exchange e = measure::MeasureExchange(in);
-  m_.stats.RecordRtt(e.rtt);
-  m_.last_rtt = e.rtt;
+  m_.RecordRtt(e.rtt, late);
   if (e.has_timestamps) m_.stamp.Record(e, reflector_seq, seq, m_.stats);
   return e;
 }
 
 void ProbeSession::FlushPending() {
-  for (const Pending& x : pending_) RecordDelays(x.seq, x.reflector_seq, x.input);
+  for (const Pending& x : pending_) RecordDelays(x.seq, x.reflector_seq, x.late, x.input);
   pending_.clear();
 }
 
@@ -369,12 +370,12 @@ bool ProbeSession::ApplyFollowUp(const ProbeReply& p) {
       continue;
     }
     if (ahead != 0 || !in.reflector) {
-      RecordDelays(x.seq, x.reflector_seq, in);
+      RecordDelays(x.seq, x.reflector_seq, x.late, in);
       continue;
     }
     in.reflector->transmit = FromNtp(p.follow_up.timestamp);
     ++m_.follow_up_t3;
-    const measure::Exchange e = RecordDelays(x.seq, x.reflector_seq, in);
+    const measure::Exchange e = RecordDelays(x.seq, x.reflector_seq, x.late, in);
     measure::FollowUpEvent ev;
     ev.seq = x.seq;
     ev.reflector_seq = x.reflector_seq;

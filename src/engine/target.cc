@@ -88,7 +88,7 @@ measure::Figures Target::Figures(measure::Detail detail) const {
                            ? measure::Summarize(group_->session(0).measurements(), detail)
                            : measure::Summarize(Combined(), detail);
   // Exact per-socket drop counters cost a system call per socket: final results only.
-  if (detail == measure::Detail::kFull) f.local_drops = group_->SocketDrops();
+  if (detail != measure::Detail::kCounters) f.local_drops = group_->SocketDrops();
   return f;
 }
 

@@ -24,6 +24,7 @@ Measurements Measurements::Combine(std::span<const Measurements* const> parts) {
     a.follow_up_t3 += p.follow_up_t3;
     a.follow_up_refused += p.follow_up_refused;
     a.dscp_changed += p.dscp_changed;
+    a.late_rtt.Merge(p.late_rtt);
     if (p.last_rtt >= 0) a.last_rtt = p.last_rtt;
   }
   return a;

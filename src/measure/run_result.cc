@@ -1,5 +1,7 @@
 #include "udpbeat/measure/run_result.h"
 
+#include <utility>
+
 namespace udpbeat::measure {
 
 DelayFigures SummarizeDelays(const stats::DelayStats& d, Nanos shift, Detail detail) {
@@ -12,7 +14,7 @@ DelayFigures SummarizeDelays(const stats::DelayStats& d, Nanos shift, Detail det
   f.max = static_cast<Nanos>(s.max()) + shift;
   f.mdev = s.mdev();
   f.jitter = d.jitter().jitter_ns();
-  if (detail == Detail::kFull) {
+  if (detail != Detail::kCounters) {
     const stats::LogHistogram& h = d.histogram();
     f.p50 = h.Percentile(50) + shift;
     f.p90 = h.Percentile(90) + shift;
@@ -49,6 +51,11 @@ Figures Summarize(const Measurements& m, Detail detail) {
   f.rtt_buckets = s.rtt_buckets();
   f.last_rtt = m.last_rtt;
   f.send_lag = SummarizeDelays(m.send_lag, 0, detail);
+  if (detail == Detail::kPlot) {
+    RttDistribution d{s.rtt().histogram(), m.late_rtt};
+    d.on_time.Subtract(m.late_rtt);
+    f.rtt_distribution = std::move(d);
+  }
   const StampState& st = m.stamp;
   if (st.has_exchange()) {
     StampFigures x;

@@ -4,6 +4,7 @@
 
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/report/prometheus_text.h"
+#include "udpbeat/report/reporter.h"
 
 namespace udpbeat {
 
@@ -18,7 +19,8 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
     if (!resolved.ok() && t.line > 0) {
       measure::UnresolvedTarget u{opts.targets_file, t.line, t.target,
                                   std::string(resolved.status().message())};
-      if (unresolved == nullptr) return absl::Status(resolved.status().code(), UnresolvedLine(u));
+      if (unresolved == nullptr)
+        return absl::Status(resolved.status().code(), report::UnresolvedLine(u));
       unresolved->push_back(std::move(u));
       continue;
     }
@@ -40,13 +42,9 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveStartTargets(
     std::vector<measure::UnresolvedTarget>* unresolved) {
   UDPBEAT_ASSIGN_OR_RETURN(std::vector<engine::TargetSpec> specs,
                            ResolveTargets(opts, opts.targets, unresolved));
-  for (const auto& u : *unresolved) err << "udpbeat: " << UnresolvedLine(u) << std::endl;
+  for (const auto& u : *unresolved) err << "udpbeat: " << report::UnresolvedLine(u) << std::endl;
   if (specs.empty()) return NoTargetResolves(opts, unresolved->size());
   return specs;
-}
-
-std::string UnresolvedLine(const measure::UnresolvedTarget& u) {
-  return absl::StrCat(u.file, ":", u.line, ": ", u.error);
 }
 
 absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved) {

@@ -35,8 +35,6 @@ absl::StatusOr<std::vector<engine::TargetSpec>> ResolveTargets(
 absl::StatusOr<std::vector<engine::TargetSpec>> ResolveStartTargets(
     const ClientOptions& opts, std::ostream& err,
     std::vector<measure::UnresolvedTarget>* unresolved);
-// "FILE:LINE: resolve NAME: why", the line that says a target left out.
-std::string UnresolvedLine(const measure::UnresolvedTarget& u);
 // "no target of FILE resolves (N names)": every target was left out.
 absl::Status NoTargetResolves(const ClientOptions& opts, size_t unresolved);
 

@@ -59,7 +59,7 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
       opts.json ? report::MakeJsonReporter(out, err)
                 : report::MakeHeartbeatTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0},
                                                     out, err);
-  HeartbeatMonitor monitor(opts, *loop, *reporter, out, err);
+  HeartbeatMonitor monitor(opts, *loop, *reporter, out);
   monitor.SetUnresolved(unresolved.size());
   engine::TargetSet targets(transport, monitor, go, detectors);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
@@ -77,7 +77,8 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
   monitor.Start(targets, info, endpoint != nullptr ? &snapshot : nullptr);
   UDPBEAT_RETURN_IF_ERROR(loop->Run());
   const absl::Status metrics = monitor.Finish();
-  const measure::RunResult result = monitor.Result(measure::Detail::kFull);
+  const measure::RunResult result =
+      monitor.Result(opts.plot_file.empty() ? measure::Detail::kFull : measure::Detail::kPlot);
   reporter->Summary(result);
   if (!opts.plot_file.empty()) {
     UDPBEAT_RETURN_IF_ERROR(monitor.WritePlot(

@@ -2,39 +2,25 @@
 
 #include <signal.h>
 
-#include <algorithm>
-#include <string>
 #include <utility>
 #include <vector>
-
-#include "udpbeat/base/output_file.h"
-#include "udpbeat/base/reported_status.h"
-#include "udpbeat/report/prometheus_text.h"
 
 namespace udpbeat {
 namespace {
 
-// How often the loop publishes the snapshot a /metrics scrape renders, and how soon after
-// a state change at the latest (changes close together share one snapshot: a fleet whose
-// targets all go down at once costs ten snapshots a second, not one per target).
-constexpr Nanos kSnapshotPeriod = kNanosPerSecond;
-constexpr Nanos kSnapshotAfterChange = 100 * kNanosPerMilli;
 // How often the loop looks whether a SIGHUP's read of the targets file is done.
 constexpr Nanos kReloadPoll = 10 * kNanosPerMilli;
 
 }  // namespace
 
 HeartbeatMonitor::HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
-                                   report::RunReporter& reporter, std::ostream& out,
-                                   std::ostream& err)
+                                   report::RunReporter& reporter, std::ostream& out)
     : opts_(opts),
       loop_(loop),
       clock_(loop.clock()),
       reporter_(reporter),
       out_(out),
-      err_(err),
-      metrics_timer_(loop.timers(), [this] { OnMetricsTimer(); }),
-      snapshot_timer_(loop.timers(), [this] { OnSnapshotTimer(); }),
+      metrics_(opts, loop, reporter, [this] { return Result(measure::Detail::kCounters); }),
       phi_timer_(loop.timers(), [this] { OnPhiTimer(); }),
       reload_timer_(loop.timers(), [this] { OnReloadTimer(); }) {}
 
@@ -42,12 +28,10 @@ void HeartbeatMonitor::Start(engine::TargetSet& targets, measure::RunInfo info,
                              MetricsSnapshot* snapshot) {
   targets_ = &targets;
   info_ = std::move(info);
-  snapshot_ = snapshot;
   start_ = clock_.Now();
   reload_.last_success = info_.start;  // the read at start counts, as Prometheus' does
   if (!opts_.plot_file.empty()) plot_.emplace(info_.start);
-  if (!opts_.metrics_file.empty()) OnMetricsTimer();
-  if (snapshot_ != nullptr) OnSnapshotTimer();
+  metrics_.Start(snapshot);
   if (opts_.phi) phi_timer_.ArmAt(clock_.Now() + opts_.interval);
   targets.Start();
 }
@@ -58,11 +42,6 @@ void HeartbeatMonitor::OnReply(engine::Target& t, engine::ProbeSession& s,
   if (single()) Print([&] { reporter_.Reply(t.info(), r); });
 }
 
-void HeartbeatMonitor::OnFollowUp(engine::Target& t, engine::ProbeSession&,
-                                  const measure::FollowUpEvent& e) {
-  if (single()) Print([&] { reporter_.FollowUp(t.info(), e); });
-}
-
 void HeartbeatMonitor::OnTimeout(engine::Target& t, engine::ProbeSession& s,
                                  const measure::TimeoutEvent& e) {
   if (plot_) plot_->Timeout(s, e);
@@ -71,7 +50,7 @@ void HeartbeatMonitor::OnTimeout(engine::Target& t, engine::ProbeSession& s,
 
 void HeartbeatMonitor::OnTransition(engine::Target& t, const detect::Transition& tr) {
   Print([&] { reporter_.Transition(t.info(), tr, clock_.NowWall()); });
-  if (snapshot_ != nullptr) PublishSoon();
+  metrics_.Soon();
   if (plot_) plot_->Transition(tr, clock_.NowWall());
   if (tr.to == detect::State::kDown && opts_.exit_on_down) Stop();
 }
@@ -101,15 +80,13 @@ void HeartbeatMonitor::OnSignal(int signo) noexcept {
 
 absl::Status HeartbeatMonitor::Finish() {
   targets_->Finish();
-  // The last write is the run's result: its failure is the run's (exit 2), as ping's is.
-  if (opts_.metrics_file.empty()) return absl::OkStatus();
-  absl::Status st = WriteMetrics();
-  return metrics_warned_ ? MarkReported(std::move(st)) : st;
+  return metrics_.Finish();
 }
 
 measure::RunResult HeartbeatMonitor::Result(measure::Detail detail) const {
+  const bool total = detail != measure::Detail::kCounters;
   measure::RunResult r = targets_->Result(info_, detail, clock_.Now() - start_, false,
-                                          opts_.src_ports > 0, detail == measure::Detail::kFull);
+                                          opts_.src_ports > 0, total);
   if (!opts_.targets_file.empty()) {
     r.targets_unresolved = unresolved_;
     r.reload = reload_;
@@ -129,20 +106,17 @@ absl::Status HeartbeatMonitor::WritePlot(const std::string& title, Nanos timeout
 // read asks for one more read after it (the file may have changed since it was opened).
 void HeartbeatMonitor::Reload() {
   if (opts_.targets_file.empty()) {
-    err_ << "udpbeat: SIGHUP: no targets file to read again" << std::endl;
+    reporter_.NothingToReload();
     return;
   }
   absl::StatusOr<bool> started = reader_.Start(opts_);
   if (!started.ok()) {
-    err_ << "udpbeat: reload: " << started.status().message() << " (targets unchanged)"
-         << std::endl;
-    return;
-  }
-  if (!*started) {
+    reporter_.ReloadRefused(started.status());
+  } else if (!*started) {
     read_again_ = true;
-    return;
+  } else {
+    reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
   }
-  reload_timer_.ArmAt(clock_.Now() + kReloadPoll);
 }
 
 void HeartbeatMonitor::OnReloadTimer() {
@@ -154,16 +128,13 @@ void HeartbeatMonitor::OnReloadTimer() {
   const size_t before = targets_->size();
   absl::Status st = specs->status();
   if (specs->ok()) {
-    // Each name left out, every time: the journal says which and why.
-    for (const measure::UnresolvedTarget& u : (*specs)->unresolved) {
-      err_ << "udpbeat: " << UnresolvedLine(u) << std::endl;
-      Print([&] { reporter_.Unresolved(u, clock_.NowWall()); });
-    }
+    for (const measure::UnresolvedTarget& u : (*specs)->unresolved)
+      Print([&] { reporter_.ReloadUnresolved(u, clock_.NowWall()); });
     st = (*specs)->specs.empty() ? NoTargetResolves(opts_, (*specs)->unresolved.size())
                                  : targets_->Reload((*specs)->specs).status();
   }
   if (!st.ok()) {
-    err_ << "udpbeat: reload: " << st.message() << " (targets unchanged)" << std::endl;
+    reporter_.ReloadRefused(st);
     reload_.last_ok = false;
     ++reload_.failures;
   } else {
@@ -171,47 +142,17 @@ void HeartbeatMonitor::OnReloadTimer() {
     if (plot_) plot_->Watching(static_cast<int>(targets_->DownCount()), clock_.NowWall());
     reload_.last_ok = true;
     reload_.last_success = clock_.NowWall();
-    if (opts_.quiet && !opts_.json) {
-      // Rare, and what an operator looks for in the journal after `systemctl reload`:
-      // --quiet keeps stdout for state changes, so the line goes with the failures', to
-      // stderr.
-      err_ << "udpbeat: reloaded " << opts_.targets_file << ": " << targets_->size()
-           << " targets (" << before << " before, " << unresolved_ << " unresolved)"
-           << std::endl;
-    } else {
-      std::vector<measure::TargetInfo> now;
-      for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
-      Print([&] { reporter_.Reloaded(opts_.targets_file, now, before, clock_.NowWall()); });
-    }
+    std::vector<measure::TargetInfo> now;
+    for (size_t i = 0; i < targets_->size(); ++i) now.push_back(targets_->at(i).info());
+    Print([&] {
+      reporter_.Reloaded(opts_.targets_file, now, before, unresolved_, clock_.NowWall());
+    });
   }
-  if (snapshot_ != nullptr) snapshot_->Publish(Result(measure::Detail::kCounters));
+  metrics_.Now();
   if (read_again_) {
     read_again_ = false;
     Reload();
   }
-}
-
-void HeartbeatMonitor::OnMetricsTimer() {
-  if (loop_.stopping()) return;
-  // A full disk mid-run is told once and the run goes on: the file is one of its outputs.
-  if (absl::Status st = WriteMetrics(); !st.ok() && !metrics_warned_) {
-    err_ << "udpbeat: " << st.message() << std::endl;
-    metrics_warned_ = true;
-  }
-  metrics_timer_.ArmAt(clock_.Now() + opts_.metrics_period);
-}
-
-void HeartbeatMonitor::OnSnapshotTimer() {
-  if (loop_.stopping()) return;
-  snapshot_->Publish(Result(measure::Detail::kCounters));
-  published_ = clock_.Now();
-  snapshot_timer_.ArmAt(published_ + kSnapshotPeriod);
-}
-
-// A verdict changed: scrapes see it within kSnapshotAfterChange, not a period later.
-void HeartbeatMonitor::PublishSoon() {
-  const MonoTime at = std::max(clock_.Now(), published_ + kSnapshotAfterChange);
-  if (!snapshot_timer_.armed() || at < snapshot_timer_.deadline()) snapshot_timer_.ArmAt(at);
 }
 
 // Phi grows continuously between heartbeats: look at it a few times per interval.
@@ -219,11 +160,6 @@ void HeartbeatMonitor::OnPhiTimer() {
   if (loop_.stopping()) return;
   targets_->Tick();
   phi_timer_.ArmAt(clock_.Now() + opts_.interval / 4);
-}
-
-absl::Status HeartbeatMonitor::WriteMetrics() {
-  return WriteOutputFile(opts_.metrics_file,
-                         report::ClientMetrics(Result(measure::Detail::kCounters)));
 }
 
 void HeartbeatMonitor::Stop() {

@@ -1,8 +1,8 @@
 // HeartbeatMonitor: what `udpbeat heartbeat` does while its loop runs. It hears every
 // target's replies, timeouts and state changes (and passes them to the reporter and the
 // plot), answers signals (SIGQUIT: an interim line; SIGHUP: the targets file again;
-// SIGINT/SIGTERM: stop), rewrites the metrics file and publishes the /metrics snapshot.
-// Private to the modes library.
+// SIGINT/SIGTERM: stop), and has the metrics file and the /metrics snapshot kept up to
+// date (MetricsPublisher). Private to the modes library.
 #ifndef UDPBEAT_SRC_MODES_HEARTBEAT_MONITOR_H_
 #define UDPBEAT_SRC_MODES_HEARTBEAT_MONITOR_H_
 
@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "client_setup.h"
+#include "metrics_publisher.h"
 #include "plot_feed.h"
 #include "target_file_reader.h"
 #include "udpbeat/engine/target_set.h"
@@ -24,8 +25,9 @@ namespace udpbeat {
 
 class HeartbeatMonitor final : public engine::TargetObserver, public uring::SignalHandler {
  public:
+  // `out`: where the reporter writes its lines (a stdout that fails ends the run).
   HeartbeatMonitor(const HeartbeatOptions& opts, uring::EventLoop& loop,
-                   report::RunReporter& reporter, std::ostream& out, std::ostream& err);
+                   report::RunReporter& reporter, std::ostream& out);
 
   // Targets of the targets file left out, their names not resolving: the start's count
   // (set before Start), then that of the last reload applied.
@@ -39,8 +41,6 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   absl::Status WritePlot(const std::string& title, Nanos timeout, const measure::RunResult& result);
 
   void OnReply(engine::Target& t, engine::ProbeSession& s, const measure::ReplyEvent& r) override;
-  void OnFollowUp(engine::Target& t, engine::ProbeSession& s,
-                  const measure::FollowUpEvent& e) override;
   void OnTimeout(engine::Target& t, engine::ProbeSession& s,
                  const measure::TimeoutEvent& e) override;
   void OnTransition(engine::Target& t, const detect::Transition& tr) override;
@@ -62,11 +62,7 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
 
   void Reload();
   void OnReloadTimer();
-  void OnMetricsTimer();
-  void OnSnapshotTimer();
-  void PublishSoon();
   void OnPhiTimer();
-  absl::Status WriteMetrics();
   void Stop();
 
   const HeartbeatOptions& opts_;
@@ -74,23 +70,18 @@ class HeartbeatMonitor final : public engine::TargetObserver, public uring::Sign
   const Clock& clock_;
   report::RunReporter& reporter_;
   std::ostream& out_;
-  std::ostream& err_;
   engine::TargetSet* targets_ = nullptr;
   size_t done_reports_ = 0;  // OnDone calls so far
-  MetricsSnapshot* snapshot_ = nullptr;
   measure::RunInfo info_;
   std::optional<PlotFeed> plot_;
   MonoTime start_;
-  Timer metrics_timer_;
-  Timer snapshot_timer_;
-  MonoTime published_;  // when the snapshot was last published
+  MetricsPublisher metrics_;
   Timer phi_timer_;
   TargetFileReader reader_;
   Timer reload_timer_;
   bool read_again_ = false;  // a SIGHUP came during a read
   size_t unresolved_ = 0;
   measure::ReloadStatus reload_;
-  bool metrics_warned_ = false;
 };
 
 }  // namespace udpbeat

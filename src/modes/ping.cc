@@ -65,21 +65,9 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
     UDPBEAT_RETURN_IF_ERROR(WriteOutputFile(opts.metrics_file, report::ClientMetrics(result)));
   bool every_target_answered = true;
   for (size_t i = 0; i < result.targets.size(); ++i) {
-    const measure::Figures& f = result.targets[i].figures;
-    every_target_answered &= f.received > 0;
-    if (f.received == 0 && f.unreachable > 0) {
-      err << "udpbeat: " << result.targets[i].info.name << ": port unreachable: nothing is listening"
-          << (opts.proto == ProbeProto::kStamp && specs[i].peer.port() == stamp::kDefaultPort
-                  ? " (STAMP's port is 862; udpbeat serve listens on 12000 unless told otherwise)"
-                  : "")
-          << std::endl;
-    } else if (f.received == 0 && f.send_errors > 0 && f.sent == 0) {
-      // Nothing ever left this host: say so, or an exit status of 1 reads as a dead peer.
-      err << "udpbeat: " << result.targets[i].info.name << ": every send failed ("
-          << f.send_errors << (f.send_errors == 1 ? " probe" : " probes")
-          << "): nothing left this host"
-          << std::endl;
-    }
+    every_target_answered &= result.targets[i].figures.received > 0;
+    reporter->Unanswered(result.targets[i], opts.proto == ProbeProto::kStamp &&
+                                                specs[i].peer.port() == stamp::kDefaultPort);
   }
   return every_target_answered && unresolved.empty() ? kExitOk : kExitBadOutcome;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace udpbeat {
 namespace {
@@ -80,8 +81,11 @@ void Pinger::OnSignal(int signo) noexcept {
 }
 
 measure::RunResult Pinger::Result(bool final) const {
+  // The plot draws the RTT distribution of the final result.
+  const measure::Detail detail =
+      final && plot_ ? measure::Detail::kPlot : measure::Detail::kFull;
   return targets_->Result(
-      info_, measure::Detail::kFull, clock_.Now() - start_,
+      info_, detail, clock_.Now() - start_,
       final && targets_->SessionCount() > targets_->size() && opts_.src_ports == 0,
       opts_.src_ports > 0, true);
 }
@@ -112,15 +116,10 @@ void Pinger::Stop() {
 
 void Pinger::Progress() {
   if (loop_.stopping()) return;
-  uint64_t sent = 0, received = 0, in_flight = 0;
-  stats::LogHistogram h;
-  ForEachSession([&](const engine::ProbeSession& s) {
-    sent += s.stats().sent();
-    received += s.stats().received();
-    in_flight += s.stats().awaiting();
-    h.Merge(s.stats().rtt().histogram());
-  });
-  progress_.Show(out_, clock_.Now() - start_, sent, received, in_flight, h);
+  std::vector<const measure::Measurements*> sessions;
+  sessions.reserve(targets_->SessionCount());
+  ForEachSession([&](const engine::ProbeSession& s) { sessions.push_back(&s.measurements()); });
+  progress_.Show(out_, live_.Take(sessions, clock_.Now() - start_));
   progress_timer_.ArmAt(clock_.Now() + kProgressPeriod);
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "plot_feed.h"
 #include "udpbeat/engine/target_set.h"
+#include "udpbeat/measure/live_figures.h"
 #include "udpbeat/modes/ping.h"
 #include "udpbeat/report/progress_line.h"
 #include "udpbeat/report/reporter.h"
@@ -75,6 +76,7 @@ class Pinger final : public engine::TargetObserver, public uring::SignalHandler 
   std::ostream& out_;
   measure::RunInfo info_;
   std::optional<PlotFeed> plot_;
+  measure::LiveMeter live_;
   report::ProgressLine progress_;
   MonoTime start_;
   Timer linger_timer_;

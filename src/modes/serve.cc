@@ -1,115 +1,28 @@
 #include "udpbeat/modes/serve.h"
 
-#include <atomic>
-#include <signal.h>
-
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <ostream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "serve_supervisor.h"
 #include "serve_workers.h"
 #include "udpbeat/base/absl_view.h"
-#include "udpbeat/base/output_file.h"
-#include "udpbeat/base/reported_status.h"
 #include "udpbeat/base/status_macros.h"
 #include "udpbeat/http/metrics_endpoint.h"
 #include "udpbeat/net/host_addresses.h"
 #include "udpbeat/net/udp_socket.h"
 #include "udpbeat/proto/stamp_auth.h"
-#include "udpbeat/report/prometheus_text.h"
 #include "udpbeat/report/serve_text.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat {
 
-namespace {
-
+using serve_workers::Supervisor;
 using serve_workers::Worker;
 using serve_workers::WorkerThread;
-
-// Worker 0 runs on the main thread and owns signals and the metrics file; it stops the
-// other workers' loops when it stops.
-class Supervisor final : public uring::SignalHandler, public http::MetricsSource {
- public:
-  Supervisor(const ServeOptions& opts, std::vector<Worker>& workers, std::ostream& err)
-      : opts_(opts),
-        workers_(workers),
-        err_(err),
-        metrics_timer_(workers[0].loop->timers(), [this] { OnMetricsTimer(); }) {}
-
-  measure::ServeCounters Total() const {
-    measure::ServeCounters total;
-    for (const Worker& w : workers_) total.Merge(w.server->Snapshot());
-    return total;
-  }
-
-  // A scrape reads the workers' counters with relaxed atomic loads: it never waits for,
-  // or slows, a loop.
-  std::string Render() const override { return report::ServeMetrics(Total(), UDPBEAT_VERSION); }
-
-  void OnSignal(int signo) noexcept override {
-    if (signo == SIGQUIT) {
-      // This thread's worker reads its drops now; the others' sweeps did within a second.
-      workers_[0].server->RefreshKernelDrops();
-      err_ << report::FormatServeCounters(Total()) << std::endl;
-      return;
-    }
-    if (signo == SIGHUP) return;
-    workers_[0].server->FlushDelayed();
-    for (size_t i = 1; i < workers_.size(); ++i) workers_[i].loop->StopFromAnotherThread();
-    workers_[0].loop->Stop();
-  }
-
-  void StartMetrics() {
-    if (opts_.metrics_file.empty()) return;
-    OnMetricsTimer();
-  }
-
-  absl::Status WriteMetrics() {
-    if (opts_.metrics_file.empty()) return absl::OkStatus();
-    return WriteOutputFile(opts_.metrics_file, report::ServeMetrics(Total(), UDPBEAT_VERSION));
-  }
-
-  // The last write, at the stop: its failure ends the run (exit 2), told once.
-  absl::Status WriteFinalMetrics() {
-    absl::Status st = WriteMetrics();
-    return warned_ ? MarkReported(std::move(st)) : st;
-  }
-
- private:
-  void OnMetricsTimer() {
-    // Told once, and serving goes on; the last write, at the stop, decides the exit.
-    if (absl::Status st = WriteMetrics(); !st.ok() && !warned_) {
-      err_ << "udpbeat: " << st.message() << std::endl;
-      warned_ = true;
-    }
-    metrics_timer_.ArmAt(workers_[0].loop->clock().Now() + opts_.metrics_period);
-  }
-
-  const ServeOptions& opts_;
-  std::vector<Worker>& workers_;
-  std::ostream& err_;
-  Timer metrics_timer_;
-  bool warned_ = false;
-};
-
-void PrintStatistics(const Supervisor& supervisor, const std::vector<Worker>& workers,
-                     std::ostream& out) {
-  measure::LoopCounters loops;
-  std::vector<measure::ServeCounters> per_worker;
-  for (const Worker& w : workers) {
-    loops.turns += w.loop->counters().turns;
-    loops.datagrams += w.loop->counters().datagrams;
-    loops.submit_calls += w.loop->counters().submit_calls;
-    per_worker.push_back(w.server->Snapshot());
-  }
-  report::WriteServeStatistics(supervisor.Total(), loops, per_worker, out);
-}
-
-}  // namespace
 
 absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream& err) {
   UDPBEAT_ASSIGN_OR_RETURN(SocketAddress local,
@@ -199,9 +112,8 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   workers[0].loop->SetSignalHandler(&supervisor);
   supervisor.StartMetrics();
   if (!opts.quiet) {
-    out << "udpbeat serve: listening on " << bound.ToString() << " (reply "
-        << ReplyModeName(opts.worker.reply)
-        << (threads > 1 ? absl::StrFormat(", %d threads", threads) : "") << ")" << std::endl;
+    out << report::ListeningLine(bound.ToString(), ReplyModeName(opts.worker.reply), threads)
+        << std::endl;
   }
   results[0] = workers[0].loop->Run();
   // The closing counters and metrics include every drop up to the end, not only those
@@ -210,9 +122,9 @@ absl::Status RunServe(const ServeOptions& opts, std::ostream& out, std::ostream&
   for (size_t i = 1; i < workers.size(); ++i) workers[i].loop->StopFromAnotherThread();
   pool.clear();  // joins
   endpoint.reset();
-  const absl::Status metrics = supervisor.WriteFinalMetrics();
+  const absl::Status metrics = supervisor.WriteMetrics();
   for (const absl::Status& s : results) UDPBEAT_RETURN_IF_ERROR(s);
-  if (!opts.quiet) PrintStatistics(supervisor, workers, out);
+  if (!opts.quiet) supervisor.PrintStatistics(out);
   return metrics;
 }
 

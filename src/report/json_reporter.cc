@@ -119,7 +119,7 @@ void AddHeartbeat(json& j, const measure::HeartbeatFigures& h) {
 
 class JsonReporter final : public RunReporter {
  public:
-  JsonReporter(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+  JsonReporter(std::ostream& out, std::ostream& err) : RunReporter(err), out_(out) {}
 
   void Start(const measure::RunInfo& info,
              const std::vector<measure::TargetInfo>& targets) override {
@@ -221,7 +221,7 @@ class JsonReporter final : public RunReporter {
   }
 
   void Reloaded(const std::string& file, const std::vector<measure::TargetInfo>& targets,
-                size_t before, WallTime when) override {
+                size_t before, size_t /*unresolved*/, WallTime when) override {
     Emit({{"event", "reload"},
           {"file", file},
           {"targets", TargetsJson(targets)},
@@ -239,7 +239,7 @@ class JsonReporter final : public RunReporter {
   }
 
   void Interim(const measure::RunResult& r) override {
-    err_ << InterimLine(r.total) << std::endl;
+    err() << InterimLine(r.total) << std::endl;
   }
 
   void Summary(const measure::RunResult& r) override {
@@ -280,7 +280,6 @@ class JsonReporter final : public RunReporter {
   void Emit(const json& j) { out_ << j.dump() << std::endl; }
 
   std::ostream& out_;
-  std::ostream& err_;
 };
 
 }  // namespace

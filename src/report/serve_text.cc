@@ -3,8 +3,15 @@
 #include <ostream>
 
 #include "absl/strings/str_format.h"
+#include "udpbeat/base/absl_view.h"
 
 namespace udpbeat::report {
+
+std::string ListeningLine(std::string_view address, std::string_view reply_mode, int threads) {
+  return absl::StrFormat("udpbeat serve: listening on %s (reply %s%s)", AbslView(address),
+                         AbslView(reply_mode),
+                         threads > 1 ? absl::StrFormat(", %d threads", threads) : "");
+}
 
 std::string FormatServeCounters(const measure::ServeCounters& c) {
   return absl::StrFormat(

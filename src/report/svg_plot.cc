@@ -495,17 +495,14 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
         kLeft, kDataTop, kPlotW, kDataH, kFrameColor);
   }
 
-  // The timeout line, labelled at its right end.
+  // The timeout line (its label comes last, over the marks).
+  const double ty = std::round(y.Map(static_cast<double>(opt.timeout)));
   if (opt.timeout > 0) {
     // 2 px on a whole pixel boundary: two solid rows, crisp at any position.
-    const double ty = std::round(y.Map(static_cast<double>(opt.timeout)));
     svg.Add(
         "<line id=\"timeout-line\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"6,4\"/>\n",
         kLeft, ty, right, ty, kTimeoutColor);
-    svg.Text(right - 4, ty - 5, "end", 11,
-             absl::StrCat("timeout ", FormatDuration(static_cast<double>(opt.timeout))),
-             absl::StrFormat(" id=\"timeout-label\" fill=\"%s\"", kTimeoutColor));
   }
 
   // On-time replies. The largest RTT is drawn even when thinning skipped it.
@@ -575,6 +572,17 @@ void RenderRttPanel(Svg& svg, const PlotRecorder& rec, const PlotOptions& opt, c
     }
     svg.out() += "</g>\n";
   }
+
+  // The timeout line's label, at its right end inside the plot: above the line, or below
+  // it when the line is the top of the axis (above, the lost lane would hide it). Drawn
+  // last, so no mark covers it.
+  if (opt.timeout > 0) {
+    constexpr double kLabelSize = 11;
+    const bool room_above = ty - 5 - kLabelSize >= kDataTop;
+    svg.Text(right - 4, room_above ? ty - 5 : ty + 4 + kLabelSize, "end", kLabelSize,
+             absl::StrCat("timeout ", FormatDuration(static_cast<double>(opt.timeout))),
+             absl::StrFormat(" id=\"timeout-label\" fill=\"%s\"", kTimeoutColor));
+  }
   svg.out() += "</g>\n";
 }
 
@@ -613,17 +621,18 @@ void RenderLegend(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
   svg.out() += "</g>\n";
 }
 
-// The recorder's two histograms (on-time and late RTTs, each reply as the tracker
+// The run's RTT distribution (on-time and late RTTs, each reply as the tracker
 // classified it), re-binned onto one linear axis. Late replies are stacked in orange on
 // the bins of their RTTs when those are near the on-time ones (a bin straddling the
 // timeout can hold both kinds); far from them (50 us replies against a 1 s timeout)
 // they get one bar of their own at the right, as do on-time outliers far past p99.
 // The counts in the title are the run's figures.
-void RenderDistribution(Svg& svg, const PlotRecorder& rec, const measure::Figures& f,
-                        const PlotOptions& opt) {
+void RenderDistribution(Svg& svg, const measure::Figures& f, const PlotOptions& opt) {
   svg.out() += "<g id=\"distribution\">\n";
-  const stats::LogHistogram& on_h = rec.on_time_rtt();
-  const stats::LogHistogram& late_h = rec.late_rtt();
+  const measure::RttDistribution none;  // empty histograms own no memory
+  const measure::RttDistribution& dist = f.rtt_distribution ? *f.rtt_distribution : none;
+  const stats::LogHistogram& on_h = dist.on_time;
+  const stats::LogHistogram& late_h = dist.late;
 
   struct Bucket {
     int64_t low, end;  // [low, end): a power-of-two width, low a multiple of it
@@ -883,7 +892,7 @@ std::string RenderSvg(const PlotRecorder& rec, const measure::RunResult& result,
   svg.Text(kLeft, kSubtitleY, "start", 12, Subtitle(rec, result, opt, x), " fill=\"#555555\"");
   RenderLegend(svg, rec, figures, opt, DownWords(result));
   RenderRttPanel(svg, rec, opt, x, y, DownWords(result));
-  RenderDistribution(svg, rec, figures, opt);
+  RenderDistribution(svg, figures, opt);
   svg.out() += "</svg>\n";
   return std::move(svg.out());
 }

@@ -125,6 +125,45 @@ void LogHistogram::Merge(const LogHistogram& other) noexcept {
   dropped_ += other.dropped_;
 }
 
+void LogHistogram::Subtract(const LogHistogram& part) noexcept {
+  if (part.count_ == 0 && part.underflow_ == 0 && part.overflow_ == 0) return;
+  if (this == &part) {
+    Reset();
+    return;
+  }
+  uint64_t removed = 0;
+  int first = -1, last = -1;  // the remaining samples' lowest and highest bucket
+  for (int block = 0; block < kNumBlocks; ++block) {
+    const uint8_t ours = slot_of_block_[block];
+    if (ours == kNoSlot) continue;
+    uint64_t* dst = &counters_[size_t{ours} << kSubBucketBits];
+    const uint8_t theirs = part.slot_of_block_[block];
+    const uint64_t* src =
+        theirs == kNoSlot ? nullptr : &part.counters_[size_t{theirs} << kSubBucketBits];
+    for (int i = 0; i < kSubBuckets; ++i) {
+      if (src != nullptr) {
+        const uint64_t n = std::min(dst[i], src[i]);
+        dst[i] -= n;
+        removed += n;
+      }
+      if (dst[i] == 0) continue;
+      const int index = (block << kSubBucketBits) + i;
+      if (first < 0) first = index;
+      last = index;
+    }
+  }
+  count_ -= removed;
+  underflow_ -= std::min(underflow_, part.underflow_);
+  overflow_ -= std::min(overflow_, part.overflow_);
+  if (count_ == 0) {
+    min_ = max_ = 0;
+    return;
+  }
+  if (part.count_ > 0 && part.min_ <= min_) min_ = std::max(min_, BucketLow(first));
+  if (part.count_ > 0 && part.max_ >= max_)
+    max_ = std::min(max_, BucketLow(last) + BucketWidth(last) - 1);
+}
+
 uint64_t LogHistogram::NearestRank(double p, uint64_t n) {
   if (n == 0) return 0;
   if (!(p > 0.0)) return 1;  // also NaN

@@ -662,9 +662,16 @@ class UdpbeatTestCase(unittest.TestCase):
 # ---------------------------------------------------------------------------------------
 # Heartbeat, STAMP and load helpers (added with test_heartbeat, test_stamp, test_load).
 
-# heartbeat's text lines
+# A STAMP reply, ping's and heartbeat's alike: ping(8)'s form with udpbeat's extras, in ms.
+STAMP_REPLY_RE = re.compile(
+    r"^(?P<bytes>\d+) bytes from (?P<host>\S+): seq=(?P<seq>\d+)(?: ttl=(?P<ttl>\d+))?"
+    r"(?: tos=0x[0-9a-f]{2})? time=(?P<time>\d+\.\d{3}) ms"
+    r"(?: offset=(?P<offset>[+-]\d+\.\d{3}) ms residence=(?P<residence>\d+\.\d{3}) ms)?"
+    r"(?P<flags>(?: \((?:late|DUP!|reordered)\))*)$")
+
+# heartbeat's text lines; its replies with the lab protocol (--proto seed), the lab's
 HB_REPLY_RE = re.compile(r"^Received heartbeat response (\d+): Time difference = (-?\d+\.\d{6}) "
-                         r"seconds(?: \(rtt (\d+\.\d{6}) s, clock offset ([+-]\d+\.\d{6}) s\))?$")
+                         r"seconds$")
 HB_TIMEOUT_RE = re.compile(r"^Heartbeat (\d+): Request timed out( \(port unreachable\))?$")
 HB_STATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer (\S+) is "
                          r"(up|suspect|down) \((.*)\)( after \d+\.\d{3} s down)?$")

@@ -368,7 +368,7 @@ class ReloadTest(FleetTestBase):
             f.write(f"{a.target}\n")
         hb = self.spawn(["prlimit", "--nofile=64:64", harness.UDPBEAT, "heartbeat",
                          "--targets", path, "-i", "50ms", "-c", "40"])
-        hb.wait_line(r"heartbeat response 1:")
+        hb.wait_line(r" seq=1 ")
         with open(path, "w") as f:  # 80 targets cannot fit in 64 descriptors
             f.write("".join(f"127.0.1.{i}:{port}\n" for i in range(1, 81)) + f"{a.target}\n")
         start = len(hb.err_lines)
@@ -399,7 +399,7 @@ class ReloadTest(FleetTestBase):
                     f.write(f"{a.target} site=a\n")
                 hb = self.spawn([harness.UDPBEAT, "heartbeat", "--targets", path, "-i", "50ms"] +
                                 (["--json"] if json_mode else []))
-                hb.wait_line(r'"event":"start"' if json_mode else r"heartbeat response 1:")
+                hb.wait_line(r'"event":"start"' if json_mode else r" bytes from \S+: seq=1 ")
                 with open(path, "w") as f:
                     f.write(f"{a.target} site=a\n{b.target} site=b\n")
                 hb.signal(signal.SIGHUP)

@@ -13,8 +13,8 @@ import tempfile
 import time
 
 import harness
-from harness import (HB_END_RE, HB_REPLY_RE, HB_STATE_RE, HB_TIMEOUT_RE, UdpbeatTestCase,
-                     unittest)
+from harness import (HB_END_RE, HB_REPLY_RE, HB_STATE_RE, HB_TIMEOUT_RE, STAMP_REPLY_RE,
+                     UdpbeatTestCase, unittest)
 
 
 def hb_lines(stdout, rx):
@@ -27,12 +27,18 @@ class HeartbeatServeTest(UdpbeatTestCase):
         s = self.serve()
         r = self.heartbeat(s.target, "--proto", proto, "-c", "20", "-i", "20ms")
         self.assertExit(r, 0)
-        replies = hb_lines(r.stdout, HB_REPLY_RE)
-        self.assertEqual([int(m.group(1)) for m in replies],
+        # STAMP: each reply as ping prints it, in ms, with the clock offset and residence;
+        # seed: the lab's line, and no line of the other form.
+        stamp = proto == "stamp"
+        replies = hb_lines(r.stdout, STAMP_REPLY_RE if stamp else HB_REPLY_RE)
+        self.assertEqual([int(m.group("seq" if stamp else 1)) for m in replies],
                          list(range(first_seq, first_seq + 20)), r.describe())
-        # STAMP adds rtt and clock offset to the lab's line; seed does not.
-        for m in replies:
-            self.assertEqual(m.group(3) is not None, proto == "stamp", m.group(0))
+        self.assertEqual(hb_lines(r.stdout, HB_REPLY_RE if stamp else STAMP_REPLY_RE), [],
+                         r.describe())
+        for m in replies if stamp else []:
+            self.assertEqual(m.group("host"), "127.0.0.1", m.group(0))
+            self.assertIsNotNone(m.group("offset"), m.group(0))
+            self.assertEqual(m.group("flags"), "", m.group(0))
         self.assertEqual(hb_lines(r.stdout, HB_TIMEOUT_RE), [], r.describe())
         self.assertEqual(hb_lines(r.stdout, HB_STATE_RE), [], r.describe())
         lines = r.stdout.splitlines()
@@ -219,7 +225,7 @@ class OutageTest(UdpbeatTestCase):
         s = self.serve()
         hb = self.spawn([harness.UDPBEAT, "heartbeat", s.target, "-i", "20ms", "--misses", k,
                          "--exit-on-down"])
-        hb.wait_for(lambda out, err: sum(bool(HB_REPLY_RE.match(l)) for l in out) >= 5,
+        hb.wait_for(lambda out, err: sum(bool(STAMP_REPLY_RE.match(l)) for l in out) >= 5,
                     harness.STARTUP_TIMEOUT, "5 replies")
         s.kill()
         rc = hb.wait(harness.STARTUP_TIMEOUT)
@@ -234,7 +240,7 @@ class OutageTest(UdpbeatTestCase):
         self.assertEqual([m.group(2) for m in state], ["suspect", "down"], res.describe())
         self.assertEqual(state[-1].group(3), f"{k} consecutive heartbeats missed", res.describe())
         tail = lines[:i - 1]
-        last_reply = max(j for j, l in enumerate(tail) if HB_REPLY_RE.match(l))
+        last_reply = max(j for j, l in enumerate(tail) if STAMP_REPLY_RE.match(l))
         self.assertEqual(sum(bool(HB_TIMEOUT_RE.match(l)) for l in tail[last_reply:]), k,
                          res.describe())
         ends = hb_lines(hb.stdout, HB_END_RE)

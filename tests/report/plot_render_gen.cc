@@ -1,9 +1,10 @@
 // Writes the SVG plot of a synthetic run, for plot_render_test.py.
 //
-//   plot_render_gen ping|heartbeat|long|empty OUT.svg
+//   plot_render_gen ping|heartbeat|long|lossy|empty OUT.svg
 //
 // Prints the run's facts as one JSON object on stdout (times in seconds), so the test
 // knows where each mark must be without repeating the scenario.
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -12,7 +13,6 @@
 
 #include "../unit/report/svg_plot_result.h"
 #include "udpbeat/report/svg_plot.h"
-#include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -54,7 +54,7 @@ std::string List(const std::vector<double>& v) {
 // last probes: their timeouts expire after sending stopped).
 // heartbeat: 6 s at 100 ms, timeout 500 ms, RTT 40..80 us; the peer is down 3.0..4.5 s
 // (the 15 heartbeats sent then are missed); one late reply sent at 2.0 s, RTT 700 ms.
-void Scenario(std::string_view name, PlotRecorder& rec, PlotOptions& opt, Facts& f) {
+void Scenario(std::string_view name, RecordedRun& rec, PlotOptions& opt, Facts& f) {
   Lcg rng;
   opt.duration = 6 * kNanosPerSecond;
   if (name == "ping") {
@@ -120,6 +120,16 @@ void Scenario(std::string_view name, PlotRecorder& rec, PlotOptions& opt, Facts&
       }
     }
     f.loss_range = {1200, 1320};
+  } else if (name == "lossy") {
+    // `udpbeat ping -c 3 -W 1s` against a peer that answered none: the y axis tops out at
+    // the timeout, so its line is the top of the plot, just under the lost lane.
+    opt.title = "udpbeat ping 127.0.0.1:12000 (stamp) - synthetic, every probe lost";
+    opt.duration = 2 * kNanosPerSecond;
+    opt.timeout = 1000 * kMs;
+    for (Nanos t = 0; t <= opt.duration; t += kNanosPerSecond) {
+      rec.AddLoss(t);
+      f.losses.push_back(Sec(t));
+    }
   } else {  // "empty": nothing answered, nothing recorded but the run's length
     opt.title = "udpbeat ping 127.0.0.1:9 (lab) - synthetic, nothing recorded";
   }
@@ -131,15 +141,16 @@ void Scenario(std::string_view name, PlotRecorder& rec, PlotOptions& opt, Facts&
 int main(int argc, char** argv) {
   using namespace udpbeat;
   if (argc != 3) {
-    std::fprintf(stderr, "usage: plot_render_gen ping|heartbeat|long|empty OUT.svg\n");
+    std::fprintf(stderr, "usage: plot_render_gen ping|heartbeat|long|lossy|empty OUT.svg\n");
     return 2;
   }
   const std::string_view name = argv[1];
-  if (name != "ping" && name != "heartbeat" && name != "long" && name != "empty") {
+  if (name != "ping" && name != "heartbeat" && name != "long" && name != "lossy" &&
+      name != "empty") {
     std::fprintf(stderr, "plot_render_gen: unknown scenario %s\n", argv[1]);
     return 2;
   }
-  PlotRecorder rec;
+  RecordedRun rec;
   PlotOptions opt;
   Facts f;
   Scenario(name, rec, opt, f);
@@ -156,9 +167,10 @@ int main(int argc, char** argv) {
   }
   down += "]";
   std::printf(
-      "{\"duration\": %.6f, \"timeout\": %.6f, \"losses\": %s, \"late_sent\": %s, "
-      "\"late_rtt\": %s, \"down\": %s, \"loss_range\": [%.6f, %.6f]}\n",
-      Sec(opt.duration), Sec(opt.timeout), List(f.losses).c_str(), List(f.late_sent).c_str(),
-      List(f.late_rtt).c_str(), down.c_str(), f.loss_range.first, f.loss_range.second);
+      "{\"duration\": %.6f, \"timeout\": %.6f, \"replies\": %" PRIu64 ", \"losses\": %s, "
+      "\"late_sent\": %s, \"late_rtt\": %s, \"down\": %s, \"loss_range\": [%.6f, %.6f]}\n",
+      Sec(opt.duration), Sec(opt.timeout), rec.replies().total(), List(f.losses).c_str(),
+      List(f.late_sent).c_str(), List(f.late_rtt).c_str(), down.c_str(), f.loss_range.first,
+      f.loss_range.second);
   return 0;
 }

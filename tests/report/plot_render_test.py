@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the --plot SVG of a synthetic run to PNG and checks it as a reader sees it.
 
-    plot_render_test.py ping|heartbeat|long|empty
+    plot_render_test.py ping|heartbeat|long|lossy|empty
 
 Environment: PLOT_RENDER_GEN (the generator built by meson), RSVG_CONVERT (rsvg-convert,
 Debian librsvg2-bin; empty when meson did not find it: the test is skipped with exit 77).
@@ -154,6 +154,30 @@ def check_svg11(root):
             ids.add(e.get("id"))
 
 
+def check_timeout_label(root, pic, ty, area):
+    """The -W line's label is there to be read: its text lies inside the plot area (not
+    over the lost lane, which would cover it) and its glyphs show as dark pixels, apart
+    from the dashed line's own rows."""
+    label = by_id(root, "timeout-label")
+    check(label is not None, "the timeout line has no label")
+    ax, ay, aw, ah = area
+    size = float(label.get("font-size"))
+    base, anchor_x = float(label.get("y")), float(label.get("x"))
+    check(label.get("text-anchor") == "end", "the timeout label is not anchored at its end")
+    # DejaVu Sans: glyphs reach ~0.76 em above the baseline, ~0.24 em below; ~0.6 em wide.
+    top, bottom = base - 0.8 * size, base + 0.25 * size
+    width = 0.6 * size * len(label.text)
+    check(ay <= top and bottom <= ay + ah and ax <= anchor_x - width,
+          f"the timeout label ({anchor_x - width:.0f}..{anchor_x:.0f}, {top:.0f}..{bottom:.0f})"
+          f" is not inside the plot area ({ax:.0f}..{ax + aw:.0f}, {ay:.0f}..{ay + ah:.0f})")
+    # Rows of the 2 px line (ty - 1, ty) and their anti-aliased neighbours are not text.
+    rows = [y for y in range(int(top), int(bottom) + 1) if abs(y - round(ty) + 0.5) > 2]
+    dark = sum(pic.count(is_dark, anchor_x - width, anchor_x, y, y + 1) for y in rows)
+    check(dark >= 3 * len(label.text),
+          f"the timeout label {label.text!r} at y={base:.0f} shows {dark} dark pixels:"
+          " hidden by what is drawn over it")
+
+
 def main():
     scenario = sys.argv[1]
     gen, rsvg = os.environ["PLOT_RENDER_GEN"], os.environ.get("RSVG_CONVERT", "")
@@ -250,6 +274,7 @@ def check_picture(root, pic, facts, scenario):
         dark = pic.count(is_dark, ax + 1, ax + aw - 1, round(ty), round(ty) + 1)
         check(0.4 * aw < dark < 0.8 * aw,
               f"timeout row has {dark} dark pixels of {aw:.0f}: not a dashed line")
+        check_timeout_label(root, pic, ty, (ax, ay, aw, ah))
     else:
         check(timeout_line is None, "a timeout line without a timeout")
 
@@ -257,8 +282,10 @@ def check_picture(root, pic, facts, scenario):
     blue = pic.columns(is_blue, *inner, ay, ay + ah)
     if scenario == "empty":
         check(not blue and not orange and not red, "marks drawn for a run that recorded nothing")
-    else:
+    elif facts["replies"] > 0:
         check(len(blue) > 100, f"only {len(blue)} columns with replies")
+    else:
+        check(not blue, "blue marks for a run that had no reply")
 
     # Down periods: a grey band spanning the period's x range over the plot's height.
     shaded = [x for x in range(int(inner[0]), int(inner[1]))
@@ -280,7 +307,8 @@ def check_picture(root, pic, facts, scenario):
         check(legend is None, "a legend with nothing to name")
         return
     bx, by, bw, bh = box(root, "legend-box")
-    want = {"reply": (is_blue, True), "late": (is_orange, bool(facts["late_sent"])),
+    want = {"reply": (is_blue, facts["replies"] > 0),
+            "late": (is_orange, bool(facts["late_sent"])),
             "lost": (is_red, bool(losses)), "timeout": (is_dark, facts["timeout"] > 0),
             "down": (is_shade, bool(facts["down"]))}
     for name, (pred, present) in want.items():

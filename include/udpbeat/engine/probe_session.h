@@ -157,9 +157,11 @@ class ProbeSession final : public DatagramHandler {
   struct Pending {
     uint32_t seq;
     uint32_t reflector_seq;
+    bool late;
     measure::ExchangeInput input;
   };
-  measure::Exchange RecordDelays(uint32_t seq, uint32_t reflector_seq,
+  // `late`: the tracker classified the reply late. Returns the exchange measured.
+  measure::Exchange RecordDelays(uint32_t seq, uint32_t reflector_seq, bool late,
                                  const measure::ExchangeInput& in);
   void FlushPending();
   // Follow-up telemetry in reply `p` completes a pending exchange; returns whether the

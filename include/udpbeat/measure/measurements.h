@@ -1,7 +1,7 @@
 // Measurements: everything one probe session records — the statistics engine, the STAMP
-// state, how late its sends left (send lag), ICMP unreachable reports, local drops and the
-// newest RTT. Results (run_result.h) are computed from it; sessions combine into a
-// target's, and targets into a run's, with Combine().
+// state, how late its sends left (send lag), ICMP unreachable reports, local drops, the
+// late replies' RTTs and the newest RTT. Results (run_result.h) are computed from it;
+// sessions combine into a target's, and targets into a run's, with Combine().
 //
 // A pure value (no I/O, no clock reads); one writer.
 #ifndef UDPBEAT_MEASURE_MEASUREMENTS_H_
@@ -11,6 +11,7 @@
 #include <span>
 
 #include "udpbeat/measure/stamp_state.h"
+#include "udpbeat/stats/histogram.h"
 #include "udpbeat/stats/session_stats.h"
 
 namespace udpbeat::measure {
@@ -43,6 +44,9 @@ struct Measurements {
   // `unreachable`.
   uint64_t send_errors = 0;
   Nanos last_rtt = -1;  // the newest reply's RTT; -1 before the first
+  // The late replies' RTTs, which stats.rtt() holds too: the distribution tells late
+  // from on-time replies as the sequence tracker classified each (Summarize).
+  stats::LogHistogram late_rtt;
   uint64_t kernel_t1 = 0;  // replies whose T1 was the kernel's transmit timestamp
   // Exchanges whose reflector transmit time T3 is the exact one a later reply reported
   // (RFC 8972 Follow-Up Telemetry), not the estimate written into the reply itself.
@@ -54,6 +58,14 @@ struct Measurements {
   // Replies (first ones) whose DSCP is not the one the probe was sent with: remarked on
   // the way there or back, or a reflector that does not return the request's DSCP.
   uint64_t dscp_changed = 0;
+
+  // A reply's RTT, `late` when the tracker classified the reply late: into the
+  // statistics, the late ones also apart, and as the newest.
+  void RecordRtt(Nanos rtt, bool late) noexcept {
+    stats.RecordRtt(rtt);
+    if (late) late_rtt.Record(rtt);
+    last_rtt = rtt;
+  }
 
   // Merges `parts` into one, as one session's would read. STAMP one-way delays recorded
   // against different references are shifted onto common ones (StampState::Combine).

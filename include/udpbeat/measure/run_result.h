@@ -17,6 +17,7 @@
 #include "udpbeat/measure/measurements.h"
 #include "udpbeat/proto/probe_codec.h"
 #include "udpbeat/stats/bucket_counts.h"
+#include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat::measure {
@@ -48,6 +49,14 @@ struct StampFigures {
   LossSplit loss;  // meaningful when reflector_stateful
 };
 
+// Every reply's RTT as the plot draws its distribution: on-time and late replies apart,
+// each as the sequence tracker classified it (never guessed from its RTT against the
+// timeout). Exact counts per histogram bucket (histogram.h).
+struct RttDistribution {
+  stats::LogHistogram on_time;
+  stats::LogHistogram late;
+};
+
 // What one Measurements says (a session, a target, or the whole run).
 struct Figures {
   uint64_t sent = 0;
@@ -75,11 +84,13 @@ struct Figures {
   Nanos last_rtt = -1;
   DelayFigures send_lag;
   std::optional<StampFigures> stamp;  // STAMP sessions that got an exchange
+  std::optional<RttDistribution> rtt_distribution;  // Detail::kPlot only
 };
 
 // How much work Summarize does: percentiles cost a histogram scan per stream, which a
-// live snapshot of thousands of targets (Prometheus exposes buckets instead) skips.
-enum class Detail { kFull, kCounters };
+// live snapshot of thousands of targets (Prometheus exposes buckets instead) skips; the
+// plot's distribution costs two histogram copies per result, which only --plot pays.
+enum class Detail { kFull, kCounters, kPlot /* kFull and rtt_distribution */ };
 
 Figures Summarize(const Measurements& m, Detail detail = Detail::kFull);
 DelayFigures SummarizeDelays(const stats::DelayStats& d, Nanos shift, Detail detail);

@@ -9,12 +9,13 @@
 // Bottom panel, the RTT distribution: every reply's RTT (exact, never thinned), on-time
 // replies blue and late ones orange, each as the sequence tracker classified that reply
 // (never guessed from where its RTT falls against the timeout: a histogram bucket that
-// straddles the timeout may hold both kinds, and its bar is stacked).
+// straddles the timeout may hold both kinds, and its bar is stacked). It is the run's
+// own, measure::Figures::rtt_distribution, not a second recording.
 //
 // Counts. Every number the plot prints (probes sent, replies on time and late, lost, in
 // flight, the distribution's median, p99 and max, a heartbeat peer's outages and time
 // down) is the run's measure::RunResult, which every other writer prints too; the
-// recorder only says where the marks go.
+// recorder only says where the marks of the top panel go.
 //
 // The y axis. On-time RTTs are below the timeout and late RTTs above it, so both and the
 // timeout line must fit. When the timeout is at most 4x the largest on-time RTT, one
@@ -25,7 +26,7 @@
 // the late replies (with no late replies, a thin band whose one tick is the timeout).
 // Each tick label carries its unit, so the two bands cannot be misread.
 //
-// Memory. A PlotRecorder uses at most kPlotRecorderMaxMemoryBytes (about 253 KiB on
+// Memory. A PlotRecorder uses at most kPlotRecorderMaxMemoryBytes (about 220 KiB on
 // x86-64), however long the run:
 //   - on-time and late replies: past kMaxReplyPoints / kMaxLatePoints kept, the series
 //     keeps every second point and from then on one in twice as many (its stride
@@ -37,7 +38,6 @@
 //     merged span means "N events in this time range" (its tooltip says N), and since
 //     half a cap (1024 / 256) is about the plot's width in pixels, merged events were
 //     mostly within a pixel or two of each other anyway.
-//   - two LogHistograms (on-time and late RTTs), each at most kLogHistogramMaxMemoryBytes.
 // Every vector is reserved to its cap on first use and never grows past it.
 //
 // Thread: one writer; not synchronized. Nothing here throws (allocation failure aside).
@@ -51,7 +51,6 @@
 
 #include "absl/status/status.h"
 #include "udpbeat/measure/run_result.h"
-#include "udpbeat/stats/histogram.h"
 #include "udpbeat/time/clock.h"
 
 namespace udpbeat {
@@ -119,15 +118,9 @@ class PlotRecorder {
 
   // Times are ns since the start of the run (its first send); negative ones count as 0.
   // On time: answered before its timeout.
-  void AddReply(Nanos sent_at, Nanos rtt) {
-    replies_.Add({Clamp(sent_at), rtt});
-    on_time_rtt_.Record(rtt);
-  }
+  void AddReply(Nanos sent_at, Nanos rtt) { replies_.Add({Clamp(sent_at), rtt}); }
   // Answered after its timeout had expired.
-  void AddLate(Nanos sent_at, Nanos rtt) {
-    late_.Add({Clamp(sent_at), rtt});
-    late_rtt_.Record(rtt);
-  }
+  void AddLate(Nanos sent_at, Nanos rtt) { late_.Add({Clamp(sent_at), rtt}); }
   // Never answered. Final: a probe that times out and is answered later is a late reply,
   // not a loss, so call this only once the run can no longer receive its reply.
   void AddLoss(Nanos sent_at) { losses_.Add(Clamp(sent_at), Clamp(sent_at)); }
@@ -139,14 +132,11 @@ class PlotRecorder {
   const PointSeries& late() const { return late_; }
   const SpanSeries& losses() const { return losses_; }
   const SpanSeries& down() const { return down_; }
-  // Every RTT given to AddReply / AddLate (the distribution's bars), never thinned.
-  const stats::LogHistogram& on_time_rtt() const { return on_time_rtt_; }
-  const stats::LogHistogram& late_rtt() const { return late_rtt_; }
 
-  // Bytes in use now: the object plus its vectors' capacity and histogram blocks.
+  // Bytes in use now: the object plus its vectors' capacity.
   size_t MemoryBytes() const {
     return sizeof(*this) + replies_.MemoryBytes() + late_.MemoryBytes() + losses_.MemoryBytes() +
-           down_.MemoryBytes() + on_time_rtt_.MemoryBytes() + late_rtt_.MemoryBytes();
+           down_.MemoryBytes();
   }
 
  private:
@@ -156,15 +146,12 @@ class PlotRecorder {
   PointSeries late_{kMaxLatePoints};
   SpanSeries losses_{kMaxLossSpans};
   SpanSeries down_{kMaxDownSpans};
-  stats::LogHistogram on_time_rtt_;
-  stats::LogHistogram late_rtt_;
 };
 
 inline constexpr size_t kPlotRecorderMaxMemoryBytes =
     sizeof(PlotRecorder) +
     (PlotRecorder::kMaxReplyPoints + PlotRecorder::kMaxLatePoints) * sizeof(PlotRecorder::Point) +
-    (PlotRecorder::kMaxLossSpans + PlotRecorder::kMaxDownSpans) * sizeof(PlotRecorder::Span) +
-    2 * stats::LogHistogram::kMaxHeapBytes;
+    (PlotRecorder::kMaxLossSpans + PlotRecorder::kMaxDownSpans) * sizeof(PlotRecorder::Span);
 
 struct PlotOptions {
   std::string title;
@@ -177,7 +164,8 @@ struct PlotOptions {
 };
 
 // The SVG 1.1 document. Stable ids for tests and styling: <g id="rtt-panel">,
-// <g id="replies">, <g id="late">, <g id="lost">, <line id="timeout-line">,
+// <g id="replies">, <g id="late">, <g id="lost">, <line id="timeout-line"> and its
+// <text id="timeout-label"> (inside the plot, over every mark),
 // <g id="down">, <g id="legend"> (entries legend-reply, legend-late, legend-lost,
 // legend-timeout, legend-down, present only when that mark is drawn), <g id="x-axis">,
 // <g id="y-axis">, <g id="axis-break"> (broken y axis only), <g id="distribution">
@@ -187,7 +175,9 @@ struct PlotOptions {
 // <g id="dist-x-axis">). Every bar's <title> ends ": N" (N replies) or ": N late".
 // Tick labels are <text class="tick">.
 //
-// `result` is the run's: every count printed comes from its total (and total_heartbeat).
+// `result` is the run's: every count printed comes from its total (and total_heartbeat),
+// the distribution from its total's rtt_distribution (measure::Detail::kPlot; without
+// one the panel says "no replies").
 std::string RenderSvg(const PlotRecorder& recorder, const measure::RunResult& result,
                       const PlotOptions& options);
 

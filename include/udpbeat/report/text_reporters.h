@@ -3,8 +3,9 @@
 // ping, lab protocol (--proto seed): the lab's lines, so people who know the lab read
 // them at once ("Reply from HOST: <payload>" / "RTT: 0.000123 seconds" / "Request timed
 // out"). ping, STAMP: ping(8)'s one line per reply ("44 bytes from HOST: seq=0 ttl=64
-// time=0.031 ms") with udpbeat's extras on the same line. heartbeat: the lab's heartbeat
-// client's lines and state changes. Then statistics: the lab's, iputils' "N packets
+// time=0.031 ms") with udpbeat's extras on the same line. heartbeat: its replies as ping
+// prints them (the lab protocol: the lab's heartbeat client's lines), its timeouts and
+// state changes. Then statistics: the lab's, iputils' "N packets
 // transmitted" line, udpbeat's richer lines, and with several targets a per-target table
 // before the aggregate.
 #ifndef UDPBEAT_REPORT_TEXT_REPORTERS_H_

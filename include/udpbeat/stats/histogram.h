@@ -87,6 +87,14 @@ class LogHistogram {
   // Adds other's counts to this one (self-merge doubles every count).
   void Merge(const LogHistogram& other) noexcept;
 
+  // Takes `part`'s samples out, each of which was recorded here too (the late replies'
+  // RTTs out of every reply's): what is left reads as if only the rest had been
+  // recorded. min() and max() stay exact when `part` cannot have held them (min() below
+  // part.min(), max() above part.max()); otherwise they become the nearest bounds the
+  // remaining buckets allow, within the old ones. A count never goes below 0 (samples of
+  // `part` that were not here are ignored). Never allocates.
+  void Subtract(const LogHistogram& part) noexcept;
+
   // Forgets every sample and frees the counters.
   void Reset() noexcept;
 

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "udpbeat/base/reported_status.h"
 #include "udpbeat/report/json_reporter.h"
 #include "udpbeat/report/progress_line.h"
 #include "udpbeat/report/prometheus_text.h"
@@ -377,6 +379,91 @@ TEST(SessionReport, SessionsWithoutAReplyAreNotRankedByRtt) {
       << out.str();
 }
 
+// STAMP: heartbeat prints each reply as ping does (one formatter), in ms; the lab
+// protocol keeps the lab heartbeat client's line, which its graders parse.
+TEST(HeartbeatText, StampRepliesAsPingPrintsThemTheLabsLineForTheLab) {
+  measure::ReplyEvent r = Reply(0, "");
+  r.bytes = 44;
+  r.has_timestamps = true;
+  r.clock_offset = -7 * kUs;
+  r.residence = 5 * kUs;
+  r.forward = 1 * kUs;
+  std::ostringstream ping_out, hb_out, err;
+  auto ping = MakePingTextReporter({}, ping_out, err);
+  auto hb = MakeHeartbeatTextReporter({}, hb_out, err);
+  measure::RunInfo info = Info("stamp");
+  ping->Start(info, {Target()});
+  info.mode = "heartbeat";
+  hb->Start(info, {Target()});
+  for (stats::ReplyClass k : {stats::ReplyClass::kOnTime, stats::ReplyClass::kLate}) {
+    r.kind = k;
+    ping->Reply(Target(), r);
+    hb->Reply(Target(), r);
+  }
+  EXPECT_EQ(hb_out.str(),
+            "44 bytes from localhost: seq=0 ttl=64 time=0.031 ms offset=-0.007 ms "
+            "residence=0.005 ms\n"
+            "44 bytes from localhost: seq=0 ttl=64 time=0.031 ms offset=-0.007 ms "
+            "residence=0.005 ms (late)\n");
+  EXPECT_EQ(hb_out.str(), ping_out.str());
+
+  std::ostringstream lab_out;
+  auto lab = MakeHeartbeatTextReporter({}, lab_out, err);
+  lab->Start(Info("seed"), {Target()});
+  measure::ReplyEvent l = Reply(1, "1 0.000123");
+  l.has_time_difference = true;
+  l.time_difference = 0.000123;
+  lab->Reply(Target(), l);
+  l.kind = stats::ReplyClass::kLate;
+  lab->Reply(Target(), l);  // the lab's client says nothing of a late one
+  EXPECT_EQ(lab_out.str(), "Received heartbeat response 1: Time difference = 0.000123 seconds\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+// The error stream's lines are every reporter's, the same in text and JSON runs.
+TEST(RunReporter, ErrorStreamLinesAreTheSameWhateverTheFormat) {
+  for (bool json : {false, true}) {
+    std::ostringstream out, err;
+    std::unique_ptr<RunReporter> rep =
+        json ? MakeJsonReporter(out, err) : MakeHeartbeatTextReporter({}, out, err);
+    rep->Start(Info("stamp"), {Target()});
+    rep->NothingToReload();
+    rep->ReloadRefused(absl::NotFoundError("open targets: No such file or directory"));
+    // Told once; each failure comes back marked as told, so the exit adds no line.
+    for (int i = 0; i < 2; ++i) {
+      const absl::Status st =
+          rep->MetricsFileFailed(absl::PermissionDeniedError("write m.prom: Permission denied"));
+      EXPECT_TRUE(IsReported(st));
+      EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+    }
+    measure::TargetResult t;
+    t.info = Target("localhost:862");
+    t.figures.sent = 3;
+    t.figures.unreachable = 3;
+    rep->Unanswered(t, true);
+    t.figures = {};
+    t.figures.send_errors = 1;
+    rep->Unanswered(t, false);
+    t.figures.received = 1;
+    rep->Unanswered(t, false);  // it answered: nothing to explain
+    EXPECT_EQ(err.str(),
+              "udpbeat: SIGHUP: no targets file to read again\n"
+              "udpbeat: reload: open targets: No such file or directory (targets unchanged)\n"
+              "udpbeat: write m.prom: Permission denied\n"
+              "udpbeat: localhost:862: port unreachable: nothing is listening (STAMP's port "
+              "is 862; udpbeat serve listens on 12000 unless told otherwise)\n"
+              "udpbeat: localhost:862: every send failed (1 probe): nothing left this host\n")
+        << (json ? "json" : "text");
+  }
+}
+
+TEST(ServeText, TheListeningLine) {
+  EXPECT_EQ(ListeningLine("127.0.0.1:12000", "auto", 1),
+            "udpbeat serve: listening on 127.0.0.1:12000 (reply auto)");
+  EXPECT_EQ(ListeningLine("[::1]:862", "stamp", 4),
+            "udpbeat serve: listening on [::1]:862 (reply stamp, 4 threads)");
+}
+
 TEST(HeartbeatText, TransitionsAndTheLabsDownLine) {
   std::ostringstream out, err;
   auto rep = MakeHeartbeatTextReporter({}, out, err);
@@ -503,13 +590,21 @@ TEST(Prometheus, ClientMetricsCarryTargetLabelsAndACumulativeHistogram) {
   }
 }
 
-TEST(ProgressLine, InFlightProbesAreNotCountedLostAndTheLineClears) {
+TEST(ProgressLine, PrintsTheLiveFiguresAndClears) {
   std::ostringstream out;
   ProgressLine p;
-  stats::LogHistogram h;
-  h.Record(50 * kUs);
-  p.Show(out, kNanosPerSecond, 3, 2, 1, h);
-  EXPECT_NE(out.str().find("in flight 1  loss 0.00%"), std::string::npos) << out.str();
+  measure::LiveFigures f;
+  f.elapsed = kNanosPerSecond;
+  f.sent = 3;
+  f.received = 2;
+  f.in_flight = 1;
+  f.send_rate = 3;
+  f.receive_rate = 2;
+  f.rtt_p50 = f.rtt_p99 = 50 * kUs;
+  p.Show(out, f);
+  EXPECT_EQ(out.str(),
+            "\r\033[K   1.0s  sent 3/s  received 2/s  in flight 1  loss 0.00%  rtt p50 0.050 ms  "
+            "p99 0.050 ms");
   out.str("");
   p.Clear(out);
   EXPECT_EQ(out.str(), "\r\033[K");

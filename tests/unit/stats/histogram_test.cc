@@ -220,6 +220,52 @@ TEST(LogHistogramTest, MergeAddsCounts) {
   EXPECT_EQ(self.max(), 50);
 }
 
+TEST(LogHistogramTest, SubtractLeavesTheRest) {
+  // Every reply's RTTs less the late ones: the on-time ones, as if recorded alone.
+  LogHistogram all, late, on_time;
+  for (int64_t v = 20'000; v < 30'000; v += 100) {
+    all.Record(v);
+    on_time.Record(v);
+  }
+  for (int64_t v : {150'000, 170'003}) {
+    all.Record(v);
+    late.Record(v);
+  }
+  LogHistogram rest = all;
+  rest.Subtract(late);
+  EXPECT_EQ(rest.count(), on_time.count());
+  EXPECT_EQ(rest.Percentile(50), on_time.Percentile(50));
+  EXPECT_EQ(rest.min(), on_time.min()) << "the late ones never held the minimum: exact";
+  // The maximum went with the late ones: the last remaining bucket's top bounds it.
+  EXPECT_GE(rest.max(), on_time.max());
+  EXPECT_EQ(LogHistogram::BucketIndex(rest.max()), LogHistogram::BucketIndex(on_time.max()));
+  std::vector<std::pair<int64_t, uint64_t>> got, want;
+  rest.ForEachBucket([&](int64_t low, int64_t, uint64_t n) { got.push_back({low, n}); });
+  on_time.ForEachBucket([&](int64_t low, int64_t, uint64_t n) { want.push_back({low, n}); });
+  EXPECT_EQ(got, want);
+
+  LogHistogram none = late;
+  none.Subtract(late);
+  EXPECT_EQ(none.count(), 0u);
+  EXPECT_EQ(none.min(), 0);
+  EXPECT_EQ(none.max(), 0);
+  none.ForEachBucket([](int64_t, int64_t, uint64_t) { ADD_FAILURE() << "a bucket left"; });
+
+  LogHistogram self = all;
+  self.Subtract(self);
+  EXPECT_EQ(self.count(), 0u);
+
+  // Samples that were never here take nothing below zero.
+  LogHistogram small;
+  small.Record(5);
+  LogHistogram other;
+  other.Record(5);
+  other.Record(5);
+  other.Record(900);
+  small.Subtract(other);
+  EXPECT_EQ(small.count(), 0u);
+}
+
 TEST(LogHistogramTest, ForEachBucketVisitsEverySampleInOrder) {
   LogHistogram h;
   for (int64_t v : {3, 3, 1000, 1'000'000, 1'000'001}) h.Record(v);
