@@ -15,7 +15,7 @@ absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, 
   if (o.session.interval && count > 1)
     o.stagger_base = *o.session.interval / static_cast<Nanos>(count) * static_cast<Nanos>(index);
   o.send_twins = twinned;
-  return Target::Create(spec.info, spec.peer, o, detectors_, transport_, observer_);
+  return Target::Create(spec.info, spec.peer, o, detectors_, transport_, sockets_, observer_);
 }
 
 bool TargetSet::Twinned(size_t count) const {
