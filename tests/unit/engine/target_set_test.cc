@@ -1,0 +1,184 @@
+// TargetSet driven by a FakeTransport, FakeSockets and a FakeClock: targets created,
+// staggered, reloaded (heartbeat's SIGHUP) and counted down, with no io_uring.
+#include "udpbeat/engine/target_set.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fake_peer.h"
+#include "fake_sockets.h"
+#include "fake_transport.h"
+
+namespace udpbeat::engine {
+namespace {
+
+constexpr Nanos kMs = kNanosPerMilli;
+
+class Recorder final : public TargetObserver {
+ public:
+  void OnReply(Target&, ProbeSession&, const measure::ReplyEvent&) override {}
+  void OnTimeout(Target&, ProbeSession&, const measure::TimeoutEvent&) override {}
+  void OnTransition(Target& t, const detect::Transition& tr) override {
+    changes.push_back(t.info().name + " " + std::string(detect::StateName(tr.to)));
+  }
+  void OnDone(Target&) override {}
+  std::vector<std::string> changes;
+};
+
+TargetSpec Spec(const std::string& name, const std::string& address) {
+  TargetSpec s;
+  s.info.name = name;
+  s.info.address = address;
+  s.peer = *SocketAddress::ParseNumeric(address);
+  return s;
+}
+
+class TargetSetTest : public testing::Test {
+ protected:
+  TargetSetTest() : start_(t_.clock().Now()) {}
+
+  // Heartbeat, lab protocol, a probe every 100 ms timing out after 100 ms, K = 1: a
+  // target is down 1 ns past its first unanswered heartbeat's deadline.
+  TargetSet MakeSet() {
+    SessionGroupOptions o;
+    o.session.proto = ProbeProto::kLab;
+    o.session.heartbeat = true;
+    o.session.interval = 100 * kMs;
+    o.session.timeout = 100 * kMs;
+    o.session.first_seq = 1;
+    DetectorConfig d;
+    d.misses = 1;
+    return TargetSet(t_, sockets_, rec_, o, d);
+  }
+
+  MonoTime At(Nanos ms) const { return start_ + ms * kMs; }
+  void RunUntilMs(Nanos ms) { peer_.RunUntil(At(ms)); }
+
+  FakeTransport t_;
+  FakeSockets sockets_;
+  FakePeer peer_{t_, sockets_, 1 * kMs};
+  Recorder rec_;
+  MonoTime start_;
+};
+
+// Two targets spread over the interval: the second sends half an interval after the
+// first.
+TEST_F(TargetSetTest, TargetsAreStaggeredOverTheInterval) {
+  TargetSet set = MakeSet();
+  ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002")}).ok());
+  EXPECT_EQ(set.SessionCount(), 2u);
+  set.Start();
+  ASSERT_EQ(t_.sent.size(), 1u);
+  EXPECT_EQ(t_.sent[0].socket, set.at(0).group().session(0).socket());
+  RunUntilMs(49);
+  EXPECT_EQ(t_.sent.size(), 1u);
+  RunUntilMs(50);
+  ASSERT_EQ(t_.sent.size(), 2u);
+  EXPECT_EQ(t_.sent[1].socket, set.at(1).group().session(0).socket());
+}
+
+// Reload: the unchanged target keeps its object, sessions, statistics and detector state
+// (here: down), with its labels updated; the removed one's socket is closed; the new one
+// starts at once (on its stagger); a changed address is a new target.
+TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
+  TargetSet set = MakeSet();
+  ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002")}).ok());
+  Target* a = &set.at(0);
+  const SocketId a_socket = a->group().session(0).socket();
+  const SocketId b_socket = set.at(1).group().session(0).socket();
+  peer_.Silence(a_socket);
+  set.Start();
+  RunUntilMs(120);  // a's heartbeat 1 timed out at 100 ms: a is down
+  EXPECT_EQ(rec_.changes, std::vector<std::string>{"a down"});
+  EXPECT_EQ(set.DownCount(), 1u);
+  EXPECT_TRUE(set.AnyDown());
+  const uint64_t a_sent = a->group().session(0).stats().sent();
+  EXPECT_EQ(a_sent, 2u);
+
+  TargetSpec a2 = Spec("a", "127.0.0.1:10001");
+  a2.info.labels = {{"site", "lab"}};
+  auto counts = set.Reload({a2, Spec("c", "127.0.0.3:10003")});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->kept, 1u);
+  EXPECT_EQ(counts->added, 1u);
+  EXPECT_EQ(counts->removed, 1u);
+  ASSERT_EQ(set.size(), 2u);
+  EXPECT_EQ(&set.at(0), a);
+  EXPECT_EQ(a->info().labels, a2.info.labels);
+  EXPECT_EQ(a->state(), detect::State::kDown);
+  EXPECT_EQ(a->group().session(0).stats().sent(), a_sent);
+  EXPECT_EQ(a->Heartbeat(At(120)).outages, 1);
+  EXPECT_EQ(set.DownCount(), 1u);
+  EXPECT_EQ(set.SessionCount(), 2u);
+  EXPECT_EQ(sockets_.sockets.at(b_socket).handler, nullptr);  // b is gone
+  EXPECT_EQ(sockets_.open_count(), 2u);
+
+  // c is the second of two: it sends half an interval after the reload.
+  const SocketId c_socket = set.at(1).group().session(0).socket();
+  const size_t before = t_.sent.size();
+  RunUntilMs(169);
+  for (size_t i = before; i < t_.sent.size(); ++i) EXPECT_NE(t_.sent[i].socket, c_socket);
+  RunUntilMs(170);
+  EXPECT_EQ(t_.sent.back().socket, c_socket);
+
+  // a answers again: heartbeat 3 (200 ms) at 201 ms; nothing is down.
+  peer_.Answer(a_socket);
+  RunUntilMs(210);
+  EXPECT_EQ(rec_.changes, (std::vector<std::string>{"a down", "a up"}));
+  EXPECT_EQ(set.DownCount(), 0u);
+  EXPECT_FALSE(set.AnyDown());
+  EXPECT_EQ(a->Heartbeat(At(210)).time_down, 101 * kMs - 1);
+
+  // Same name, another address: replaced, statistics and all.
+  counts = set.Reload({Spec("a", "127.0.0.1:10009"), Spec("c", "127.0.0.3:10003")});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->kept, 1u);
+  EXPECT_EQ(counts->added, 1u);
+  EXPECT_EQ(counts->removed, 1u);
+  EXPECT_NE(&set.at(0), a);
+  EXPECT_EQ(set.at(0).group().session(0).stats().sent(), 1u);
+  EXPECT_EQ(sockets_.sockets.at(a_socket).handler, nullptr);
+}
+
+// DownCount counts targets, not sessions; the run's result carries every target's state.
+TEST_F(TargetSetTest, DownCountCountsTargetsThatAreDown) {
+  SessionGroupOptions o;
+  o.session.proto = ProbeProto::kLab;
+  o.session.heartbeat = true;
+  o.session.interval = 100 * kMs;
+  o.session.timeout = 100 * kMs;
+  o.session.first_seq = 1;
+  o.sessions = 2;
+  DetectorConfig d;
+  d.misses = 1;
+  TargetSet set(t_, sockets_, rec_, o, d);
+  ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002"),
+                          Spec("c", "127.0.0.3:10003")})
+                  .ok());
+  EXPECT_EQ(set.SessionCount(), 6u);
+  // a: both sessions dead; b: one of two; c: answers.
+  peer_.Silence(set.at(0).group().session(0).socket());
+  peer_.Silence(set.at(0).group().session(1).socket());
+  peer_.Silence(set.at(1).group().session(0).socket());
+  set.Start();
+  RunUntilMs(300);
+  EXPECT_EQ(set.DownCount(), 1u);
+  EXPECT_EQ(set.at(0).state(), detect::State::kDown);
+  EXPECT_EQ(set.at(1).state(), detect::State::kUp);
+  EXPECT_EQ(set.at(1).SessionsDown(), 1u);
+  measure::RunInfo info;
+  const measure::RunResult r = set.Result(info, measure::Detail::kFull, 300 * kMs, false,
+                                          false, true);
+  ASSERT_EQ(r.targets.size(), 3u);
+  EXPECT_EQ(r.targets[0].heartbeat->state, detect::State::kDown);
+  ASSERT_TRUE(r.total_heartbeat.has_value());
+  EXPECT_EQ(r.total_heartbeat->state, detect::State::kDown);
+  EXPECT_EQ(r.total_heartbeat->sessions, 6u);
+  EXPECT_EQ(r.total_heartbeat->sessions_down, 3u);
+  EXPECT_EQ(r.total_heartbeat->outages, 1);
+}
+
+}  // namespace
+}  // namespace udpbeat::engine
