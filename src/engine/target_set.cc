@@ -1,6 +1,7 @@
 #include "udpbeat/engine/target_set.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "udpbeat/base/status_macros.h"
@@ -37,33 +38,43 @@ absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
 }
 
 absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& specs) {
+  // Decided and set up before anything moves: when one new target cannot be set up, the
+  // reload fails and the old set stays whole (order, labels and all).
   ReloadCounts counts;
-  std::unordered_map<std::string, std::unique_ptr<Target>> old;
-  for (auto& t : targets_) old.emplace(t->info().name, std::move(t));
-  std::vector<std::unique_ptr<Target>> next;
-  std::vector<Target*> fresh;
+  std::unordered_map<std::string, size_t> by_name;  // the first target of each name
+  for (size_t k = 0; k < targets_.size(); ++k) by_name.emplace(targets_[k]->info().name, k);
+  std::vector<bool> keep(targets_.size(), false);
+  std::vector<size_t> kept_from(specs.size(), SIZE_MAX);  // spec -> the target it keeps
+  std::vector<std::unique_ptr<Target>> made(specs.size());  // spec -> its new target
   const bool twinned = Twinned(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    auto it = old.find(specs[i].info.name);
-    if (it != old.end() && it->second->peer() == specs[i].peer) {
-      it->second->mutable_info().labels = specs[i].info.labels;
-      next.push_back(std::move(it->second));
-      old.erase(it);
+    auto it = by_name.find(specs[i].info.name);
+    if (it != by_name.end() && !keep[it->second] &&
+        targets_[it->second]->peer() == specs[i].peer) {
+      keep[it->second] = true;
+      kept_from[i] = it->second;
       ++counts.kept;
       continue;
     }
-    auto made = Make(specs[i], i, specs.size(), twinned);
-    if (!made.ok()) {
-      // Nothing changes when one new target cannot be set up: the old set stays whole.
-      for (auto& t : next) old.emplace(t->info().name, std::move(t));
-      for (auto& [name, t] : old) targets_.push_back(std::move(t));
-      return made.status();
-    }
-    fresh.push_back(made->get());
-    next.push_back(std::move(*made));
+    UDPBEAT_ASSIGN_OR_RETURN(made[i], Make(specs[i], i, specs.size(), twinned));
     ++counts.added;
   }
-  counts.removed = old.size();
+  std::vector<std::unique_ptr<Target>> next;
+  std::vector<Target*> fresh;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (kept_from[i] != SIZE_MAX) {
+      next.push_back(std::move(targets_[kept_from[i]]));
+      next.back()->mutable_info().labels = specs[i].info.labels;
+    } else {
+      fresh.push_back(made[i].get());
+      next.push_back(std::move(made[i]));
+    }
+  }
+  // The removed go when this returns, after the new ones started.
+  std::vector<std::unique_ptr<Target>> removed;
+  for (size_t k = 0; k < targets_.size(); ++k)
+    if (!keep[k]) removed.push_back(std::move(targets_[k]));
+  counts.removed = removed.size();
   targets_ = std::move(next);
   session_count_ = 0;
   for (const auto& t : targets_) session_count_ += t->group().size();

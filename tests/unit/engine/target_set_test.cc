@@ -142,6 +142,32 @@ TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
   EXPECT_EQ(sockets_.sockets.at(a_socket).handler, nullptr);
 }
 
+// A new target that cannot be set up (no descriptor left): the reload fails and the old
+// targets all stay, in their order, with their labels, still running; the new one set up
+// before the failure goes.
+TEST_F(TargetSetTest, AFailedReloadLeavesTheOldSetWhole) {
+  TargetSet set = MakeSet();
+  ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002")}).ok());
+  set.Start();
+  RunUntilMs(60);
+  sockets_.fail_open_after = 1;  // c's socket opens, d's does not
+  TargetSpec a2 = Spec("a", "127.0.0.1:10001");
+  a2.info.labels = {{"site", "lab"}};
+  auto counts = set.Reload({a2, Spec("c", "127.0.0.3:10003"), Spec("d", "127.0.0.4:10004")});
+  EXPECT_FALSE(counts.ok());
+  ASSERT_EQ(set.size(), 2u);
+  EXPECT_EQ(set.at(0).info().name, "a");
+  EXPECT_EQ(set.at(1).info().name, "b");
+  EXPECT_TRUE(set.at(0).info().labels.empty());
+  EXPECT_EQ(set.SessionCount(), 2u);
+  ASSERT_EQ(sockets_.sockets.size(), 3u);
+  EXPECT_EQ(sockets_.open_count(), 2u);  // c's is closed again
+  RunUntilMs(260);
+  EXPECT_EQ(set.at(0).group().session(0).stats().sent(), 3u);
+  EXPECT_EQ(set.at(1).group().session(0).stats().sent(), 3u);
+  EXPECT_EQ(set.at(1).group().session(0).stats().received(), 3u);
+}
+
 // DownCount counts targets, not sessions; the run's result carries every target's state.
 TEST_F(TargetSetTest, DownCountCountsTargetsThatAreDown) {
   SessionGroupOptions o;
