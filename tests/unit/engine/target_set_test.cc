@@ -101,11 +101,11 @@ TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
   a2.info.labels = {{"site", "lab"}};
   auto counts = set.Reload({a2, Spec("c", "127.0.0.3:10003")});
   ASSERT_TRUE(counts.ok()) << counts.status();
-  EXPECT_EQ(counts->kept, 1u);
+  ASSERT_EQ(counts->kept, 1u);
   EXPECT_EQ(counts->added, 1u);
   EXPECT_EQ(counts->removed, 1u);
   ASSERT_EQ(set.size(), 2u);
-  EXPECT_EQ(&set.at(0), a);
+  ASSERT_EQ(&set.at(0), a);
   EXPECT_EQ(a->info().labels, a2.info.labels);
   EXPECT_EQ(a->state(), detect::State::kDown);
   EXPECT_EQ(a->group().session(0).stats().sent(), a_sent);

@@ -315,6 +315,27 @@ TEST_F(TargetTest, StaleTimeoutsAfterRecoveryDoNotMakeTheTargetSuspect) {
   EXPECT_EQ(rec_.transitions.back().consecutive_misses, 1);
 }
 
+// Every reply comes 150 ms after its heartbeat, past the 100 ms timeout: late replies
+// are counted but are not heard in time, so they never bring the target back up.
+TEST_F(TargetTest, LateRepliesDoNotBringTheTargetUp) {
+  peer_.SilenceAll();
+  FakePeer slow(t_, sockets_, 150 * kMs);
+  auto target = Make(Options(100 * kMs, 100 * kMs), Misses(2));
+  target->Start();
+  slow.RunUntil(At(400));
+  EXPECT_EQ(rec_.log, (std::vector<std::string>{
+                          "timeout s0 #1 @100ms+1ns",
+                          "target up->suspect @100ms+1ns",
+                          "late s0 #1 @150ms",
+                          "timeout s0 #2 @200ms+1ns",
+                          "target suspect->down @200ms+1ns",
+                          "late s0 #2 @250ms",
+                          "timeout s0 #3 @300ms+1ns",
+                          "late s0 #3 @350ms",
+                      }));
+  EXPECT_EQ(target->state(), detect::State::kDown);
+}
+
 // Stopped with heartbeats unanswered but not yet past their timeout: they are in
 // flight, not lost, and not misses: no timeout is reported and the target stays up,
 // however long the loop runs after.
