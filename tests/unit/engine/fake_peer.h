@@ -19,7 +19,7 @@ namespace udpbeat::engine {
 class FakePeer {
  public:
   FakePeer(FakeTransport& transport, FakeSockets& sockets, Nanos rtt)
-      : t_(transport), sockets_(sockets), rtt_(rtt) {}
+      : t_(transport), sockets_(sockets), rtt_(rtt), start_(transport.clock().Now()) {}
 
   // Probes sent on `socket` from now on are not answered (a dead path), or are again.
   void Silence(SocketId socket) { silent_.insert(socket); }
@@ -55,7 +55,9 @@ class FakePeer {
     }
     if (end > now()) t_.fake_clock().Set(end);
   }
-  void RunFor(Nanos d) { RunUntil(now() + d); }
+  // `ms` milliseconds after the peer was made (the start of a test's run).
+  MonoTime At(Nanos ms) const { return start_ + ms * kNanosPerMilli; }
+  void RunUntilMs(Nanos ms) { RunUntil(At(ms)); }
 
  private:
   struct Reply {
@@ -94,6 +96,7 @@ class FakePeer {
   FakeTransport& t_;
   FakeSockets& sockets_;
   Nanos rtt_;
+  MonoTime start_;
   std::set<SocketId> silent_;
   bool all_silent_ = false;
   size_t seen_ = 0;

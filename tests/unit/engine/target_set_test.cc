@@ -37,30 +37,25 @@ TargetSpec Spec(const std::string& name, const std::string& address) {
 
 class TargetSetTest : public testing::Test {
  protected:
-  TargetSetTest() : start_(t_.clock().Now()) {}
-
   // Heartbeat, lab protocol, a probe every 100 ms timing out after 100 ms, K = 1: a
   // target is down 1 ns past its first unanswered heartbeat's deadline.
-  TargetSet MakeSet() {
+  TargetSet MakeSet(uint32_t sessions = 1) {
     SessionGroupOptions o;
     o.session.proto = ProbeProto::kLab;
     o.session.heartbeat = true;
     o.session.interval = 100 * kMs;
     o.session.timeout = 100 * kMs;
     o.session.first_seq = 1;
+    o.sessions = sessions;
     DetectorConfig d;
     d.misses = 1;
     return TargetSet(t_, sockets_, rec_, o, d);
   }
 
-  MonoTime At(Nanos ms) const { return start_ + ms * kMs; }
-  void RunUntilMs(Nanos ms) { peer_.RunUntil(At(ms)); }
-
   FakeTransport t_;
   FakeSockets sockets_;
   FakePeer peer_{t_, sockets_, 1 * kMs};
   Recorder rec_;
-  MonoTime start_;
 };
 
 // Two targets spread over the interval: the second sends half an interval after the
@@ -72,9 +67,9 @@ TEST_F(TargetSetTest, TargetsAreStaggeredOverTheInterval) {
   set.Start();
   ASSERT_EQ(t_.sent.size(), 1u);
   EXPECT_EQ(t_.sent[0].socket, set.at(0).group().session(0).socket());
-  RunUntilMs(49);
+  peer_.RunUntilMs(49);
   EXPECT_EQ(t_.sent.size(), 1u);
-  RunUntilMs(50);
+  peer_.RunUntilMs(50);
   ASSERT_EQ(t_.sent.size(), 2u);
   EXPECT_EQ(t_.sent[1].socket, set.at(1).group().session(0).socket());
 }
@@ -90,7 +85,7 @@ TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
   const SocketId b_socket = set.at(1).group().session(0).socket();
   peer_.Silence(a_socket);
   set.Start();
-  RunUntilMs(120);  // a's heartbeat 1 timed out at 100 ms: a is down
+  peer_.RunUntilMs(120);  // a's heartbeat 1 timed out at 100 ms: a is down
   EXPECT_EQ(rec_.changes, std::vector<std::string>{"a down"});
   EXPECT_EQ(set.DownCount(), 1u);
   EXPECT_TRUE(set.AnyDown());
@@ -109,7 +104,7 @@ TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
   EXPECT_EQ(a->info().labels, a2.info.labels);
   EXPECT_EQ(a->state(), detect::State::kDown);
   EXPECT_EQ(a->group().session(0).stats().sent(), a_sent);
-  EXPECT_EQ(a->Heartbeat(At(120)).outages, 1);
+  EXPECT_EQ(a->Heartbeat(peer_.At(120)).outages, 1);
   EXPECT_EQ(set.DownCount(), 1u);
   EXPECT_EQ(set.SessionCount(), 2u);
   EXPECT_EQ(sockets_.sockets.at(b_socket).handler, nullptr);  // b is gone
@@ -118,18 +113,18 @@ TEST_F(TargetSetTest, ReloadKeepsAnUnchangedTargetsStatisticsAndState) {
   // c is the second of two: it sends half an interval after the reload.
   const SocketId c_socket = set.at(1).group().session(0).socket();
   const size_t before = t_.sent.size();
-  RunUntilMs(169);
+  peer_.RunUntilMs(169);
   for (size_t i = before; i < t_.sent.size(); ++i) EXPECT_NE(t_.sent[i].socket, c_socket);
-  RunUntilMs(170);
+  peer_.RunUntilMs(170);
   EXPECT_EQ(t_.sent.back().socket, c_socket);
 
   // a answers again: heartbeat 3 (200 ms) at 201 ms; nothing is down.
   peer_.Answer(a_socket);
-  RunUntilMs(210);
+  peer_.RunUntilMs(210);
   EXPECT_EQ(rec_.changes, (std::vector<std::string>{"a down", "a up"}));
   EXPECT_EQ(set.DownCount(), 0u);
   EXPECT_FALSE(set.AnyDown());
-  EXPECT_EQ(a->Heartbeat(At(210)).time_down, 101 * kMs - 1);
+  EXPECT_EQ(a->Heartbeat(peer_.At(210)).time_down, 101 * kMs - 1);
 
   // Same name, another address: replaced, statistics and all.
   counts = set.Reload({Spec("a", "127.0.0.1:10009"), Spec("c", "127.0.0.3:10003")});
@@ -149,7 +144,7 @@ TEST_F(TargetSetTest, AFailedReloadLeavesTheOldSetWhole) {
   TargetSet set = MakeSet();
   ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002")}).ok());
   set.Start();
-  RunUntilMs(60);
+  peer_.RunUntilMs(60);
   sockets_.fail_open_after = 1;  // c's socket opens, d's does not
   TargetSpec a2 = Spec("a", "127.0.0.1:10001");
   a2.info.labels = {{"site", "lab"}};
@@ -162,7 +157,7 @@ TEST_F(TargetSetTest, AFailedReloadLeavesTheOldSetWhole) {
   EXPECT_EQ(set.SessionCount(), 2u);
   ASSERT_EQ(sockets_.sockets.size(), 3u);
   EXPECT_EQ(sockets_.open_count(), 2u);  // c's is closed again
-  RunUntilMs(260);
+  peer_.RunUntilMs(260);
   EXPECT_EQ(set.at(0).group().session(0).stats().sent(), 3u);
   EXPECT_EQ(set.at(1).group().session(0).stats().sent(), 3u);
   EXPECT_EQ(set.at(1).group().session(0).stats().received(), 3u);
@@ -170,16 +165,7 @@ TEST_F(TargetSetTest, AFailedReloadLeavesTheOldSetWhole) {
 
 // DownCount counts targets, not sessions; the run's result carries every target's state.
 TEST_F(TargetSetTest, DownCountCountsTargetsThatAreDown) {
-  SessionGroupOptions o;
-  o.session.proto = ProbeProto::kLab;
-  o.session.heartbeat = true;
-  o.session.interval = 100 * kMs;
-  o.session.timeout = 100 * kMs;
-  o.session.first_seq = 1;
-  o.sessions = 2;
-  DetectorConfig d;
-  d.misses = 1;
-  TargetSet set(t_, sockets_, rec_, o, d);
+  TargetSet set = MakeSet(2);
   ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002"),
                           Spec("c", "127.0.0.3:10003")})
                   .ok());
@@ -189,7 +175,7 @@ TEST_F(TargetSetTest, DownCountCountsTargetsThatAreDown) {
   peer_.Silence(set.at(0).group().session(1).socket());
   peer_.Silence(set.at(1).group().session(0).socket());
   set.Start();
-  RunUntilMs(300);
+  peer_.RunUntilMs(300);
   EXPECT_EQ(set.DownCount(), 1u);
   EXPECT_EQ(set.at(0).state(), detect::State::kDown);
   EXPECT_EQ(set.at(1).state(), detect::State::kUp);

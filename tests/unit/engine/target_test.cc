@@ -68,7 +68,7 @@ class Recorder final : public TargetObserver {
 
 class TargetTest : public testing::Test {
  protected:
-  TargetTest() : start_(t_.clock().Now()), rec_(t_.clock()) {}
+  TargetTest() : rec_(t_.clock()) {}
 
   // Heartbeat over the lab protocol: a probe every `interval`, each timing out after
   // `timeout`, `sessions` sessions with a socket each.
@@ -99,13 +99,9 @@ class TargetTest : public testing::Test {
     return d;
   }
 
-  MonoTime At(Nanos ms) const { return start_ + ms * kMs; }
-  void RunUntilMs(Nanos ms) { peer_.RunUntil(At(ms)); }
-
   FakeTransport t_;
   FakeSockets sockets_;
   FakePeer peer_{t_, sockets_, 1 * kMs};
-  MonoTime start_;
   Recorder rec_;
 };
 
@@ -116,11 +112,11 @@ TEST_F(TargetTest, MissDetectorGoesSuspectDownAndUpAtTheExactTimes) {
   ASSERT_NE(target, nullptr);
   ASSERT_TRUE(target->heartbeat());
   target->Start();
-  RunUntilMs(250);
+  peer_.RunUntilMs(250);
   peer_.SilenceAll();
-  RunUntilMs(550);
+  peer_.RunUntilMs(550);
   peer_.AnswerAll();  // heartbeat 7, sent at 600 ms, is answered at 601 ms
-  RunUntilMs(1000);
+  peer_.RunUntilMs(1000);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s0 #4 @400ms+1ns",
                           "target up->suspect @400ms+1ns",
@@ -138,7 +134,7 @@ TEST_F(TargetTest, MissDetectorGoesSuspectDownAndUpAtTheExactTimes) {
   EXPECT_EQ(rec_.transitions[2].cause, detect::Cause::kReply);
   EXPECT_EQ(rec_.transitions[2].time_in_from, 1 * kMs - 1);
   EXPECT_EQ(target->state(), detect::State::kUp);
-  const measure::HeartbeatFigures h = target->Heartbeat(At(1000));
+  const measure::HeartbeatFigures h = target->Heartbeat(peer_.At(1000));
   EXPECT_EQ(h.state, detect::State::kUp);
   EXPECT_EQ(h.outages, 1);
   EXPECT_EQ(h.state_changes, 3u);
@@ -162,12 +158,12 @@ TEST_F(TargetTest, TimeDownCountsAnOngoingOutageUpToNow) {
   auto target = Make(Options(100 * kMs, 100 * kMs), Misses(1));
   target->Start();
   peer_.SilenceAll();
-  RunUntilMs(150);
+  peer_.RunUntilMs(150);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{"timeout s0 #1 @100ms+1ns",
                                                 "target up->down @100ms+1ns"}));
-  EXPECT_EQ(target->Heartbeat(At(150)).time_down, 50 * kMs - 1);
-  EXPECT_EQ(target->Heartbeat(At(400)).time_down, 300 * kMs - 1);
-  EXPECT_EQ(target->Heartbeat(At(400)).outages, 1);
+  EXPECT_EQ(target->Heartbeat(peer_.At(150)).time_down, 50 * kMs - 1);
+  EXPECT_EQ(target->Heartbeat(peer_.At(400)).time_down, 300 * kMs - 1);
+  EXPECT_EQ(target->Heartbeat(peer_.At(400)).outages, 1);
   EXPECT_EQ(target->SessionsDown(), 1u);
 }
 
@@ -193,7 +189,7 @@ TEST_F(TargetTest, PhiDetectorTurnsSuspectAndDownOnTicksAndUpOnAReply) {
   for (Nanos ms = 1; ms <= 1310; ++ms) {
     if (ms == 950) peer_.SilenceAll();  // heartbeats 11..13 (1000..1200 ms) unanswered
     if (ms == 1250) peer_.AnswerAll();  // heartbeat 14 (1300 ms) is answered at 1301 ms
-    RunUntilMs(ms);
+    peer_.RunUntilMs(ms);
     target->Tick();
   }
   // No timeout yet (heartbeat 11's is at 1400 ms): phi alone decided.
@@ -221,15 +217,15 @@ TEST_F(TargetTest, OneSessionOfThreeDownIsThatSessionsNewsNotTheTargets) {
   target->Start();
   ASSERT_EQ(sockets_.sockets.size(), 3u);
   const SocketId path1 = target->group().session(1).socket();
-  RunUntilMs(100);
+  peer_.RunUntilMs(100);
   peer_.Silence(path1);  // session 1's heartbeats 2..4 (120, 210, 300 ms) go unanswered
-  RunUntilMs(350);
+  peer_.RunUntilMs(350);
   EXPECT_EQ(target->state(), detect::State::kUp);
   EXPECT_EQ(target->SessionsDown(), 1u);
-  EXPECT_EQ(target->Heartbeat(At(350)).sessions_down, 1u);
-  EXPECT_EQ(target->Heartbeat(At(350)).sessions, 3u);
+  EXPECT_EQ(target->Heartbeat(peer_.At(350)).sessions_down, 1u);
+  EXPECT_EQ(target->Heartbeat(peer_.At(350)).sessions, 3u);
   peer_.Answer(path1);  // heartbeat 5 (390 ms) is answered at 391 ms
-  RunUntilMs(400);
+  peer_.RunUntilMs(400);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s1 #2 @210ms+1ns",
                           "s1 up->suspect @210ms+1ns",
@@ -240,7 +236,7 @@ TEST_F(TargetTest, OneSessionOfThreeDownIsThatSessionsNewsNotTheTargets) {
                       }));
   EXPECT_TRUE(rec_.transitions.empty());
   EXPECT_EQ(target->SessionsDown(), 0u);
-  const measure::HeartbeatFigures h = target->Heartbeat(At(400));
+  const measure::HeartbeatFigures h = target->Heartbeat(peer_.At(400));
   EXPECT_EQ(h.outages, 0);
   EXPECT_EQ(h.time_down, 0);
   // The dead path is that source port's loss.
@@ -259,10 +255,10 @@ TEST_F(TargetTest, TheTargetIsDownOnlyWhenEverySessionIs) {
   auto target = Make(Options(90 * kMs, 90 * kMs, 3), Misses(1));
   peer_.SilenceAll();
   target->Start();
-  RunUntilMs(155);
+  peer_.RunUntilMs(155);
   EXPECT_EQ(target->state(), detect::State::kDown);
   peer_.AnswerAll();  // session 0's heartbeat 3 (180 ms) is answered at 181 ms
-  RunUntilMs(200);
+  peer_.RunUntilMs(200);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s0 #1 @90ms+1ns",
                           "s0 up->down @90ms+1ns",
@@ -277,7 +273,7 @@ TEST_F(TargetTest, TheTargetIsDownOnlyWhenEverySessionIs) {
                       }));
   EXPECT_EQ(target->state(), detect::State::kUp);
   EXPECT_EQ(target->SessionsDown(), 2u);
-  const measure::HeartbeatFigures h = target->Heartbeat(At(200));
+  const measure::HeartbeatFigures h = target->Heartbeat(peer_.At(200));
   EXPECT_EQ(h.outages, 1);
   EXPECT_EQ(h.state_changes, 2u);
   EXPECT_EQ(h.time_down, 31 * kMs - 1);
@@ -289,11 +285,11 @@ TEST_F(TargetTest, TheTargetIsDownOnlyWhenEverySessionIs) {
 TEST_F(TargetTest, StaleTimeoutsAfterRecoveryDoNotMakeTheTargetSuspect) {
   auto target = Make(Options(100 * kMs, 250 * kMs), Misses(3));
   target->Start();
-  RunUntilMs(250);
+  peer_.RunUntilMs(250);
   peer_.SilenceAll();
-  RunUntilMs(750);
+  peer_.RunUntilMs(750);
   peer_.AnswerAll();
-  RunUntilMs(1010);
+  peer_.RunUntilMs(1010);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s0 #4 @550ms+1ns",
                           "target up->suspect @550ms+1ns",
@@ -307,7 +303,7 @@ TEST_F(TargetTest, StaleTimeoutsAfterRecoveryDoNotMakeTheTargetSuspect) {
   EXPECT_EQ(target->state(), detect::State::kUp);
   rec_.log.clear();
   peer_.SilenceAll();  // heartbeat 12 (1100 ms) is a fresh miss
-  RunUntilMs(1360);
+  peer_.RunUntilMs(1360);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s0 #12 @1350ms+1ns",
                           "target up->suspect @1350ms+1ns",
@@ -322,7 +318,7 @@ TEST_F(TargetTest, LateRepliesDoNotBringTheTargetUp) {
   FakePeer slow(t_, sockets_, 150 * kMs);
   auto target = Make(Options(100 * kMs, 100 * kMs), Misses(2));
   target->Start();
-  slow.RunUntil(At(400));
+  slow.RunUntilMs(400);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{
                           "timeout s0 #1 @100ms+1ns",
                           "target up->suspect @100ms+1ns",
@@ -342,12 +338,12 @@ TEST_F(TargetTest, LateRepliesDoNotBringTheTargetUp) {
 TEST_F(TargetTest, HeartbeatsUnansweredAtStopAreInFlightNotTimeouts) {
   auto target = Make(Options(100 * kMs, 250 * kMs), Misses(1));
   target->Start();
-  RunUntilMs(50);
+  peer_.RunUntilMs(50);
   peer_.SilenceAll();  // heartbeats 2..4 (100..300 ms); 2's deadline is 350 ms
-  RunUntilMs(320);
+  peer_.RunUntilMs(320);
   target->StopSending();
   target->Finish();
-  RunUntilMs(2000);
+  peer_.RunUntilMs(2000);
   EXPECT_TRUE(rec_.log.empty()) << rec_.log.front();
   EXPECT_EQ(target->state(), detect::State::kUp);
   const measure::Figures f = target->Figures(measure::Detail::kFull);
@@ -364,7 +360,7 @@ TEST_F(TargetTest, DoneOnceEverySessionSettled) {
   o.session.count = 2;
   auto target = Make(o, Misses(3));
   target->Start();
-  RunUntilMs(1000);
+  peer_.RunUntilMs(1000);
   EXPECT_EQ(rec_.log, (std::vector<std::string>{"done @151ms"}));
   EXPECT_TRUE(target->done());
 }
@@ -375,12 +371,12 @@ TEST_F(TargetTest, WithoutDetectorsThereIsNoHeartbeatState) {
   peer_.SilenceAll();
   target->Start();
   target->Tick();
-  RunUntilMs(500);
+  peer_.RunUntilMs(500);
   EXPECT_FALSE(target->heartbeat());
   EXPECT_EQ(target->state(), detect::State::kUp);
   EXPECT_TRUE(rec_.transitions.empty());
   EXPECT_EQ(target->Figures(measure::Detail::kFull).timed_out, 8u);
-  EXPECT_FALSE(target->Result(measure::Detail::kFull, At(500), false).heartbeat.has_value());
+  EXPECT_FALSE(target->Result(measure::Detail::kFull, peer_.At(500), false).heartbeat.has_value());
 }
 
 }  // namespace
