@@ -64,34 +64,22 @@ class SessionGroup::Demux final : public DatagramHandler {
   std::vector<ProbeSession*> sessions_;
 };
 
-uring::LoopOptions ClientLoopOptions(uint64_t sessions, size_t size) {
-  uring::LoopOptions lo;
-  lo.max_datagram = std::max<size_t>(size, 2048);
-  const bool many = sessions > 1;
-  lo.receive_buffers = many ? 4096 : 256;
-  lo.max_pending_sends =
-      static_cast<unsigned>(std::clamp<uint64_t>(sessions * 2, 4096, uint64_t{1} << 17));
-  lo.sq_entries = many ? 4096 : 1024;
-  lo.cq_entries = many ? 65536 : 16384;
-  return lo;
-}
-
-SessionGroup::SessionGroup(uring::EventLoop& loop) : loop_(loop) {}
+SessionGroup::SessionGroup(ProbeSockets& sockets) : sockets_(sockets) {}
 
 SessionGroup::~SessionGroup() {
-  for (SocketId s : socket_ids_) loop_.RemoveSocket(s);
+  for (SocketId s : socket_ids_) sockets_.Close(s);
 }
 
 absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
-    const SessionGroupOptions& opts, const SocketAddress& peer, LoopTransport& transport,
-    ProbeObserver& observer) {
+    const SessionGroupOptions& opts, const SocketAddress& peer, ProbeTransport& transport,
+    ProbeSockets& sockets, ProbeObserver& observer) {
   const uint32_t n = std::max<uint32_t>(opts.sessions, 1);
   const uint32_t m = SocketsPerTarget(opts.sessions, opts.sockets);
   const uint32_t per_socket = (n + m - 1) / m;
   if (opts.session.proto == ProbeProto::kStamp && per_socket > 65535)
     return absl::InvalidArgumentError(
         absl::StrCat(per_socket, " STAMP sessions on one socket exceed its 65535 SSIDs"));
-  std::unique_ptr<SessionGroup> g(new SessionGroup(transport.loop()));
+  std::unique_ptr<SessionGroup> g(new SessionGroup(sockets));
   // Sessions sharing a socket get disjoint sequence ranges.
   const uint32_t seq_range =
       per_socket <= 1 ? UINT32_MAX : static_cast<uint32_t>((uint64_t{1} << 32) / per_socket);
@@ -100,19 +88,14 @@ absl::StatusOr<std::unique_ptr<SessionGroup>> SessionGroup::Create(
   const Nanos stagger = opts.session.interval ? *opts.session.interval / n : 0;
   g->kernel_timestamps_ = opts.transmit_timestamps;
   for (uint32_t k = 0; k < m; ++k) {
-    UDPBEAT_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUdp(peer, opts.socket));
-    auto local = LocalAddress(fd.get());
     auto demux = std::make_unique<Demux>(opts.session.proto, opts.session.hmac != nullptr,
                                          seq_range);
-    UDPBEAT_ASSIGN_OR_RETURN(SocketId sid, transport.loop().AddSocket(std::move(fd), demux.get()));
+    UDPBEAT_ASSIGN_OR_RETURN(const ProbeSockets::Opened opened,
+                             sockets.Open(peer, opts.socket, *demux));
+    const SocketId sid = opened.id;
     g->socket_ids_.push_back(sid);
-    g->socket_ports_.push_back(local.ok() ? local->port() : 0);
-    const uring::TransmitSocket from =
-        opts.send_twins ? uring::TransmitSocket::kSendOnlyTwin : uring::TransmitSocket::kSame;
-    if (opts.transmit_timestamps &&
-        !transport.loop()
-             .EnableTransmitTimestamps(sid, uring::TransmitTimestamps::kEveryDatagram, from)
-             .ok())
+    g->socket_ports_.push_back(opened.local_port);
+    if (opts.transmit_timestamps && !sockets.EnableTransmitTimestamps(sid, opts.send_twins))
       g->kernel_timestamps_ = false;
     for (uint32_t j = 0; j < per_socket && g->sessions_.size() < n; ++j) {
       const uint32_t i = static_cast<uint32_t>(g->sessions_.size());
@@ -149,7 +132,7 @@ uint16_t SessionGroup::local_port(size_t i) const {
 
 uint64_t SessionGroup::SocketDrops() const {
   uint64_t n = 0;
-  for (SocketId s : socket_ids_) n += loop_.SocketDrops(s);
+  for (SocketId s : socket_ids_) n += sockets_.Drops(s);
   return n;
 }
 

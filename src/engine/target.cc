@@ -8,11 +8,11 @@ namespace udpbeat::engine {
 
 absl::StatusOr<std::unique_ptr<Target>> Target::Create(
     measure::TargetInfo info, const SocketAddress& peer, const SessionGroupOptions& opts,
-    const std::optional<DetectorConfig>& detectors, LoopTransport& transport,
-    TargetObserver& observer) {
+    const std::optional<DetectorConfig>& detectors, ProbeTransport& transport,
+    ProbeSockets& sockets, TargetObserver& observer) {
   std::unique_ptr<Target> t(new Target(std::move(info), peer, observer, transport.clock()));
   t->since_ = transport.clock().Now();
-  UDPBEAT_ASSIGN_OR_RETURN(t->group_, SessionGroup::Create(opts, peer, transport, *t));
+  UDPBEAT_ASSIGN_OR_RETURN(t->group_, SessionGroup::Create(opts, peer, transport, sockets, *t));
   if (detectors) {
     for (size_t i = 0; i < t->group_->size(); ++i) {
       t->watches_.emplace_back(detectors->misses, detectors->phi ? &*detectors->phi : nullptr,

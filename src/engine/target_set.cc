@@ -1,6 +1,7 @@
 #include "udpbeat/engine/target_set.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -16,7 +17,7 @@ absl::StatusOr<std::unique_ptr<Target>> TargetSet::Make(const TargetSpec& spec, 
   if (o.session.interval && count > 1)
     o.stagger_base = *o.session.interval / static_cast<Nanos>(count) * static_cast<Nanos>(index);
   o.send_twins = twinned;
-  return Target::Create(spec.info, spec.peer, o, detectors_, transport_, observer_);
+  return Target::Create(spec.info, spec.peer, o, detectors_, transport_, sockets_, observer_);
 }
 
 bool TargetSet::Twinned(size_t count) const {
@@ -39,67 +40,65 @@ absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
 
 absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& specs) {
   // What a reload adds is checked against the descriptors free now, before anything is
-  // touched: a run near its open-file limit refuses the reload with the figures, rather
-  // than failing halfway through the list.
-  std::unordered_map<std::string_view, const Target*> current;
-  for (const auto& t : targets_) current.emplace(t->info().name, t.get());
+  // made: a run near its open-file limit refuses the reload with the figures, rather
+  // than failing at the first socket that does not fit.
   const bool twinned = Twinned(specs.size());
-  uint64_t added = 0;
-  for (const TargetSpec& spec : specs) {
-    auto it = current.find(spec.info.name);
-    added += it == current.end() || !(it->second->peer() == spec.peer);
-  }
-  const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
-                        (twinned ? 2 : 1);
-  if (need > 0) {
-    const uint64_t free = FreeDescriptors();
-    if (need + kReservedFds > free) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          added, added == 1 ? " new target needs " : " new targets need ", need,
-          " sockets and ", free, " descriptors are free (", kReservedFds,
-          " kept in reserve); raise the open-file limit (ulimit -n)"));
+  {
+    std::unordered_map<std::string_view, const Target*> current;
+    for (const auto& t : targets_) current.emplace(t->info().name, t.get());
+    uint64_t added = 0;
+    for (const TargetSpec& spec : specs) {
+      auto it = current.find(spec.info.name);
+      added += it == current.end() || !(it->second->peer() == spec.peer);
+    }
+    const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
+                          (twinned ? 2 : 1);
+    if (need > 0) {
+      const uint64_t free = FreeDescriptors();
+      if (need + kReservedFds > free) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            added, added == 1 ? " new target needs " : " new targets need ", need,
+            " sockets and ", free, " descriptors are free (", kReservedFds,
+            " kept in reserve); raise the open-file limit (ulimit -n)"));
+      }
     }
   }
-
+  // Decided and set up before anything moves: when one new target cannot be set up, the
+  // reload fails and the old set stays whole (order, labels and all).
   ReloadCounts counts;
-  std::vector<std::string> order;  // to put the old set back as it was on failure
-  order.reserve(targets_.size());
-  std::unordered_map<std::string, std::unique_ptr<Target>> old;
-  for (auto& t : targets_) {
-    order.push_back(t->info().name);
-    old.emplace(t->info().name, std::move(t));
-  }
-  targets_.clear();
-  std::vector<std::unique_ptr<Target>> next;
-  std::vector<Target*> fresh;
+  std::unordered_map<std::string, size_t> by_name;  // the first target of each name
+  for (size_t k = 0; k < targets_.size(); ++k) by_name.emplace(targets_[k]->info().name, k);
+  std::vector<bool> keep(targets_.size(), false);
+  std::vector<size_t> kept_from(specs.size(), SIZE_MAX);  // spec -> the target it keeps
+  std::vector<std::unique_ptr<Target>> made(specs.size());  // spec -> its new target
   for (size_t i = 0; i < specs.size(); ++i) {
-    auto it = old.find(specs[i].info.name);
-    if (it != old.end() && it->second->peer() == specs[i].peer) {
-      next.push_back(std::move(it->second));
-      old.erase(it);
+    auto it = by_name.find(specs[i].info.name);
+    if (it != by_name.end() && !keep[it->second] &&
+        targets_[it->second]->peer() == specs[i].peer) {
+      keep[it->second] = true;
+      kept_from[i] = it->second;
       ++counts.kept;
       continue;
     }
-    auto made = Make(specs[i], i, specs.size(), twinned);
-    if (!made.ok()) {
-      // Nothing changes when one new target cannot be set up (the check above makes
-      // it rare: a resolver or a socket option can still fail). The targets made so
-      // far were never started and go; the old set comes back whole, in its order.
-      for (auto& t : next) {
-        if (std::find(fresh.begin(), fresh.end(), t.get()) == fresh.end())
-          old.emplace(t->info().name, std::move(t));
-      }
-      next.clear();
-      for (const std::string& name : order) targets_.push_back(std::move(old.at(name)));
-      return made.status();
-    }
-    fresh.push_back(made->get());
-    next.push_back(std::move(*made));
+    UDPBEAT_ASSIGN_OR_RETURN(made[i], Make(specs[i], i, specs.size(), twinned));
     ++counts.added;
   }
-  // Labels change only once the reload is sure to happen.
-  for (size_t i = 0; i < specs.size(); ++i) next[i]->mutable_info().labels = specs[i].info.labels;
-  counts.removed = old.size();
+  std::vector<std::unique_ptr<Target>> next;
+  std::vector<Target*> fresh;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (kept_from[i] != SIZE_MAX) {
+      next.push_back(std::move(targets_[kept_from[i]]));
+      next.back()->mutable_info().labels = specs[i].info.labels;
+    } else {
+      fresh.push_back(made[i].get());
+      next.push_back(std::move(made[i]));
+    }
+  }
+  // The removed go when this returns, after the new ones started.
+  std::vector<std::unique_ptr<Target>> removed;
+  for (size_t k = 0; k < targets_.size(); ++k)
+    if (!keep[k]) removed.push_back(std::move(targets_[k]));
+  counts.removed = removed.size();
   targets_ = std::move(next);
   session_count_ = 0;
   for (const auto& t : targets_) session_count_ += t->group().size();

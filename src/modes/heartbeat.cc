@@ -55,13 +55,14 @@ absl::StatusOr<ExitCode> RunHeartbeat(const HeartbeatOptions& opts, std::ostream
                                                                     opts.size),
                                           SystemClock::Get()));
   engine::LoopTransport transport(*loop);
+  engine::LoopSockets sockets(*loop);
   std::unique_ptr<report::RunReporter> reporter =
       opts.json ? report::MakeJsonReporter(out, err)
                 : report::MakeHeartbeatTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0},
                                                     out, err);
   HeartbeatMonitor monitor(opts, *loop, *reporter, out);
   monitor.SetUnresolved(unresolved.size());
-  engine::TargetSet targets(transport, monitor, go, detectors);
+  engine::TargetSet targets(transport, sockets, monitor, go, detectors);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
   // The endpoint's thread renders what the loop publishes; it never calls into the loop.
   MetricsSnapshot snapshot;

@@ -37,12 +37,13 @@ absl::StatusOr<ExitCode> RunPing(const PingOptions& opts, std::ostream& out, std
                                                                     opts.size),
                                           SystemClock::Get()));
   engine::LoopTransport transport(*loop);
+  engine::LoopSockets sockets(*loop);
   std::unique_ptr<report::RunReporter> reporter =
       opts.json ? report::MakeJsonReporter(out, err)
                 : report::MakePingTextReporter({opts.quiet, opts.unix_times, opts.tos >= 0}, out,
                                                err);
   Pinger pinger(opts, *loop, *reporter, out);
-  engine::TargetSet targets(transport, pinger, go, std::nullopt);
+  engine::TargetSet targets(transport, sockets, pinger, go, std::nullopt);
   UDPBEAT_RETURN_IF_ERROR(targets.Create(specs));
   loop->SetSignalHandler(&pinger);
   const measure::RunInfo info = MakeRunInfo(opts, "ping", opts.interval, opts.timeout,

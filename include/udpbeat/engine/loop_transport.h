@@ -1,13 +1,21 @@
-// The production ProbeTransport: probe sessions' sends and timers on the event loop.
+// The production ProbeTransport and ProbeSockets: probe sessions' sends and timers, and
+// their targets' sockets, on the event loop. The only engine header of the client side
+// that names uring/; a client mode makes one of each over its loop.
 #ifndef UDPBEAT_ENGINE_LOOP_TRANSPORT_H_
 #define UDPBEAT_ENGINE_LOOP_TRANSPORT_H_
 
+#include <cstddef>
 #include <cstdint>
 
+#include "udpbeat/engine/probe_sockets.h"
 #include "udpbeat/engine/probe_transport.h"
 #include "udpbeat/uring/event_loop.h"
 
 namespace udpbeat::engine {
+
+// Event-loop sizing for a client running `sessions` sessions of `size`-byte probes:
+// more receive buffers and a deeper ring when many sessions share the loop.
+uring::LoopOptions ClientLoopOptions(uint64_t sessions, size_t size);
 
 class LoopTransport final : public ProbeTransport {
  public:
@@ -43,6 +51,19 @@ class LoopTransport final : public ProbeTransport {
   uring::EventLoop& loop_;
   uint64_t turn_ = UINT64_MAX;
   uint64_t sent_this_turn_ = 0;
+};
+
+class LoopSockets final : public ProbeSockets {
+ public:
+  explicit LoopSockets(uring::EventLoop& loop) : loop_(loop) {}
+  absl::StatusOr<Opened> Open(const SocketAddress& peer, const UdpSocketOptions& options,
+                              DatagramHandler& handler) override;
+  bool EnableTransmitTimestamps(SocketId socket, bool send_twin) override;
+  void Close(SocketId socket) override { loop_.RemoveSocket(socket); }
+  uint64_t Drops(SocketId socket) const override { return loop_.SocketDrops(socket); }
+
+ private:
+  uring::EventLoop& loop_;
 };
 
 }  // namespace udpbeat::engine

@@ -3,8 +3,8 @@
 // apart by their STAMP SSID or, for the lab protocol, by disjoint sequence-number ranges;
 // their transmit timestamps by the session index in the send tag's high bits.
 //
-// Thread: the loop's. The group owns its sessions and removes its sockets from the loop
-// when destroyed (a target dropped on reload).
+// Thread: the loop's. The group owns its sessions and closes its sockets when destroyed
+// (a target dropped on reload). Borrowed: transport, sockets, observer.
 #ifndef UDPBEAT_ENGINE_SESSION_GROUP_H_
 #define UDPBEAT_ENGINE_SESSION_GROUP_H_
 
@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "udpbeat/engine/loop_transport.h"
 #include "udpbeat/engine/probe_session.h"
+#include "udpbeat/engine/probe_sockets.h"
+#include "udpbeat/engine/probe_transport.h"
 #include "udpbeat/net/socket_address.h"
 #include "udpbeat/net/udp_socket.h"
 
@@ -32,16 +33,13 @@ struct SessionGroupOptions {
   bool send_twins = false;
 };
 
-// Event-loop sizing for a client running `sessions` sessions of `size`-byte probes:
-// more receive buffers and a deeper ring when many sessions share the loop.
-uring::LoopOptions ClientLoopOptions(uint64_t sessions, size_t size);
-
 class SessionGroup {
  public:
   // Opens the sockets (connected to `peer`) and creates the sessions.
   static absl::StatusOr<std::unique_ptr<SessionGroup>> Create(const SessionGroupOptions& opts,
                                                               const SocketAddress& peer,
-                                                              LoopTransport& transport,
+                                                              ProbeTransport& transport,
+                                                              ProbeSockets& sockets,
                                                               ProbeObserver& observer);
   ~SessionGroup();
 
@@ -61,9 +59,9 @@ class SessionGroup {
 
  private:
   class Demux;
-  explicit SessionGroup(uring::EventLoop& loop);
+  explicit SessionGroup(ProbeSockets& sockets);
 
-  uring::EventLoop& loop_;
+  ProbeSockets& sockets_;
   std::vector<std::unique_ptr<ProbeSession>> sessions_;
   std::vector<std::unique_ptr<Demux>> demuxes_;
   std::vector<SocketId> socket_ids_;

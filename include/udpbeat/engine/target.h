@@ -4,7 +4,7 @@
 // ports is up; a dead path shows as that port's loss and its own state changes, not as
 // the peer down).
 //
-// Thread: the loop's. Borrowed: transport, observer.
+// Thread: the loop's. Borrowed: transport, sockets, observer.
 #ifndef UDPBEAT_ENGINE_TARGET_H_
 #define UDPBEAT_ENGINE_TARGET_H_
 
@@ -48,8 +48,8 @@ class Target final : private ProbeObserver {
  public:
   static absl::StatusOr<std::unique_ptr<Target>> Create(
       measure::TargetInfo info, const SocketAddress& peer, const SessionGroupOptions& opts,
-      const std::optional<DetectorConfig>& detectors, LoopTransport& transport,
-      TargetObserver& observer);
+      const std::optional<DetectorConfig>& detectors, ProbeTransport& transport,
+      ProbeSockets& sockets, TargetObserver& observer);
 
   void Start() { group_->Start(); }
   void StopSending() { group_->StopSending(); }

@@ -3,7 +3,7 @@
 // heartbeat's reload on SIGHUP — replaced by a new list in which unchanged targets keep
 // their sessions, statistics and detector state.
 //
-// Thread: the loop's.
+// Thread: the loop's. Borrowed: transport, sockets, observer.
 #ifndef UDPBEAT_ENGINE_TARGET_SET_H_
 #define UDPBEAT_ENGINE_TARGET_SET_H_
 
@@ -35,9 +35,10 @@ class TargetSet {
   // get the nearer T1; a fleet keeps one descriptor per socket.
   static constexpr size_t kMaxTwinnedSockets = 64;
 
-  TargetSet(LoopTransport& transport, TargetObserver& observer, SessionGroupOptions options,
-            std::optional<DetectorConfig> detectors)
+  TargetSet(ProbeTransport& transport, ProbeSockets& sockets, TargetObserver& observer,
+            SessionGroupOptions options, std::optional<DetectorConfig> detectors)
       : transport_(transport),
+        sockets_(sockets),
         observer_(observer),
         options_(std::move(options)),
         detectors_(std::move(detectors)) {}
@@ -77,7 +78,8 @@ class TargetSet {
   // Whether a run of `count` targets gets send-only twins (kMaxTwinnedSockets).
   bool Twinned(size_t count) const;
 
-  LoopTransport& transport_;
+  ProbeTransport& transport_;
+  ProbeSockets& sockets_;
   TargetObserver& observer_;
   SessionGroupOptions options_;
   std::optional<DetectorConfig> detectors_;

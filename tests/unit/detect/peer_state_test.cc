@@ -76,10 +76,13 @@ class PeerStateScriptTest : public testing::TestWithParam<ScriptCase> {};
 
 TEST_P(PeerStateScriptTest, ReportsEachTransitionOnce) {
   const ScriptCase& c = GetParam();
+  FakeClock clock;
+  const MonoTime start = clock.Now();
   MissDetector misses(c.k);
-  PeerStateMachine peer(At(0));
+  PeerStateMachine peer(start);
   for (const Step& s : c.steps) {
-    const MonoTime now = At(s.t);
+    clock.Set(start + s.t);
+    const MonoTime now = clock.Now();
     std::optional<Transition> t;
     if (s.event == 'R') {
       misses.OnReply();
@@ -99,7 +102,8 @@ TEST_P(PeerStateScriptTest, ReportsEachTransitionOnce) {
         peer.Evaluate(Verdicts::Read(misses, nullptr, now), now).has_value());
   }
   EXPECT_EQ(peer.outages(), c.outages);
-  EXPECT_EQ(peer.TimeDown(At(c.end)), c.time_down);
+  clock.Set(start + c.end);
+  EXPECT_EQ(peer.TimeDown(clock.Now()), c.time_down);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -167,42 +171,58 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(PeerStateTest, TransitionCarriesTimeInPreviousState) {
-  PeerStateMachine p(At(0));
-  auto s = p.Evaluate(Misses(1, 3), At(1 * kSec));
+  FakeClock clock;
+  const MonoTime start = clock.Now();
+  PeerStateMachine p(start);
+  clock.Advance(1 * kSec);
+  auto s = p.Evaluate(Misses(1, 3), clock.Now());
   ASSERT_TRUE(s);
   EXPECT_EQ(s->time_in_from, 1 * kSec);
-  auto d = p.Evaluate(Misses(3, 3), At(3 * kSec));
+  clock.Advance(2 * kSec);
+  auto d = p.Evaluate(Misses(3, 3), clock.Now());
   ASSERT_TRUE(d);
   EXPECT_EQ(d->time_in_from, 2 * kSec);
   EXPECT_EQ(d->consecutive_misses, 3);
   EXPECT_EQ(d->cause, Cause::kMisses);
-  auto u = p.OnReply(At(7500 * kMs));
+  clock.Advance(4500 * kMs);
+  auto u = p.OnReply(clock.Now());
   ASSERT_TRUE(u);
   EXPECT_EQ(u->time_in_from, 4500 * kMs);  // the outage's length
   EXPECT_EQ(u->cause, Cause::kReply);
-  EXPECT_EQ(p.TimeDown(At(100 * kSec)), 4500 * kMs);
+  clock.Advance(100 * kSec);
+  EXPECT_EQ(p.TimeDown(clock.Now()), 4500 * kMs);
 }
 
 TEST(PeerStateTest, OngoingOutageCountsUpToNow) {
-  PeerStateMachine p(At(0));
-  ASSERT_TRUE(p.Evaluate(Misses(3, 3), At(10 * kSec)));
-  EXPECT_EQ(p.TimeDown(At(10 * kSec)), 0);
-  EXPECT_EQ(p.TimeDown(At(12 * kSec)), 2 * kSec);
-  EXPECT_EQ(p.TimeDown(At(15 * kSec)), 5 * kSec);
-  EXPECT_EQ(p.TimeDown(At(9 * kSec)), 0);  // never negative
+  FakeClock clock;
+  const MonoTime start = clock.Now();
+  PeerStateMachine p(start);
+  clock.Advance(10 * kSec);
+  ASSERT_TRUE(p.Evaluate(Misses(3, 3), clock.Now()));
+  EXPECT_EQ(p.TimeDown(clock.Now()), 0);
+  clock.Advance(2 * kSec);
+  EXPECT_EQ(p.TimeDown(clock.Now()), 2 * kSec);
+  clock.Advance(3 * kSec);
+  EXPECT_EQ(p.TimeDown(clock.Now()), 5 * kSec);
+  EXPECT_EQ(p.TimeDown(start + 9 * kSec), 0);  // asked for an earlier time: never negative
   EXPECT_EQ(p.outages(), 1);
 }
 
 TEST(PeerStateTest, NeverDeescalatesWithoutAReply) {
-  PeerStateMachine p(At(0));
-  ASSERT_TRUE(p.Evaluate(Phi(9.0), At(1 * kSec)));
+  FakeClock clock;
+  PeerStateMachine p(clock.Now());
+  clock.Advance(1 * kSec);
+  const MonoTime down = clock.Now();
+  ASSERT_TRUE(p.Evaluate(Phi(9.0), clock.Now()));
   EXPECT_EQ(p.state(), State::kDown);
   // Readings that fell back (a late reply fed phi): still down.
-  EXPECT_FALSE(p.Evaluate(Phi(0.1), At(2 * kSec)));
-  EXPECT_FALSE(p.Evaluate(Phi(5.0), At(3 * kSec)));
-  EXPECT_FALSE(p.Evaluate(Misses(1, 3), At(3 * kSec)));
+  clock.Advance(1 * kSec);
+  EXPECT_FALSE(p.Evaluate(Phi(0.1), clock.Now()));
+  clock.Advance(1 * kSec);
+  EXPECT_FALSE(p.Evaluate(Phi(5.0), clock.Now()));
+  EXPECT_FALSE(p.Evaluate(Misses(1, 3), clock.Now()));
   EXPECT_EQ(p.state(), State::kDown);
-  EXPECT_EQ(p.since(), At(1 * kSec));
+  EXPECT_EQ(p.since(), down);
   EXPECT_EQ(p.outages(), 1);
 }
 
@@ -275,20 +295,23 @@ TEST(PeerStateTest, WithRealPhiDetectorAt20ms) {
   o.first_heartbeat_estimate = 20 * kMs;
   absl::StatusOr<PhiAccrualDetector> phi = PhiAccrualDetector::Create(o);
   ASSERT_TRUE(phi.ok()) << phi.status();
+  FakeClock clock;
   MissDetector misses(3);
-  PeerStateMachine peer(At(0));
-  MonoTime t = At(0);
+  PeerStateMachine peer(clock.Now());
   for (int i = 0; i < 50; ++i) {
-    t = At(i * 20 * kMs);
+    if (i > 0) clock.Advance(20 * kMs);
+    const MonoTime t = clock.Now();
     misses.OnReply();
     phi->Heartbeat(t);
     EXPECT_FALSE(peer.OnReply(t));
     EXPECT_FALSE(peer.Evaluate(Verdicts::Read(misses, &*phi, t), t));
   }
-  const MonoTime last = t;
+  const MonoTime last = clock.Now();
   std::vector<Transition> seen;
+  // A millisecond tick; a miss every 20 ms (each heartbeat's 20 ms timeout).
   for (Nanos e = 1 * kMs; e <= 200 * kMs; e += 1 * kMs) {
-    const MonoTime now = last + e;
+    clock.Advance(1 * kMs);
+    const MonoTime now = clock.Now();
     if (e % (20 * kMs) == 0) misses.OnMiss();
     if (auto tr = peer.Evaluate(Verdicts::Read(misses, &*phi, now), now))
       seen.push_back(*tr);
@@ -303,14 +326,16 @@ TEST(PeerStateTest, WithRealPhiDetectorAt20ms) {
   EXPECT_EQ(seen[1].cause, Cause::kPhi);
   EXPECT_EQ(seen[1].reason().rfind("phi 8.", 0), 0u) << seen[1].reason();
 
-  const MonoTime back = last + 250 * kMs;
+  clock.Set(last + 250 * kMs);
+  const MonoTime back = clock.Now();
   misses.OnReply();
   phi->Heartbeat(back);
   auto up = peer.OnReply(back);
   ASSERT_TRUE(up);
   EXPECT_EQ(up->from, State::kDown);
   EXPECT_EQ(up->to, State::kUp);
-  EXPECT_EQ(peer.TimeDown(back + kSec), 250 * kMs - 47 * kMs);
+  clock.Advance(kSec);
+  EXPECT_EQ(peer.TimeDown(clock.Now()), 250 * kMs - 47 * kMs);
   EXPECT_EQ(peer.outages(), 1);
   EXPECT_FALSE(peer.Evaluate(Verdicts::Read(misses, &*phi, back), back));
 }
