@@ -46,20 +46,26 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
   {
     std::unordered_map<std::string_view, const Target*> current;
     for (const auto& t : targets_) current.emplace(t->info().name, t.get());
-    uint64_t added = 0;
+    uint64_t added = 0, kept = 0;
     for (const TargetSpec& spec : specs) {
       auto it = current.find(spec.info.name);
-      added += it == current.end() || !(it->second->peer() == spec.peer);
+      const bool same = it != current.end() && it->second->peer() == spec.peer;
+      added += !same;
+      kept += same;
     }
     const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
                           (twinned ? 2 : 1);
     if (need > 0) {
       const uint64_t free = FreeDescriptors();
       if (need + kReservedFds > free) {
+        // The targets a reload removes close only once the new ones are open (so that a
+        // failure can leave the old set whole): their sockets do not count as free.
+        const bool removes = kept < targets_.size();
         return absl::ResourceExhaustedError(absl::StrCat(
             added, added == 1 ? " new target needs " : " new targets need ", need,
-            " sockets and ", free, " descriptors are free (", kReservedFds,
-            " kept in reserve); raise the open-file limit (ulimit -n)"));
+            " sockets and ", free, " descriptors are free (", kReservedFds, " kept in reserve",
+            removes ? "; removed targets close only after the new ones open" : "",
+            "); raise the open-file limit (ulimit -n)"));
       }
     }
   }
@@ -178,6 +184,7 @@ measure::RunResult TargetSet::Result(const measure::RunInfo& info, measure::Deta
       h.time_down += t.heartbeat->time_down;
       h.sessions += t.heartbeat->sessions;
       h.sessions_down += t.heartbeat->sessions_down;
+      h.targets_down += t.heartbeat->state == detect::State::kDown;
     }
     r.total_heartbeat = h;
   }

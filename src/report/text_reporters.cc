@@ -27,6 +27,13 @@ std::string Printable(std::string_view payload) {
   return s;
 }
 
+// A reload told, the same on stdout (with the time) and, with --quiet, on stderr.
+std::string ReloadedLine(const std::string& file, size_t targets, size_t before,
+                         size_t unresolved) {
+  return absl::StrFormat("reloaded %s: %d %s (%d before, %d unresolved)", file, targets,
+                         targets == 1 ? "target" : "targets", before, unresolved);
+}
+
 std::string Timestamp(WallTime t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixNanos(t.nanos()),
                           absl::UTCTimeZone());
@@ -234,13 +241,12 @@ class HeartbeatText final : public TextBase {
       // Rare, and what an operator looks for in the journal after `systemctl reload`:
       // quiet keeps stdout for state changes, so the line goes with the failures', to
       // the error stream.
-      err() << absl::StrFormat("udpbeat: reloaded %s: %d targets (%d before, %d unresolved)",
-                               file, targets.size(), before, unresolved)
+      err() << "udpbeat: " << ReloadedLine(file, targets.size(), before, unresolved)
             << std::endl;
       return;
     }
-    Line(when) << absl::StrFormat("%s reloaded %s: %d targets (%d before)\n", Timestamp(when),
-                                  file, targets.size(), before);
+    Line(when) << Timestamp(when) << " " << ReloadedLine(file, targets.size(), before, unresolved)
+               << "\n";
     out_.flush();
   }
 
@@ -286,11 +292,8 @@ class HeartbeatText final : public TextBase {
     WriteSendTimesLine(r, out_);  // before the peer line, which closes the statistics
     const measure::HeartbeatFigures& h = *r.total_heartbeat;
     if (r.targets.size() > 1) {
-      size_t down = 0;
-      for (const measure::TargetResult& t : r.targets)
-        down += t.heartbeat->state == detect::State::kDown;
       out_ << absl::StrFormat("%d targets, %d down at the end, %d outages, %.3f s down in all\n",
-                              r.targets.size(), down, h.outages, Sec(h.time_down));
+                              r.targets.size(), h.targets_down, h.outages, Sec(h.time_down));
     } else if (h.sessions == 1) {
       out_ << absl::StrFormat("peer %s at the end, %d outages, %.3f s down\n",
                               detect::StateName(h.state), h.outages, Sec(h.time_down));

@@ -380,7 +380,7 @@ class ReloadTest(FleetTestBase):
         with open(path, "w") as f:
             f.write(f"{a.target}\n{b.target}\n")
         hb.signal(signal.SIGHUP)
-        hb.wait_line(r" reloaded .*: 2 targets \(1 before\)$")
+        hb.wait_line(r" reloaded .*: 2 targets \(1 before, 0 unresolved\)$")
         self.assertEqual(hb.wait(harness.RUN_TIMEOUT), 0, hb.stderr)
         self.assertEqual(len([x for x in hb.err_lines if x.strip()]), 1, hb.stderr)
         self.assertRegex(hb.stdout, rf"{re.escape(a.target)} +40 +40 ")
@@ -415,7 +415,7 @@ class ReloadTest(FleetTestBase):
                 else:
                     line = hb.wait_line(r"reloaded ").string
                     self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reloaded "
-                                     + re.escape(path) + r": 2 targets \(1 before\)$")
+                                     + re.escape(path) + r": 2 targets \(1 before, 0 unresolved\)$")
                 hb.signal(signal.SIGINT)
                 self.assertEqual(hb.wait(), 0, hb.stderr)
 

@@ -222,7 +222,7 @@ class UnresolvedReloadTest(HermeticTestBase):
         # Fixed: applied, nothing left out.
         self.write("targets", f"{a.target}\n")
         errs = self.reload(hb, r"^udpbeat: reloaded ")
-        self.assertEqual(errs, [f"udpbeat: reloaded {path}: 1 targets (2 before, "
+        self.assertEqual(errs, [f"udpbeat: reloaded {path}: 1 target (2 before, "
                                 "0 unresolved)"])
         m3 = wait_metrics(mport, lambda m: value(m, "udpbeat_targets") == 1, "A alone")
         self.assertEqual(value(m3, "udpbeat_targets_unresolved"), 0)

@@ -102,6 +102,7 @@ struct HeartbeatFigures {
   Nanos time_down = 0;
   size_t sessions = 1;
   size_t sessions_down = 0;
+  size_t targets_down = 0;  // the run's total only: targets down at this moment
 };
 
 // One session of a target, as a state change names it (--sessions, --src-ports).
