@@ -4,6 +4,11 @@ declares (its ```layers block), and that no header outside the io layer reaches
 <liburing.h>, directly or through other headers.
 
     check_layers.py SOURCE_ROOT            check the tree; exit 1 naming file:line
+    check_layers.py SOURCE_ROOT --build BUILD_DIR
+                                           and what the compiler read for every source
+                                           in src/ (ninja's dependency log): an include
+                                           the regex cannot see (a macro, a comment, a
+                                           digraph) is still caught, by file
     check_layers.py --self-test SOURCE_ROOT
                                            copy the tree, add an upward include
                                            (core's proto including report/), and check
@@ -17,6 +22,7 @@ pinned too: a `lib` line names an include prefix and the layers allowed to use i
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -117,7 +123,7 @@ def check(root):
             layer = layers[folder]
         for n, target, quote in incs:
             for prefix, users in libs.items():
-                if target.startswith(prefix) and layer not in users:
+                if os.path.normpath(target).startswith(prefix) and layer not in users:
                     errors.append(f"{rel}:{n}: {layer} includes <{target}>, which only "
                                   f"{', '.join(sorted(users))} may use")
             hp = header_path(root, path, target, quote)
@@ -140,7 +146,8 @@ def check(root):
         if path in stack:
             return None
         for n, target, quote in includes.get(path, []):
-            if target == "liburing.h" or target.startswith("liburing/"):
+            norm = os.path.normpath(target)  # <./liburing.h> is liburing.h
+            if norm == "liburing.h" or norm.startswith("liburing/"):
                 memo[path] = [f"{os.path.relpath(path, root)}:{n}"]
                 return memo[path]
             hp = header_path(root, path, target, quote)
@@ -160,6 +167,57 @@ def check(root):
                 errors.append(f"{chain[0]}: reaches <liburing.h> outside io: "
                               + " -> ".join(chain))
     return errors
+
+
+def parse_ninja_deps(text, build):
+    """`ninja -t deps` output -> [(source path, [dependency paths])], paths absolute.
+
+    Each entry is an object file, then its dependencies one per indented line, the first
+    being the source compiled: what the compiler itself read, every spelling resolved."""
+    out, deps = [], None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not line.startswith((" ", "\t")):
+            deps = []
+            out.append(deps)
+        elif deps is not None:
+            deps.append(os.path.normpath(os.path.join(build, line.strip())))
+    return [(d[0], d[1:]) for d in out if d]
+
+
+def check_deps(root, entries):
+    """Every project header and pinned library a source in src/ read while compiling,
+    transitively, must belong to its layer or one below (a library: to a layer among
+    those that may use it, reached through its own layer or one below)."""
+    layers, below, libs = parse_architecture(root)
+    down = reachable(below)
+    real_root = os.path.realpath(root)
+    errors = []
+    for source, deps in entries:
+        src = os.path.realpath(source)
+        if not (src + os.sep).startswith(os.path.join(real_root, "src") + os.sep):
+            continue  # tests and benchmarks may include anything
+        rel = os.path.relpath(src, real_root)
+        folder = folder_of(real_root, src)
+        layer = layers.get(folder)
+        if layer is None:
+            continue  # src/main.cc sits above every layer
+        allowed = {layer} | down.get(layer, set())
+        for dep in deps:
+            real = os.path.realpath(dep)
+            if (real + os.sep).startswith(real_root + os.sep):
+                tfolder = folder_of(real_root, real)
+                tlayer = layers.get(tfolder)
+                if tlayer is not None and tlayer not in allowed:
+                    errors.append(f"{rel}: reads {os.path.relpath(real, real_root)} ({tlayer}) "
+                                  f"while compiling: {layer} may not reach it")
+                continue
+            for prefix, users in libs.items():
+                if ("/" + prefix) in real and not (users & allowed):
+                    errors.append(f"{rel}: reads {real} while compiling: only "
+                                  f"{', '.join(sorted(users))} may reach <{prefix}>")
+    return sorted(set(errors))
 
 
 def self_test(root):
@@ -189,21 +247,48 @@ def self_test(root):
                       f"it said {errors}")
                 return 1
             print(f"self-test: refused as expected: {hit[0]}")
+    # The compiler's view: whatever the spelling, a core source that read a report header
+    # or liburing is refused.
+    fake = ("libudpbeat_core.a.p/src_proto_lab_protocol.cc.o: #deps 3, deps mtime 1 (VALID)\n"
+            "    ../src/proto/lab_protocol.cc\n"
+            "    ../include/udpbeat/report/reporter.h\n"
+            "    /usr/include/liburing.h\n")
+    build = os.path.join(root, "build-self-test")
+    errors = check_deps(root, parse_ninja_deps(fake, build))
+    wants = ["src/proto/lab_protocol.cc: reads include/udpbeat/report/reporter.h (report)",
+             "src/proto/lab_protocol.cc: reads /usr/include/liburing.h"]
+    for want in wants:
+        if not any(e.startswith(want) for e in errors):
+            print(f"self-test: the dependency check did not refuse {want!r}; it said {errors}")
+            return 1
+        print(f"self-test: refused as expected: {want} ...")
     return 0
 
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "--self-test":
         return self_test(argv[2])
-    if len(argv) != 2:
+    if len(argv) not in (2, 4):
         print(__doc__, file=sys.stderr)
         return 2
     errors = check(argv[1])
+    checked = ""
+    if len(argv) == 4 and argv[2] == "--build":
+        # What the compiler read (ninja's dependency log of the build the suite runs in):
+        # no include can hide from it, however spelled (a macro, a comment, a digraph).
+        deps = subprocess.run(["ninja", "-C", argv[3], "-t", "deps"], capture_output=True,
+                              text=True, check=False)
+        if deps.returncode != 0:
+            print(f"ninja -t deps failed: {deps.stderr.strip()}")
+            return 1
+        entries = parse_ninja_deps(deps.stdout, argv[3])
+        errors += check_deps(argv[1], entries)
+        checked = f" and {len(entries)} compiled files' dependencies"
     for e in errors:
         print(e)
     if errors:
         return 1
-    print(f"{sum(1 for _ in files(argv[1]))} files: every include follows the layers")
+    print(f"{sum(1 for _ in files(argv[1]))} files{checked}: every include follows the layers")
     return 0
 
 
