@@ -21,20 +21,20 @@ namespace {
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
-void BM_SeedEncodeRequest(benchmark::State& state) {
+void BM_LabEncodeRequest(benchmark::State& state) {
   uint8_t buf[128];
   uint64_t seq = 1;
   const WallTime t = WallTime::FromNanos(1'700'000'000'123'456'789);
   for (auto _ : state) benchmark::DoNotOptimize(lab::EncodeRequest(lab::Keyword::kPing, seq++, t, 0, buf));
 }
-BENCHMARK(BM_SeedEncodeRequest);
+BENCHMARK(BM_LabEncodeRequest);
 
-void BM_SeedParseRequest(benchmark::State& state) {
+void BM_LabParseRequest(benchmark::State& state) {
   const auto req = Bytes("Ping 12345 1700000000.123456789");
   lab::Request r;
   for (auto _ : state) benchmark::DoNotOptimize(lab::ParseRequest(req, &r));
 }
-BENCHMARK(BM_SeedParseRequest);
+BENCHMARK(BM_LabParseRequest);
 
 void BM_BuildReply(benchmark::State& state, ReplyMode mode, std::string_view text) {
   const auto req = Bytes(text);

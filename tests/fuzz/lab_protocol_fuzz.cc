@@ -1,4 +1,4 @@
-// libFuzzer harness for the seed text protocol (udpbeat/proto/lab_protocol.h).
+// libFuzzer harness for the lab text protocol (udpbeat/proto/lab_protocol.h).
 //
 // The input is one datagram. Properties, each a trap when violated:
 //   - ParseRequest / ParseHeartbeatReply never crash or read outside the datagram, and

@@ -50,7 +50,7 @@ def tlv(flags, typ, value: bytes) -> bytes:
 
 
 T = 1_700_000_000.25
-SEED = {
+LAB = {
     "ping": b"Ping 1 1700000000.123456789",
     "ping_padded": b"Ping 42 1700000000.000000001" + b" " * 36,
     "heartbeat": b"Heartbeat 7 1700000000.5",
@@ -91,8 +91,8 @@ def responder_header(mode, follow_up=False, ttl=64, ttl_unknown=False, raw_times
 
 AUTO, ECHO, HEARTBEAT, STAMP_MODE = range(4)
 RESPONDER = {
-    "auto_ping": responder_header(AUTO) + SEED["ping"],
-    "auto_heartbeat": responder_header(AUTO) + SEED["heartbeat"],
+    "auto_ping": responder_header(AUTO) + LAB["ping"],
+    "auto_heartbeat": responder_header(AUTO) + LAB["heartbeat"],
     "auto_heartbeat_padded": responder_header(AUTO) + b"Heartbeat 7 1700000000.5" + b" " * 20,
     "auto_stamp": responder_header(AUTO, follow_up=True) + STAMP["sender_44"],
     "auto_stamp_tlv": responder_header(AUTO) + STAMP["sender_tlv"],
@@ -194,12 +194,12 @@ RESPONDER.update({
                      + bytes([1]) + auth_sender(RESPONDER_KEY, 6, T)[1:],
     "auth_other_key": responder_header(AUTO, auth=True) + auth_sender(LONG_KEY, 4, T),
     "auth_plain_stamp": responder_header(AUTO, auth=True) + STAMP["sender_44"],
-    "auth_plain_ping": responder_header(ECHO, auth=True) + SEED["ping"],
+    "auth_plain_ping": responder_header(ECHO, auth=True) + LAB["ping"],
 })
 
 
 def main() -> None:
-    for name, files in (("lab_protocol", SEED), ("stamp", STAMP), ("responder", RESPONDER),
+    for name, files in (("lab_protocol", LAB), ("stamp", STAMP), ("responder", RESPONDER),
                         ("stamp_auth", STAMP_AUTH)):
         d = HERE / "corpus" / name
         shutil.rmtree(d, ignore_errors=True)

@@ -3,8 +3,6 @@
 #ifndef UDPBEAT_PROTO_DECODE_ERROR_H_
 #define UDPBEAT_PROTO_DECODE_ERROR_H_
 
-#include <string_view>
-
 namespace udpbeat {
 
 enum class DecodeError {
@@ -19,8 +17,6 @@ enum class DecodeError {
   kReplyTooLarge,  // the reply would be larger than its request: never sent
   kBadHmac,        // STAMP authenticated mode: the HMAC does not match (altered, or another key)
 };
-
-std::string_view DecodeErrorName(DecodeError e);
 
 }  // namespace udpbeat
 

@@ -308,7 +308,6 @@ TEST(StampAuthCodec, ShortPacketsAndBuffersAreRefused) {
   EXPECT_EQ(EncodeAuthReflector(r, hmac, 111, out), 0u);
   EXPECT_EQ(EncodeAuthSender(s, hmac, 201, out), 0u);  // out too small
   EXPECT_EQ(out, std::vector<uint8_t>(200, 0xaa));     // and nothing written
-  EXPECT_EQ(DecodeErrorName(DecodeError::kBadHmac), "bad_hmac");
 }
 
 TEST(StampAuthCodec, LateTransmitTimestampIsReSigned) {
