@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "udpbeat/base/status_macros.h"
+#include "udpbeat/engine/socket_budget.h"
 
 namespace udpbeat::engine {
 
@@ -30,6 +31,9 @@ absl::StatusOr<ProbeSockets::Opened> LoopSockets::Open(const SocketAddress& peer
   UDPBEAT_ASSIGN_OR_RETURN(o.id, loop_.AddSocket(std::move(fd), &handler));
   return o;
 }
+
+uint64_t LoopSockets::Budget() { return SocketBudget(); }
+uint64_t LoopSockets::FreeDescriptors() { return engine::FreeDescriptors(); }
 
 bool LoopSockets::EnableTransmitTimestamps(SocketId socket, bool send_twin) {
   const uring::TransmitSocket from =

@@ -25,7 +25,7 @@ bool TargetSet::Twinned(size_t count) const {
   const uint64_t sockets = uint64_t{SocketsPerTarget(options_.sessions, options_.sockets)} * count;
   // Counted on the list being set up (a reload's whole new list): at most
   // kMaxTwinnedSockets twins exist beside those kept from before, themselves as many.
-  return sockets <= kMaxTwinnedSockets && 2 * sockets <= SocketBudget();
+  return sockets <= kMaxTwinnedSockets && 2 * sockets <= sockets_.Budget();
 }
 
 absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
@@ -56,7 +56,7 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
     const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
                           (twinned ? 2 : 1);
     if (need > 0) {
-      const uint64_t free = FreeDescriptors();
+      const uint64_t free = sockets_.FreeDescriptors();
       if (need + kReservedFds > free) {
         // The targets a reload removes close only once the new ones are open (so that a
         // failure can leave the old set whole): their sockets do not count as free.

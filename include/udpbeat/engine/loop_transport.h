@@ -61,6 +61,8 @@ class LoopSockets final : public ProbeSockets {
   bool EnableTransmitTimestamps(SocketId socket, bool send_twin) override;
   void Close(SocketId socket) override { loop_.RemoveSocket(socket); }
   uint64_t Drops(SocketId socket) const override { return loop_.SocketDrops(socket); }
+  uint64_t Budget() override;
+  uint64_t FreeDescriptors() override;
 
  private:
   uring::EventLoop& loop_;

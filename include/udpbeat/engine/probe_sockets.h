@@ -37,6 +37,11 @@ class ProbeSockets {
   virtual void Close(SocketId socket) = 0;
   // Datagrams the kernel dropped on `socket` so far.
   virtual uint64_t Drops(SocketId socket) const = 0;
+  // Sockets the process may hold in all (its open-file limit less what it needs besides
+  // sockets), and descriptors it can still open now: what a reload's new targets and the
+  // choice of send twins are measured against.
+  virtual uint64_t Budget() = 0;
+  virtual uint64_t FreeDescriptors() = 0;
 };
 
 }  // namespace udpbeat::engine

@@ -41,6 +41,8 @@ class FakeSockets final : public ProbeSockets {
   }
   void Close(SocketId socket) override { sockets.at(socket).handler = nullptr; }
   uint64_t Drops(SocketId socket) const override { return sockets.at(socket).drops; }
+  uint64_t Budget() override { return budget; }
+  uint64_t FreeDescriptors() override { return free_descriptors; }
 
   size_t open_count() const {
     size_t n = 0;
@@ -51,6 +53,8 @@ class FakeSockets final : public ProbeSockets {
   std::map<SocketId, Socket> sockets;  // every socket ever opened
   int fail_open_after = -1;  // >= 0: this many more Open calls succeed, the next fails
   bool refuse_timestamps = false;
+  uint64_t budget = 20000;            // as RLIMIT_NOFILE's hard limit here
+  uint64_t free_descriptors = 20000;  // what a reload's new sockets must fit in
 
  private:
   SocketId next_id_ = 1;

@@ -1,5 +1,6 @@
 // TargetSet driven by a FakeTransport, FakeSockets and a FakeClock: targets created,
 // staggered, reloaded (heartbeat's SIGHUP) and counted down, with no io_uring.
+#include "udpbeat/engine/socket_budget.h"
 #include "udpbeat/engine/target_set.h"
 
 #include <gtest/gtest.h>
@@ -161,6 +162,35 @@ TEST_F(TargetSetTest, AFailedReloadLeavesTheOldSetWhole) {
   EXPECT_EQ(set.at(0).group().session(0).stats().sent(), 3u);
   EXPECT_EQ(set.at(1).group().session(0).stats().sent(), 3u);
   EXPECT_EQ(set.at(1).group().session(0).stats().received(), 3u);
+}
+
+// A reload whose new targets cannot fit in the descriptors free now is refused before any
+// socket opens, with the figures; the set goes on as it was.
+TEST_F(TargetSetTest, AReloadPastTheFreeDescriptorsIsRefusedBeforeAnySocketOpens) {
+  TargetSet set = MakeSet(1);
+  ASSERT_TRUE(set.Create({Spec("a", "127.0.0.1:10001")}).ok());
+  set.Start();
+  const size_t opened = sockets_.sockets.size();
+  sockets_.free_descriptors = engine::kReservedFds + 1;  // room for one socket, not two
+  auto counts = set.Reload({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002"),
+                            Spec("c", "127.0.0.3:10003")});
+  ASSERT_FALSE(counts.ok());
+  EXPECT_EQ(counts.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(counts.status().message(),
+            "2 new targets need 2 sockets and 33 descriptors are free (32 kept in reserve); "
+            "raise the open-file limit (ulimit -n)");
+  EXPECT_EQ(sockets_.sockets.size(), opened);  // nothing opened
+  ASSERT_EQ(set.size(), 1u);
+  // Removing a target too: its sockets close only after the new ones open, and it says so.
+  auto shrink = set.Reload({Spec("b", "127.0.0.2:10002"), Spec("c", "127.0.0.3:10003")});
+  ASSERT_FALSE(shrink.ok());
+  EXPECT_NE(shrink.status().message().find("removed targets close only after the new ones"),
+            absl::string_view::npos);
+  sockets_.free_descriptors = engine::kReservedFds + 2;
+  EXPECT_TRUE(set.Reload({Spec("a", "127.0.0.1:10001"), Spec("b", "127.0.0.2:10002"),
+                          Spec("c", "127.0.0.3:10003")})
+                  .ok());
+  EXPECT_EQ(set.size(), 3u);
 }
 
 // DownCount counts targets, not sessions; the run's result carries every target's state.
