@@ -39,36 +39,6 @@ absl::Status TargetSet::Create(const std::vector<TargetSpec>& specs) {
 }
 
 absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& specs) {
-  // What a reload adds is checked against the descriptors free now, before anything is
-  // made: a run near its open-file limit refuses the reload with the figures, rather
-  // than failing at the first socket that does not fit.
-  const bool twinned = Twinned(specs.size());
-  {
-    std::unordered_map<std::string_view, const Target*> current;
-    for (const auto& t : targets_) current.emplace(t->info().name, t.get());
-    uint64_t added = 0, kept = 0;
-    for (const TargetSpec& spec : specs) {
-      auto it = current.find(spec.info.name);
-      const bool same = it != current.end() && it->second->peer() == spec.peer;
-      added += !same;
-      kept += same;
-    }
-    const uint64_t need = added * SocketsPerTarget(options_.sessions, options_.sockets) *
-                          (twinned ? 2 : 1);
-    if (need > 0) {
-      const uint64_t free = sockets_.FreeDescriptors();
-      if (need + kReservedFds > free) {
-        // The targets a reload removes close only once the new ones are open (so that a
-        // failure can leave the old set whole): their sockets do not count as free.
-        const bool removes = kept < targets_.size();
-        return absl::ResourceExhaustedError(absl::StrCat(
-            added, added == 1 ? " new target needs " : " new targets need ", need,
-            " sockets and ", free, " descriptors are free (", kReservedFds, " kept in reserve",
-            removes ? "; removed targets close only after the new ones open" : "",
-            "); raise the open-file limit (ulimit -n)"));
-      }
-    }
-  }
   // Decided and set up before anything moves: when one new target cannot be set up, the
   // reload fails and the old set stays whole (order, labels and all).
   ReloadCounts counts;
@@ -76,7 +46,6 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
   for (size_t k = 0; k < targets_.size(); ++k) by_name.emplace(targets_[k]->info().name, k);
   std::vector<bool> keep(targets_.size(), false);
   std::vector<size_t> kept_from(specs.size(), SIZE_MAX);  // spec -> the target it keeps
-  std::vector<std::unique_ptr<Target>> made(specs.size());  // spec -> its new target
   for (size_t i = 0; i < specs.size(); ++i) {
     auto it = by_name.find(specs[i].info.name);
     if (it != by_name.end() && !keep[it->second] &&
@@ -84,10 +53,33 @@ absl::StatusOr<ReloadCounts> TargetSet::Reload(const std::vector<TargetSpec>& sp
       keep[it->second] = true;
       kept_from[i] = it->second;
       ++counts.kept;
-      continue;
+    } else {
+      ++counts.added;
     }
+  }
+  // What the reload adds is checked against the descriptors free now, before anything is
+  // made: a run near its open-file limit refuses the reload with the figures, rather
+  // than failing at the first socket that does not fit.
+  const bool twinned = Twinned(specs.size());
+  const uint64_t need = uint64_t{counts.added} *
+                        SocketsPerTarget(options_.sessions, options_.sockets) * (twinned ? 2 : 1);
+  if (need > 0) {
+    const uint64_t free = sockets_.FreeDescriptors();
+    if (need + kReservedFds > free) {
+      // The targets a reload removes close only once the new ones are open (so that a
+      // failure can leave the old set whole): their sockets do not count as free.
+      const bool removes = counts.kept < targets_.size();
+      return absl::ResourceExhaustedError(absl::StrCat(
+          counts.added, counts.added == 1 ? " new target needs " : " new targets need ", need,
+          " sockets and ", free, " descriptors are free (", kReservedFds, " kept in reserve",
+          removes ? "; removed targets close only after the new ones open" : "",
+          "); raise the open-file limit (ulimit -n)"));
+    }
+  }
+  std::vector<std::unique_ptr<Target>> made(specs.size());  // spec -> its new target
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (kept_from[i] != SIZE_MAX) continue;
     UDPBEAT_ASSIGN_OR_RETURN(made[i], Make(specs[i], i, specs.size(), twinned));
-    ++counts.added;
   }
   std::vector<std::unique_ptr<Target>> next;
   std::vector<Target*> fresh;
