@@ -313,7 +313,10 @@ void ProbeSession::OnDatagram(const Datagram& d) noexcept {
     }
   }
   observer_.OnReply(*this, ev);
-  if (r.kind == stats::ReplyClass::kOnTime) Settled();
+  // A reply settles its probe whether on time or late: a late one handled in the turn
+  // before its timeout timer runs (the loop woke past the deadline) leaves the timer
+  // nothing to expire, so the timer cannot be what ends the session.
+  if (r.kind == stats::ReplyClass::kOnTime || r.kind == stats::ReplyClass::kLate) Settled();
 }
 
 measure::Exchange ProbeSession::RecordDelays(uint32_t seq, uint32_t reflector_seq, bool late,

@@ -129,6 +129,24 @@ TEST_F(ProbeSessionTest, AReplyAfterItsTimeoutIsLateNotLostAndNeverCreditedToAno
 
 // -i 0 for users other than root: the next probe once the last is answered, but never
 // sooner than the gap's floor after the last send (ping -A), however fast replies come.
+// The loop woke late: the last probe's reply, stamped past its timeout, is handled in the
+// turn before the timeout timer runs. It is late, it settles the probe, and the session
+// ends (it once waited for a timeout that had nothing left to expire: the run hung).
+TEST_F(ProbeSessionTest, ALateReplyHandledBeforeItsTimeoutFiresStillEndsTheSession) {
+  ProbeSession s(LabConfig(1, 10 * kMs), t_, r_);
+  s.Start();
+  t_.fake_clock().Advance(150 * kMs);  // past the 100 ms timeout, no timer run yet
+  Deliver(s, EchoOf(0));
+  ASSERT_EQ(r_.replies.size(), 1u);
+  EXPECT_EQ(r_.replies[0].kind, stats::ReplyClass::kLate);
+  EXPECT_EQ(r_.done, 1);
+  t_.Turn();
+  EXPECT_TRUE(r_.timeouts.empty());
+  EXPECT_EQ(r_.done, 1);
+  EXPECT_EQ(s.stats().sent(), 1u);
+  EXPECT_EQ(s.stats().late(), 1u);
+}
+
 TEST_F(ProbeSessionTest, TheLabsRhythmKeepsTheMinimumGapBetweenSends) {
   ProbeSessionConfig c = LabConfig(3, std::nullopt);
   c.min_gap = 2 * kMs;
